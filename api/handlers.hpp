@@ -1,0 +1,34 @@
+// The endpoint handlers behind the router, one function per route. Each gets
+// a validated user (for /0.1 routes), the parsed target, and the request, and
+// returns the full response. Internal to the HTTP layer; thread-safe as long
+// as the context's members are (they are).
+#pragma once
+
+#include "http_types.hpp"
+#include "log_store.hpp"
+#include "metrics.hpp"
+#include "routes.hpp"
+#include "service_options.hpp"
+
+#include <boost/json/value.hpp>
+
+namespace chunklog::api {
+
+struct handler_context {
+    storage::log_store& store;
+    const service_options& options;
+    metrics& counters;
+};
+
+response json_response(unsigned status, const boost::json::value& body);
+response no_content();
+
+response handle_user(handler_context& ctx, const uuid& user, const request& req);
+response handle_head(handler_context& ctx, const uuid& user, const request& req);
+response handle_transactions(handler_context& ctx, const uuid& user, const route_match& m);
+response handle_transaction(handler_context& ctx, const uuid& user, const route_match& m, const request& req);
+response handle_chunk(handler_context& ctx, const uuid& user, const route_match& m, const request& req);
+
+response handle_service(handler_context& ctx, route_kind kind);
+
+}  // namespace chunklog::api

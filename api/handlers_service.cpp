@@ -1,0 +1,55 @@
+// Handlers of the service endpoints (protocol section 4): /, /healthz,
+// /limits, /metrics.
+#include "error_response.hpp"
+#include "handlers.hpp"
+
+#include <chunklog/version.hpp>
+
+#include <boost/json.hpp>
+
+namespace chunklog::api {
+namespace {
+
+response text_response(std::string content_type, std::string body) {
+    response r;
+    r.content_type = std::move(content_type);
+    r.body = std::move(body);
+    return r;
+}
+
+boost::json::object limits_object(const service_limits& l) {
+    return {{"max_chunk_bytes", l.max_chunk_bytes},
+            {"max_json_bytes", l.max_json_bytes},
+            {"max_publish_bytes", l.max_publish_bytes},
+            {"max_chunks_per_transaction", l.max_chunks_per_transaction},
+            {"max_missing_query", l.max_missing_query},
+            {"max_list_limit", l.max_list_limit},
+            {"max_log_limit", l.max_log_limit}};
+}
+
+response health(handler_context& ctx) {
+    if (ctx.store.writable()) return json_response(200, {{"status", "ok"}});
+    auto r = error_response(errc::unavailable, "the store refuses writes after a write failure");
+    auto body = boost::json::parse(r.body).as_object();
+    body["status"] = "unavailable";
+    r.body = boost::json::serialize(body);
+    return r;
+}
+
+}  // namespace
+
+response handle_service(handler_context& ctx, route_kind kind) {
+    switch (kind) {
+    case route_kind::server_info:
+        return text_response("text/plain; charset=utf-8", std::string("chunklogd ") + software_version +
+                                                              " (protocol " + protocol_version + ")\n");
+    case route_kind::healthz: return health(ctx);
+    case route_kind::limits: return json_response(200, limits_object(ctx.options.limits));
+    case route_kind::metrics:
+        return text_response("text/plain; version=0.0.4; charset=utf-8", ctx.counters.render());
+    default: break;
+    }
+    return error_response(errc::not_found, "no such path");
+}
+
+}  // namespace chunklog::api

@@ -1,0 +1,172 @@
+// Handlers of the core endpoints under /0.1/{user} (protocol section 2).
+#include "error_response.hpp"
+#include "handlers.hpp"
+#include "json_codec.hpp"
+
+#include <chunklog/sha256.hpp>
+
+#include <boost/algorithm/string/split.hpp>
+#include <boost/algorithm/string/trim.hpp>
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace chunklog::api {
+namespace {
+
+using storage::insert_result;
+
+constexpr std::size_t default_list_limit = 100;
+
+// A non-negative decimal integer; values above `max` are clamped to it.
+outcome<std::size_t> parse_limit(std::optional<std::string_view> text, std::size_t fallback, std::size_t max) {
+    if (!text) return std::min(fallback, max);
+    if (text->empty() || text->find_first_not_of("0123456789") != std::string_view::npos)
+        return make_error(errc::bad_request, "`limit` must be an integer >= 0");
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec == std::errc::result_out_of_range) return max;
+    return static_cast<std::size_t>(std::min<std::uint64_t>(value, max));
+}
+
+outcome<uuid> parse_from(std::optional<std::string_view> text) {
+    if (!text) return root_id;
+    auto id = uuid::parse(*text);
+    if (!id) return make_error(errc::invalid_id, "`from` is not a canonical lowercase UUID");
+    return *id;
+}
+
+// True when an If-None-Match header names this entity tag (or is "*").
+bool etag_matches(std::string_view header, std::string_view etag) {
+    std::vector<std::string> tags;
+    boost::algorithm::split(tags, header, [](char c) { return c == ','; });
+    for (auto& tag : tags) {
+        boost::algorithm::trim(tag);
+        if (tag.starts_with("W/")) tag.erase(0, 2);
+        if (tag == "*" || tag == etag) return true;
+    }
+    return false;
+}
+
+response stored_response(insert_result result, boost::json::object body) {
+    return json_response(result == insert_result::created ? 201 : 200, body);
+}
+
+response advance(handler_context& ctx, const uuid& user, const request& req) {
+    auto target = json::parse_head_update(req.body);
+    if (!target) return error_response(target.error());
+    auto done = ctx.store.advance_head(user, *target);
+    if (!done) {
+        if (done.error().code == errc::conflict) ctx.counters.conflict();
+        return error_response(done.error());
+    }
+    ctx.counters.head_advanced();
+    return no_content();
+}
+
+response chunk_get(handler_context& ctx, const uuid& user, const digest& id, const request& req) {
+    auto etag = "\"" + id.to_string() + "\"";
+    auto bytes = ctx.store.chunk(user, id);
+    if (!bytes) return error_response(bytes.error());
+    if (!*bytes) return error_response(errc::not_found, "no such chunk");
+    response r;
+    r.set_header("ETag", etag);
+    r.set_header("Cache-Control", "public, max-age=31536000, immutable");
+    if (!req.if_none_match.empty() && etag_matches(req.if_none_match, etag)) {
+        r.status = 304;
+        return r;
+    }
+    r.content_type = "application/octet-stream";
+    r.body = std::move(**bytes);
+    return r;
+}
+
+response chunk_put(handler_context& ctx, const uuid& user, const digest& id, const request& req) {
+    if (req.body.size() > ctx.options.limits.max_chunk_bytes)
+        return error_response(errc::payload_too_large, "the chunk is larger than max_chunk_bytes");
+    auto actual = req.body_sha256 ? *req.body_sha256 : sha256_of(req.body);
+    if (actual != id)
+        return error_response(errc::hash_mismatch, "the body's SHA-256 is " + actual.to_string());
+    auto stored = ctx.store.put_chunk(user, id, req.body);
+    if (!stored) return error_response(stored.error());
+    if (*stored == insert_result::created) ctx.counters.chunk_stored(req.body.size());
+    return stored_response(*stored, {{"id", id.to_string()}, {"size", req.body.size()}});
+}
+
+}  // namespace
+
+response json_response(unsigned status, const boost::json::value& body) {
+    response r;
+    r.status = status;
+    r.content_type = "application/json";
+    r.body = boost::json::serialize(body);
+    return r;
+}
+
+response no_content() {
+    response r;
+    r.status = 204;
+    return r;
+}
+
+response handle_user(handler_context& ctx, const uuid& user, const request& req) {
+    if (req.method == http_method::delete_) {
+        if (!ctx.options.allow_delete) return error_response(errc::forbidden, "deletion is disabled on this server");
+        auto done = ctx.store.delete_user(user);
+        return done ? no_content() : error_response(done.error());
+    }
+    auto s = ctx.store.summary(user);
+    if (!s) return error_response(s.error());
+    return json_response(200, {{"user", user.to_string()},
+                               {"head", s->head.head.to_string()},
+                               {"seq", s->head.seq},
+                               {"transactions", s->transactions},
+                               {"chunks", s->chunks},
+                               {"bytes", s->bytes}});
+}
+
+response handle_head(handler_context& ctx, const uuid& user, const request& req) {
+    if (req.method == http_method::put) return advance(ctx, user, req);
+    auto h = ctx.store.head(user);
+    if (!h) return error_response(h.error());
+    return json_response(200, json::head_object(*h));
+}
+
+response handle_transactions(handler_context& ctx, const uuid& user, const route_match& m) {
+    auto from = parse_from(m.param("from"));
+    if (!from) return error_response(from.error());
+    auto limit = parse_limit(m.param("limit"), default_list_limit, ctx.options.limits.max_list_limit);
+    if (!limit) return error_response(limit.error());
+    auto listing = ctx.store.list_committed(user, *from, *limit);
+    if (!listing) return error_response(listing.error());
+    return json_response(200, {{"from", from->to_string()},
+                               {"limit", *limit},
+                               {"head", listing->head.head.to_string()},
+                               {"transactions", json::id_array(listing->ids)}});
+}
+
+response handle_transaction(handler_context& ctx, const uuid& user, const route_match& m, const request& req) {
+    auto id = uuid::parse(m.id);
+    if (!id) return error_response(errc::invalid_id, "the transaction id is not a canonical lowercase UUID");
+    if (req.method == http_method::put) {
+        auto t = json::parse_transaction(*id, req.body, ctx.options.limits.max_chunks_per_transaction);
+        if (!t) return error_response(t.error());
+        auto stored = ctx.store.put_transaction(user, *t);
+        if (!stored) return error_response(stored.error());
+        if (stored->result == insert_result::created) ctx.counters.transaction_stored();
+        return stored_response(stored->result, json::transaction_object(stored->record));
+    }
+    auto t = ctx.store.committed_transaction(user, *id);
+    if (!t) return error_response(t.error());
+    if (!*t) return error_response(errc::not_found, "no committed transaction with this id");
+    return json_response(200, json::transaction_object(**t));
+}
+
+response handle_chunk(handler_context& ctx, const uuid& user, const route_match& m, const request& req) {
+    auto id = digest::parse(m.id);
+    if (!id) return error_response(errc::invalid_id, "the chunk id is not a lowercase hex SHA-256");
+    if (req.method == http_method::put) return chunk_put(ctx, user, *id, req);
+    return chunk_get(ctx, user, *id, req);
+}
+
+}  // namespace chunklog::api

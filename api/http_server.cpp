@@ -1,0 +1,114 @@
+#include "http_server.hpp"
+
+#include "http_session.hpp"
+#include "request_log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <iostream>
+#include <thread>
+#include <vector>
+
+namespace chunklog::api {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& state, asio::io_context& ioc) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) {
+            // Out of descriptors and similar: back off briefly instead of spinning.
+            log_message(log_level::warn, "accept failed: " + ec.message());
+            asio::steady_timer pause(ioc, std::chrono::milliseconds(50));
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+        }
+        if (static_cast<std::size_t>(state.counters.open_connections()) >= state.config.max_connections)
+            refuse_connection(std::move(socket), state);
+        else
+            start_session(std::move(socket), state);
+    }
+}
+
+tcp::acceptor open_acceptor(asio::io_context& ioc, const server_config& config) {
+    tcp::endpoint endpoint{asio::ip::make_address(config.host), config.port};
+    tcp::acceptor acceptor(ioc);
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+    return acceptor;
+}
+
+unsigned io_thread_count(const server_config& config) {
+    if (config.io_threads != 0) return config.io_threads;
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+int run_server(const server_config& config) {
+    auto opened = storage::log_store::open(config.store);
+    if (!opened) {
+        log_message(log_level::error, "cannot open the store: " + opened.error().message);
+        return 1;
+    }
+    auto store = std::move(*opened);
+    metrics counters;
+    router routes(*store, config.service, counters);
+    asio::thread_pool blocking(config.blocking_threads);
+    asio::io_context ioc(static_cast<int>(io_thread_count(config)));
+    server_state state{config, routes, counters, blocking, {}, {false}, {1}};
+
+    tcp::acceptor acceptor(ioc);
+    try {
+        acceptor = open_acceptor(ioc, config);
+    } catch (const std::exception& e) {
+        log_message(log_level::error, "cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " +
+                                          e.what());
+        return 1;
+    }
+    auto local = acceptor.local_endpoint();
+    std::cout << "chunklogd listening on http://" << local.address().to_string() << ':' << local.port() << std::endl;
+    log_message(log_level::info, "listening on " + local.address().to_string() + ":" + std::to_string(local.port()) +
+                                     ", data in " + config.store.dir.string());
+
+    asio::steady_timer grace(ioc);
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        log_message(log_level::info, "signal " + std::to_string(signal) + ": shutting down");
+        state.stopping.store(true);
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+        grace.expires_after(config.shutdown_grace);
+        grace.async_wait([&](const boost::system::error_code& timer_ec) {
+            if (timer_ec) return;
+            log_message(log_level::warn, "shutdown grace period over: closing remaining connections");
+            ioc.stop();
+        });
+        state.registry.stop_all([&] { asio::post(ioc, [&] { grace.cancel(); }); });
+    });
+
+    asio::co_spawn(ioc, accept_loop(acceptor, state, ioc), asio::detached);
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < io_thread_count(config); ++i) threads.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    for (auto& t : threads) t.join();
+    blocking.join();
+    store.reset();
+    log_message(log_level::info, "stopped");
+    return 0;
+}
+
+}  // namespace chunklog::api

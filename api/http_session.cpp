@@ -1,0 +1,287 @@
+#include "http_session.hpp"
+
+#include "error_response.hpp"
+#include "request_body.hpp"
+#include "request_log.hpp"
+
+#include <chunklog/version.hpp>
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+namespace chunklog::api {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t first_read_bytes = 4096;
+constexpr std::size_t max_drain_bytes = 4 << 20;
+constexpr std::chrono::seconds drain_timeout{2};
+
+const std::string server_header = std::string("chunklogd/") + software_version;
+
+http_method to_method(http::verb v) {
+    switch (v) {
+    case http::verb::get: return http_method::get;
+    case http::verb::head: return http_method::head;
+    case http::verb::put: return http_method::put;
+    case http::verb::post: return http_method::post;
+    case http::verb::delete_: return http_method::delete_;
+    default: return http_method::other;
+    }
+}
+
+template <typename F>
+asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F fn) {
+    using result = std::invoke_result_t<F>;
+    co_return co_await asio::co_spawn(
+        pool.get_executor(), [fn = std::move(fn)]() mutable -> asio::awaitable<result> { co_return fn(); },
+        asio::use_awaitable);
+}
+
+// Fills the header fields shared by every answer.
+template <typename Message>
+void fill_header(Message& msg, const response& r, unsigned version, bool keep_alive, std::uint64_t rid) {
+    msg.result(r.status);
+    msg.version(version);
+    msg.set(http::field::server, server_header);
+    msg.set("X-Request-Id", std::to_string(rid));
+    if (!r.content_type.empty()) msg.set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) msg.set(name, value);
+    msg.keep_alive(keep_alive);
+}
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+    http_session(tcp::socket socket, server_state& state) : stream_(std::move(socket)), state_(state) {}
+
+    void start() {
+        state_.counters.connection_opened();
+        auto self = shared_from_this();
+        std::weak_ptr<http_session> weak = self;
+        registry_id_ = state_.registry.add([weak] {
+            if (auto s = weak.lock()) asio::post(s->stream_.get_executor(), [s] { s->stop_if_idle(); });
+        });
+        asio::co_spawn(stream_.get_executor(), [self]() { return self->run(); }, asio::detached);
+    }
+
+private:
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    server_state& state_;
+    std::uint64_t registry_id_ = 0;
+    bool idle_ = true;
+
+    void stop_if_idle() {
+        if (idle_) stream_.cancel();
+    }
+
+    asio::awaitable<void> run() {
+        while (!state_.stopping.load() && co_await wait_for_request()) {
+            idle_ = false;
+            bool keep_alive = co_await serve_one();
+            idle_ = true;
+            if (!keep_alive) break;
+        }
+        co_await close_gracefully();
+        state_.counters.connection_closed();
+        state_.registry.remove(registry_id_);
+    }
+
+    // Waits, under the idle timeout, until a request's first bytes are here.
+    asio::awaitable<bool> wait_for_request() {
+        if (buffer_.size() > 0) co_return true;
+        stream_.expires_after(state_.config.idle_timeout);
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(first_read_bytes), use_tuple);
+        buffer_.commit(n);
+        co_return !ec && n > 0;
+    }
+
+    // Reads one request, answers it; returns whether the connection stays open.
+    asio::awaitable<bool> serve_one() {
+        auto rid = state_.next_request_id.fetch_add(1);
+        http::request_parser<request_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(state_.config.max_header_bytes));
+        parser.body_limit(boost::none);
+        stream_.expires_after(state_.config.header_timeout);
+        auto [ec, ignored] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
+        if (ec == http::error::header_limit)
+            co_return co_await answer_refusal(rid, parser, 431, errc::bad_request, "request header too large");
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted)
+            co_return false;
+        if (ec) co_return co_await answer_refusal(rid, parser, 400, errc::bad_request, "malformed HTTP request");
+
+        auto started = std::chrono::steady_clock::now();
+        request req;
+        req.method = to_method(parser.get().method());
+        req.target = std::string(parser.get().target());
+        auto rule = state_.routes.body_rule_for(req.method, req.target);
+        if (auto length = parser.content_length(); length && *length > rule.limit)
+            co_return co_await answer_refusal(rid, parser, 413, errc::payload_too_large,
+                                              "request body larger than " + std::to_string(rule.limit) + " bytes");
+        parser.body_limit(rule.limit);
+        parser.get().body().hash = rule.hash;
+        if (boost::iequals(parser.get()[http::field::expect], "100-continue")) co_await send_continue(parser);
+
+        stream_.expires_after(state_.config.body_timeout);
+        auto [body_ec, n] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
+        if (body_ec == http::error::body_limit)
+            co_return co_await answer_refusal(rid, parser, 413, errc::payload_too_large,
+                                              "request body larger than " + std::to_string(rule.limit) + " bytes");
+        if (body_ec == http::error::partial_message || body_ec == beast::error::timeout ||
+            body_ec == asio::error::operation_aborted || body_ec == asio::error::eof)
+            co_return false;
+        if (body_ec) co_return co_await answer_refusal(rid, parser, 400, errc::bad_request, "malformed HTTP body");
+
+        auto& message = parser.get();
+        auto& body = message.body();
+        req.body = std::move(body.data);
+        if (body.hasher) req.body_sha256 = body.hasher->finish();
+        req.if_none_match = std::string(message[http::field::if_none_match]);
+
+        // (No co_await inside ?: here: g++ 12 miscompiles that into a double free.)
+        response res;
+        if (router::may_block(req.method))
+            res = co_await run_blocking(state_.blocking, [this, &req] { return state_.routes.handle(req); });
+        else
+            res = state_.routes.handle(req);
+        bool keep_alive = message.keep_alive() && !res.close && !state_.stopping.load();
+        bool written = co_await write_response(res, req.method == http_method::head, message.version(), keep_alive, rid);
+        finish_log(rid, req, res, started);
+        co_return written && keep_alive;
+    }
+
+    asio::awaitable<void> send_continue(http::request_parser<request_body>& parser) {
+        http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
+        stream_.expires_after(state_.config.write_timeout);
+        co_await http::async_write(stream_, cont, use_tuple);
+    }
+
+    // Answers a request that will not be read further, then closes.
+    asio::awaitable<bool> answer_refusal(std::uint64_t rid, http::request_parser<request_body>& parser,
+                                         unsigned status, errc code, std::string message) {
+        auto started = std::chrono::steady_clock::now();
+        auto res = error_response(code, std::move(message));
+        res.status = status;
+        request req;
+        if (parser.is_header_done()) {
+            req.method = to_method(parser.get().method());
+            req.target = std::string(parser.get().target());
+        }
+        unsigned version = parser.is_header_done() ? parser.get().version() : 11;
+        co_await write_response(res, false, version, false, rid);
+        finish_log(rid, req, res, started);
+        co_return false;
+    }
+
+    asio::awaitable<bool> write_response(response& r, bool head_only, unsigned version, bool keep_alive,
+                                         std::uint64_t rid) {
+        stream_.expires_after(state_.config.write_timeout);
+        bool bodiless = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
+        if (bodiless || head_only) {
+            http::response<http::empty_body> msg;
+            fill_header(msg, r, version, keep_alive, rid);
+            if (!bodiless) msg.content_length(r.body.size());
+            auto [ec, n] = co_await http::async_write(stream_, msg, use_tuple);
+            co_return !ec;
+        }
+        http::response<http::string_body> msg;
+        fill_header(msg, r, version, keep_alive, rid);
+        msg.body() = std::move(r.body);
+        msg.prepare_payload();
+        r.body.clear();
+        auto [ec, n] = co_await http::async_write(stream_, msg, use_tuple);
+        r.body = std::move(msg.body());
+        co_return !ec;
+    }
+
+    void finish_log(std::uint64_t rid, const request& req, const response& res,
+                    std::chrono::steady_clock::time_point started) {
+        auto elapsed = std::chrono::steady_clock::now() - started;
+        auto out = req.method == http_method::head ? 0 : res.body.size();
+        state_.counters.record_request(res.route, res.status, elapsed, req.body.size(), out);
+        log_request(rid, method_name(req.method), req.target, res.status, req.body.size(), out, elapsed);
+    }
+
+    // Half-closes, then drains what the peer still sends for a moment, so an
+    // answer sent before the body was read is not destroyed by a reset.
+    asio::awaitable<void> close_gracefully() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        std::size_t drained = 0;
+        stream_.expires_after(drain_timeout);
+        while (!ec && drained < max_drain_bytes) {
+            char scratch[16384];
+            auto [read_ec, n] = co_await stream_.async_read_some(asio::buffer(scratch), use_tuple);
+            ec = read_ec;
+            drained += n;
+        }
+        stream_.socket().close(ec);
+    }
+};
+
+}  // namespace
+
+std::uint64_t session_registry::add(std::function<void()> stop_if_idle) {
+    std::lock_guard lock(mutex_);
+    auto id = ++next_id_;
+    sessions_.emplace(id, std::move(stop_if_idle));
+    return id;
+}
+
+void session_registry::remove(std::uint64_t id) {
+    std::function<void()> drained;
+    {
+        std::lock_guard lock(mutex_);
+        sessions_.erase(id);
+        if (stopping_ && sessions_.empty()) drained = std::move(on_drained_);
+    }
+    if (drained) drained();
+}
+
+void session_registry::stop_all(std::function<void()> on_drained) {
+    std::vector<std::function<void()>> stops;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        if (sessions_.empty()) {
+            on_drained();
+            return;
+        }
+        on_drained_ = std::move(on_drained);
+        for (auto& [id, stop] : sessions_) stops.push_back(stop);
+    }
+    for (auto& stop : stops) stop();
+}
+
+void start_session(tcp::socket socket, server_state& state) {
+    socket.set_option(tcp::no_delay(true));
+    std::make_shared<http_session>(std::move(socket), state)->start();
+}
+
+void refuse_connection(tcp::socket socket, server_state& state) {
+    state.counters.connection_refused();
+    auto text = std::make_shared<std::string>(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        "Content-Length: 68\r\n\r\n{\"error\":\"unavailable\",\"message\":\"too many open connections, retry\"}");
+    auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+    stream->expires_after(std::chrono::seconds(5));
+    asio::async_write(*stream, asio::buffer(*text), [stream, text](beast::error_code, std::size_t) {
+        beast::error_code ignored;
+        stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream->socket().close(ignored);
+    });
+}
+
+}  // namespace chunklog::api

@@ -1,0 +1,41 @@
+// Socket-free request and response values that the HTTP session fills in and
+// the router answers. They hold no Beast types, so routing and handlers can be
+// compiled and tested without the networking headers. Plain values; no
+// synchronization.
+#pragma once
+
+#include <chunklog/ids.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chunklog::api {
+
+enum class http_method { get, head, put, post, delete_, other };
+
+std::string_view method_name(http_method m);
+
+struct request {
+    http_method method = http_method::get;
+    std::string target;                 // origin-form, as received
+    std::string body;
+    std::optional<digest> body_sha256;  // computed while the body streamed in, when asked for
+    std::string if_none_match;          // raw header value, empty when absent
+};
+
+struct response {
+    unsigned status = 200;
+    std::string content_type;
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string_view route = "unmatched";  // route name, for metrics and logs
+    bool close = false;                     // close the connection after answering
+
+    void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+};
+
+}  // namespace chunklog::api

@@ -1,0 +1,92 @@
+#include "json_codec.hpp"
+
+#include <boost/json.hpp>
+
+namespace chunklog::api::json {
+namespace {
+
+error bad_request(std::string message) { return make_error(errc::bad_request, std::move(message)); }
+
+std::string quoted(std::string_view name) { return "`" + std::string(name) + "`"; }
+
+}  // namespace
+
+outcome<boost::json::object> parse_object(std::string_view body) {
+    boost::system::error_code ec;
+    auto value = boost::json::parse(body, ec);
+    if (ec) return bad_request("body is not valid JSON: " + ec.message());
+    if (!value.is_object()) return bad_request("body must be a JSON object");
+    return std::move(value.as_object());
+}
+
+outcome<uuid> uuid_field(const boost::json::object& o, std::string_view name) {
+    auto it = o.find(name);
+    if (it == o.end()) return bad_request(quoted(name) + " is required");
+    if (!it->value().is_string()) return bad_request(quoted(name) + " must be a string");
+    auto id = uuid::parse(it->value().get_string());
+    if (!id) return make_error(errc::invalid_id, quoted(name) + " is not a canonical lowercase UUID");
+    return *id;
+}
+
+outcome<std::vector<digest>> digest_array_field(const boost::json::object& o, std::string_view name,
+                                                std::size_t max_items) {
+    auto it = o.find(name);
+    if (it == o.end()) return bad_request(quoted(name) + " is required");
+    if (!it->value().is_array()) return bad_request(quoted(name) + " must be an array");
+    const auto& items = it->value().get_array();
+    if (items.size() > max_items)
+        return bad_request(quoted(name) + " has more than " + std::to_string(max_items) + " entries");
+    std::vector<digest> out;
+    out.reserve(items.size());
+    for (const auto& item : items) {
+        if (!item.is_string()) return bad_request(quoted(name) + " must hold strings");
+        auto id = digest::parse(item.get_string());
+        if (!id) return make_error(errc::invalid_id, quoted(name) + " holds a malformed chunk id");
+        out.push_back(*id);
+    }
+    return out;
+}
+
+outcome<uuid> parse_head_update(std::string_view body) {
+    auto o = parse_object(body);
+    if (!o) return o.error();
+    return uuid_field(*o, "head");
+}
+
+outcome<storage::new_transaction> parse_transaction(const uuid& id, std::string_view body, std::size_t max_chunks) {
+    auto o = parse_object(body);
+    if (!o) return o.error();
+    auto parent = uuid_field(*o, "parent");
+    if (!parent) return parent.error();
+    auto chunks = digest_array_field(*o, "chunks", max_chunks);
+    if (!chunks) return chunks.error();
+
+    storage::new_transaction t{id, *parent, std::nullopt, std::move(*chunks)};
+    if (auto it = o->find("seq"); it != o->end() && !it->value().is_null()) {
+        const auto& v = it->value();
+        if (v.is_uint64()) t.seq = v.get_uint64();
+        else if (v.is_int64() && v.get_int64() >= 0) t.seq = static_cast<std::uint64_t>(v.get_int64());
+        else return bad_request("`seq` must be a non-negative integer");
+    }
+    return t;
+}
+
+boost::json::object head_object(const head_state& h) {
+    return {{"head", h.head.to_string()}, {"seq", h.seq}};
+}
+
+boost::json::object transaction_object(const transaction_record& t) {
+    boost::json::array chunks;
+    chunks.reserve(t.chunks.size());
+    for (const auto& c : t.chunks) chunks.emplace_back(c.to_string());
+    return {{"id", t.id.to_string()}, {"parent", t.parent.to_string()}, {"seq", t.seq}, {"chunks", std::move(chunks)}};
+}
+
+boost::json::array id_array(const std::vector<uuid>& ids) {
+    boost::json::array out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) out.emplace_back(id.to_string());
+    return out;
+}
+
+}  // namespace chunklog::api::json

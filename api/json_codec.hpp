@@ -1,0 +1,36 @@
+// JSON request bodies in, JSON response bodies out, for the core endpoints.
+// Decoding enforces the protocol's types: a malformed id is invalid_id, any
+// other shape problem is bad_request; unknown fields are ignored. Pure
+// functions; thread-safe.
+#pragma once
+
+#include "log_store.hpp"
+
+#include <chunklog/errors.hpp>
+#include <chunklog/records.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace chunklog::api::json {
+
+outcome<boost::json::object> parse_object(std::string_view body);
+// A required string field holding a canonical UUID.
+outcome<uuid> uuid_field(const boost::json::object& o, std::string_view name);
+// A required array of chunk ids, at most max_items long.
+outcome<std::vector<digest>> digest_array_field(const boost::json::object& o, std::string_view name,
+                                                std::size_t max_items);
+
+// PUT head: {"head": id}
+outcome<uuid> parse_head_update(std::string_view body);
+// PUT transactions/{id}: {"parent": id, "chunks": [ids], "seq"?: n}
+outcome<storage::new_transaction> parse_transaction(const uuid& id, std::string_view body,
+                                                    std::size_t max_chunks);
+
+boost::json::object head_object(const head_state& h);
+boost::json::object transaction_object(const transaction_record& t);
+boost::json::array id_array(const std::vector<uuid>& ids);
+
+}  // namespace chunklog::api::json

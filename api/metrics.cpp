@@ -1,0 +1,72 @@
+#include "metrics.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace chunklog::api {
+namespace {
+
+void counter(std::ostringstream& out, std::string_view name, std::string_view help, std::uint64_t value,
+             std::string_view type = "counter") {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
+        << name << ' ' << value << '\n';
+}
+
+}  // namespace
+
+void metrics::record_request(std::string_view route, unsigned status, std::chrono::nanoseconds latency,
+                             std::uint64_t bytes_in, std::uint64_t bytes_out) {
+    {
+        std::lock_guard lock(routes_mutex_);
+        ++requests_[{std::string(route), status}];
+    }
+    double seconds = std::chrono::duration<double>(latency).count();
+    auto bucket = std::lower_bound(bucket_bounds.begin(), bucket_bounds.end(), seconds) - bucket_bounds.begin();
+    latency_buckets_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
+    latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(latency.count()), std::memory_order_relaxed);
+    latency_count_.fetch_add(1, std::memory_order_relaxed);
+    bytes_in_.fetch_add(bytes_in, std::memory_order_relaxed);
+    bytes_out_.fetch_add(bytes_out, std::memory_order_relaxed);
+}
+
+void metrics::chunk_stored(std::uint64_t bytes) {
+    chunks_stored_.fetch_add(1, std::memory_order_relaxed);
+    chunk_bytes_stored_.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+std::string metrics::render() const {
+    std::ostringstream out;
+    out << "# HELP chunklog_requests_total HTTP requests answered, by route and status.\n"
+           "# TYPE chunklog_requests_total counter\n";
+    {
+        std::lock_guard lock(routes_mutex_);
+        for (const auto& [key, count] : requests_)
+            out << "chunklog_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} "
+                << count << '\n';
+    }
+    out << "# HELP chunklog_request_duration_seconds Time from a complete request to its answer.\n"
+           "# TYPE chunklog_request_duration_seconds histogram\n";
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < bucket_bounds.size(); ++i) {
+        cumulative += latency_buckets_[i].load(std::memory_order_relaxed);
+        out << "chunklog_request_duration_seconds_bucket{le=\"" << bucket_bounds[i] << "\"} " << cumulative << '\n';
+    }
+    cumulative += latency_buckets_.back().load(std::memory_order_relaxed);
+    out << "chunklog_request_duration_seconds_bucket{le=\"+Inf\"} " << cumulative << '\n'
+        << "chunklog_request_duration_seconds_sum " << static_cast<double>(latency_sum_ns_.load()) / 1e9 << '\n'
+        << "chunklog_request_duration_seconds_count " << latency_count_.load() << '\n';
+    counter(out, "chunklog_http_bytes_received_total", "Request body bytes received.", bytes_in_.load());
+    counter(out, "chunklog_http_bytes_sent_total", "Response body bytes sent.", bytes_out_.load());
+    counter(out, "chunklog_chunks_stored_total", "Chunks newly stored.", chunks_stored_.load());
+    counter(out, "chunklog_chunk_bytes_stored_total", "Bytes of chunks newly stored.", chunk_bytes_stored_.load());
+    counter(out, "chunklog_transactions_stored_total", "Transactions newly stored.", transactions_stored_.load());
+    counter(out, "chunklog_head_advances_total", "Successful HEAD advances.", head_advances_.load());
+    counter(out, "chunklog_conflicts_total", "HEAD advances refused with 409 conflict.", conflicts_.load());
+    counter(out, "chunklog_connections_refused_total", "Connections refused at the connection limit.",
+            refused_connections_.load());
+    counter(out, "chunklog_open_connections", "Connections open now.",
+            static_cast<std::uint64_t>(std::max<std::int64_t>(0, open_connections_.load())), "gauge");
+    return out.str();
+}
+
+}  // namespace chunklog::api

@@ -1,0 +1,55 @@
+// Process-wide counters for GET /metrics, rendered in the Prometheus text
+// exposition format. Every member function is thread-safe (atomics, plus one
+// mutex for the per-route table).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace chunklog::api {
+
+class metrics {
+public:
+    void record_request(std::string_view route, unsigned status, std::chrono::nanoseconds latency,
+                        std::uint64_t bytes_in, std::uint64_t bytes_out);
+    void connection_opened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
+    void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
+    void connection_refused() { refused_connections_.fetch_add(1, std::memory_order_relaxed); }
+    std::int64_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+
+    void chunk_stored(std::uint64_t bytes);
+    void transaction_stored() { transactions_stored_.fetch_add(1, std::memory_order_relaxed); }
+    void head_advanced() { head_advances_.fetch_add(1, std::memory_order_relaxed); }
+    void conflict() { conflicts_.fetch_add(1, std::memory_order_relaxed); }
+
+    std::string render() const;
+
+private:
+    static constexpr std::array<double, 14> bucket_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                          0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+
+    mutable std::mutex routes_mutex_;
+    std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;  // (route, status) -> count
+
+    std::array<std::atomic<std::uint64_t>, bucket_bounds.size() + 1> latency_buckets_{};
+    std::atomic<std::uint64_t> latency_sum_ns_{0};
+    std::atomic<std::uint64_t> latency_count_{0};
+    std::atomic<std::uint64_t> bytes_in_{0};
+    std::atomic<std::uint64_t> bytes_out_{0};
+    std::atomic<std::int64_t> open_connections_{0};
+    std::atomic<std::uint64_t> refused_connections_{0};
+    std::atomic<std::uint64_t> chunks_stored_{0};
+    std::atomic<std::uint64_t> chunk_bytes_stored_{0};
+    std::atomic<std::uint64_t> transactions_stored_{0};
+    std::atomic<std::uint64_t> head_advances_{0};
+    std::atomic<std::uint64_t> conflicts_{0};
+};
+
+}  // namespace chunklog::api

@@ -1,0 +1,63 @@
+#include "router.hpp"
+
+#include "error_response.hpp"
+#include "handlers.hpp"
+#include "routes.hpp"
+
+#include <exception>
+
+namespace chunklog::api {
+namespace {
+
+response dispatch(handler_context& ctx, const route_match& m, const request& req) {
+    if (m.kind == route_kind::unmatched) return error_response(errc::not_found, "no such path");
+    if (!method_allowed(m.kind, req.method)) {
+        auto r = error_response(errc::method_not_allowed, "method not allowed on this path");
+        r.set_header("Allow", allow_header(m.kind));
+        return r;
+    }
+    auto user = uuid::parse(m.user);
+    switch (m.kind) {
+    case route_kind::server_info:
+    case route_kind::healthz:
+    case route_kind::limits:
+    case route_kind::metrics: return handle_service(ctx, m.kind);
+    default: break;
+    }
+    if (!user) return error_response(errc::invalid_id, "the user id is not a canonical lowercase UUID");
+    switch (m.kind) {
+    case route_kind::user: return handle_user(ctx, *user, req);
+    case route_kind::head: return handle_head(ctx, *user, req);
+    case route_kind::transactions: return handle_transactions(ctx, *user, m);
+    case route_kind::transaction: return handle_transaction(ctx, *user, m, req);
+    case route_kind::chunk: return handle_chunk(ctx, *user, m, req);
+    default: break;
+    }
+    return error_response(errc::internal, "route without handler");
+}
+
+}  // namespace
+
+router::router(storage::log_store& store, service_options options, metrics& counters)
+    : store_(store), options_(options), metrics_(counters) {}
+
+router::body_rule router::body_rule_for(http_method method, std::string_view target) const {
+    if (method == http_method::put && match_route(target).kind == route_kind::chunk)
+        return {options_.limits.max_chunk_bytes, true};
+    return {options_.limits.max_json_bytes, false};
+}
+
+response router::handle(const request& req) {
+    auto m = match_route(req.target);
+    handler_context ctx{store_, options_, metrics_};
+    response r;
+    try {
+        r = dispatch(ctx, m, req);
+    } catch (const std::exception& e) {
+        r = error_response(errc::internal, std::string("unexpected failure: ") + e.what());
+    }
+    r.route = route_name(m.kind);
+    return r;
+}
+
+}  // namespace chunklog::api

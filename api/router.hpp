@@ -1,0 +1,42 @@
+// router: maps a request to its route and handler and returns the response.
+// It never touches sockets: the HTTP session asks it how to read a body
+// (body_rule_for), then hands it the complete request (handle). handle() may
+// block on storage; the session runs writes off its I/O threads.
+// Thread-safe: one router serves every connection.
+#pragma once
+
+#include "http_types.hpp"
+#include "log_store.hpp"
+#include "metrics.hpp"
+#include "service_options.hpp"
+
+namespace chunklog::api {
+
+class router {
+public:
+    router(storage::log_store& store, service_options options, metrics& counters);
+
+    struct body_rule {
+        std::size_t limit;  // bytes; a larger body is answered 413
+        bool hash;          // compute the body's SHA-256 while it streams in
+    };
+    body_rule body_rule_for(http_method method, std::string_view target) const;
+
+    // Whether handling may wait on a synced disk write.
+    static bool may_block(http_method method) {
+        return method == http_method::put || method == http_method::post || method == http_method::delete_;
+    }
+
+    response handle(const request& req);
+
+    const service_options& options() const { return options_; }
+    storage::log_store& store() { return store_; }
+    metrics& counters() { return metrics_; }
+
+private:
+    storage::log_store& store_;
+    service_options options_;
+    metrics& metrics_;
+};
+
+}  // namespace chunklog::api

@@ -1,0 +1,101 @@
+#include "routes.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <array>
+
+namespace chunklog::api {
+namespace {
+
+using method_list = std::vector<http_method>;
+
+const method_list& allowed_methods(route_kind kind) {
+    static const method_list read_only{http_method::get, http_method::head};
+    static const method_list user{http_method::get, http_method::head, http_method::delete_};
+    static const method_list read_write{http_method::get, http_method::head, http_method::put};
+    static const method_list none{};
+    switch (kind) {
+    case route_kind::server_info:
+    case route_kind::healthz:
+    case route_kind::limits:
+    case route_kind::metrics:
+    case route_kind::transactions: return read_only;
+    case route_kind::user: return user;
+    case route_kind::head:
+    case route_kind::transaction:
+    case route_kind::chunk: return read_write;
+    case route_kind::unmatched: break;
+    }
+    return none;
+}
+
+route_kind service_route(std::string_view segment) {
+    if (segment.empty()) return route_kind::server_info;
+    if (segment == "healthz") return route_kind::healthz;
+    if (segment == "limits") return route_kind::limits;
+    if (segment == "metrics") return route_kind::metrics;
+    return route_kind::unmatched;
+}
+
+// Segments after /0.1/{user}: [], [""], ["head"], ["transactions"],
+// ["transactions", id], ["chunks", sha256].
+route_kind user_route(const std::vector<std::string>& rest) {
+    if (rest.empty() || (rest.size() == 1 && rest[0].empty())) return route_kind::user;
+    if (rest.size() == 1 && rest[0] == "head") return route_kind::head;
+    if (rest.size() == 1 && rest[0] == "transactions") return route_kind::transactions;
+    if (rest.size() == 2 && rest[0] == "transactions") return route_kind::transaction;
+    if (rest.size() == 2 && rest[0] == "chunks") return route_kind::chunk;
+    return route_kind::unmatched;
+}
+
+}  // namespace
+
+std::optional<std::string_view> route_match::param(std::string_view name) const {
+    for (const auto& [key, value] : query)
+        if (key == name) return std::string_view(value);
+    return std::nullopt;
+}
+
+route_match match_route(std::string_view target) {
+    route_match m;
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url) return m;
+    std::vector<std::string> segments;
+    for (auto segment : url->segments()) segments.push_back(segment);
+    for (auto param : url->params()) m.query.emplace_back(param.key, param.has_value ? param.value : "");
+
+    if (segments.size() <= 1) {
+        m.kind = service_route(segments.empty() ? "" : segments[0]);
+        return m;
+    }
+    if (segments[0] != "0.1") return m;
+    m.user = segments[1];
+    std::vector<std::string> rest(segments.begin() + 2, segments.end());
+    m.kind = user_route(rest);
+    if (rest.size() == 2) m.id = rest[1];
+    return m;
+}
+
+std::string_view route_name(route_kind kind) {
+    static constexpr std::array<std::string_view, 10> names{
+        "unmatched", "server_info", "healthz", "limits", "metrics",
+        "user",      "head",        "transactions", "transaction", "chunk"};
+    return names[static_cast<std::size_t>(kind)];
+}
+
+bool method_allowed(route_kind kind, http_method method) {
+    for (auto m : allowed_methods(kind))
+        if (m == method) return true;
+    return false;
+}
+
+std::string allow_header(route_kind kind) {
+    std::string out;
+    for (auto m : allowed_methods(kind)) {
+        if (!out.empty()) out += ", ";
+        out += method_name(m);
+    }
+    return out;
+}
+
+}  // namespace chunklog::api

@@ -1,0 +1,46 @@
+// The route table: which paths exist, which methods each allows, and the
+// parsed pieces of a target (user, id, query). Internal to the HTTP layer.
+// Pure values; thread-safe.
+#pragma once
+
+#include "http_types.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chunklog::api {
+
+enum class route_kind {
+    unmatched,
+    server_info,   // GET /
+    healthz,       // GET /healthz
+    limits,        // GET /limits
+    metrics,       // GET /metrics
+    user,          // /0.1/{user}
+    head,          // /0.1/{user}/head
+    transactions,  // /0.1/{user}/transactions
+    transaction,   // /0.1/{user}/transactions/{id}
+    chunk,         // /0.1/{user}/chunks/{sha256}
+};
+
+struct route_match {
+    route_kind kind = route_kind::unmatched;
+    std::string user;  // raw path segment, not yet validated
+    std::string id;    // raw path segment, not yet validated
+    std::vector<std::pair<std::string, std::string>> query;
+
+    // The first value of a query parameter; nullopt when absent.
+    std::optional<std::string_view> param(std::string_view name) const;
+};
+
+// Parses the origin-form target; unmatched for unknown or malformed paths.
+route_match match_route(std::string_view target);
+
+std::string_view route_name(route_kind kind);
+bool method_allowed(route_kind kind, http_method method);
+std::string allow_header(route_kind kind);
+
+}  // namespace chunklog::api

@@ -1,0 +1,79 @@
+#include <chunklog/ids.hpp>
+
+#include <boost/algorithm/hex.hpp>
+#include <boost/container_hash/hash.hpp>
+
+#include <algorithm>
+#include <iterator>
+
+namespace chunklog {
+namespace {
+
+bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+// Decodes lowercase hex into exactly out.size() bytes; false on any bad digit.
+template <std::size_t N>
+bool decode_lower_hex(std::string_view hex, std::array<std::uint8_t, N>& out) {
+    if (hex.size() != 2 * N || !std::all_of(hex.begin(), hex.end(), is_lower_hex)) return false;
+    boost::algorithm::unhex(hex.begin(), hex.end(), out.begin());
+    return true;
+}
+
+template <std::size_t N>
+std::string encode_lower_hex(const std::array<std::uint8_t, N>& bytes) {
+    std::string out;
+    out.reserve(2 * N);
+    boost::algorithm::hex_lower(bytes.begin(), bytes.end(), std::back_inserter(out));
+    return out;
+}
+
+template <typename Id>
+std::optional<Id> id_from_raw(std::string_view raw) {
+    typename Id::bytes_type b{};
+    if (raw.size() != b.size()) return std::nullopt;
+    std::copy(raw.begin(), raw.end(), b.begin());
+    return Id{b};
+}
+
+constexpr std::size_t uuid_text_size = 36;
+constexpr std::array<std::size_t, 4> uuid_dashes{8, 13, 18, 23};
+
+}  // namespace
+
+std::optional<uuid> uuid::parse(std::string_view text) {
+    if (text.size() != uuid_text_size) return std::nullopt;
+    std::string hex;
+    hex.reserve(32);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        bool dash_here = std::find(uuid_dashes.begin(), uuid_dashes.end(), i) != uuid_dashes.end();
+        if (dash_here != (text[i] == '-')) return std::nullopt;
+        if (!dash_here) hex.push_back(text[i]);
+    }
+    bytes_type b{};
+    if (!decode_lower_hex(hex, b)) return std::nullopt;
+    return uuid{b};
+}
+
+std::optional<uuid> uuid::from_bytes(std::string_view raw) { return id_from_raw<uuid>(raw); }
+
+std::string uuid::to_string() const {
+    std::string hex = encode_lower_hex(bytes_);
+    for (std::size_t pos : uuid_dashes) hex.insert(pos, 1, '-');
+    return hex;
+}
+
+std::optional<digest> digest::parse(std::string_view hex) {
+    bytes_type b{};
+    if (!decode_lower_hex(hex, b)) return std::nullopt;
+    return digest{b};
+}
+
+std::optional<digest> digest::from_bytes(std::string_view raw) { return id_from_raw<digest>(raw); }
+
+std::string digest::to_string() const { return encode_lower_hex(bytes_); }
+
+std::size_t id_hash::hash_bytes(std::string_view raw) noexcept {
+    return boost::hash_range(raw.begin(), raw.end());
+}
+
+}  // namespace chunklog

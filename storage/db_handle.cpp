@@ -1,0 +1,115 @@
+#include "db_handle.hpp"
+
+#include "keys.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/table.h>
+
+#include <iostream>
+
+namespace chunklog::storage {
+namespace {
+
+// Adds (count, bytes) pairs so concurrent chunk inserts never race on the
+// per-user statistics record.
+class stats_add_operator final : public rocksdb::AssociativeMergeOperator {
+public:
+    bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+               std::string* new_value, rocksdb::Logger*) const override {
+        auto sum = existing ? keys::decode_stats(existing->ToStringView()) : keys::chunk_stats{};
+        auto add = keys::decode_stats(value.ToStringView());
+        *new_value = keys::encode_stats({sum.count + add.count, sum.bytes + add.bytes});
+        return true;
+    }
+    const char* Name() const override { return "chunklog.stats_add"; }
+};
+
+rocksdb::ColumnFamilyOptions meta_family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
+    rocksdb::ColumnFamilyOptions cf;
+    cf.merge_operator = std::make_shared<stats_add_operator>();
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    return cf;
+}
+
+// Chunk bytes go to blob files once flushed, so compaction does not rewrite
+// large values again and again.
+rocksdb::ColumnFamilyOptions chunk_family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
+    rocksdb::ColumnFamilyOptions cf;
+    cf.enable_blob_files = true;
+    cf.min_blob_size = 4096;
+    cf.enable_blob_garbage_collection = true;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    return cf;
+}
+
+}  // namespace
+
+outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options) {
+    std::error_code fs_error;
+    std::filesystem::create_directories(options.dir, fs_error);
+    if (fs_error)
+        return make_error(errc::internal, "cannot create data directory " + options.dir.string() + ": " +
+                                              fs_error.message());
+
+    rocksdb::DBOptions db_options;
+    db_options.create_if_missing = true;
+    db_options.create_missing_column_families = true;
+    db_options.IncreaseParallelism(2);
+    db_options.max_background_jobs = 2;
+
+    auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+    std::vector<rocksdb::ColumnFamilyDescriptor> families{
+        {rocksdb::kDefaultColumnFamilyName, meta_family_options(cache)},
+        {"chunks", chunk_family_options(cache)},
+    };
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    auto s = rocksdb::DB::Open(db_options, options.dir.string(), families, &handles, &raw);
+    if (!s.ok()) return make_error(errc::internal, "cannot open RocksDB in " + options.dir.string() + ": " + s.ToString());
+
+    std::unique_ptr<db_handle> h(new db_handle);
+    h->db_.reset(raw);
+    h->meta_ = handles[0];
+    h->chunks_ = handles[1];
+    h->write_options_.sync = options.sync_writes;
+    return h;
+}
+
+db_handle::~db_handle() {
+    if (!db_) return;
+    db_->FlushWAL(true);
+    db_->DestroyColumnFamilyHandle(chunks_);
+    db_->DestroyColumnFamilyHandle(meta_);
+    db_->Close();
+}
+
+outcome<void> db_handle::commit(rocksdb::WriteBatch& batch) {
+    if (!writable()) return make_error(errc::unavailable, "the store refuses writes after an earlier write failure");
+    auto s = db_->Write(write_options_, &batch);
+    if (s.ok()) return {};
+    failed_.store(true, std::memory_order_release);
+    std::cerr << "chunklogd: error: write failed, store is now read-only: " << s.ToString() << '\n';
+    return make_error(errc::unavailable, "the store could not complete the write");
+}
+
+outcome<std::optional<std::string>> db_handle::get(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
+                                                   const rocksdb::Snapshot* snapshot) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    std::string value;
+    auto s = db_->Get(ro, cf, key, &value);
+    if (s.IsNotFound()) return std::optional<std::string>{};
+    if (!s.ok()) return read_error(s);
+    return std::optional<std::string>{std::move(value)};
+}
+
+error db_handle::read_error(const rocksdb::Status& s) {
+    return make_error(errc::internal, "storage read failed: " + s.ToString());
+}
+
+}  // namespace chunklog::storage

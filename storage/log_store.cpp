@@ -1,0 +1,277 @@
+#include "log_store.hpp"
+
+#include "db_handle.hpp"
+#include "keys.hpp"
+#include "user_locks.hpp"
+
+#include <rocksdb/snapshot.h>
+
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_set>
+
+namespace chunklog::storage {
+
+struct log_store::impl {
+    std::unique_ptr<db_handle> handle;
+    user_locks locks;
+
+    rocksdb::DB& db() { return handle->db(); }
+
+    outcome<head_state> read_head(const uuid& user, const rocksdb::Snapshot* snap = nullptr) {
+        auto value = handle->get(handle->meta(), keys::head(user), snap);
+        if (!value) return value.error();
+        if (!*value) return head_state{};
+        auto h = keys::decode_head(**value);
+        if (!h) return make_error(errc::internal, "corrupt HEAD record");
+        return *h;
+    }
+
+    outcome<std::optional<transaction_record>> read_transaction(const uuid& user, const uuid& id,
+                                                                const rocksdb::Snapshot* snap = nullptr) {
+        auto value = handle->get(handle->meta(), keys::transaction(user, id), snap);
+        if (!value) return value.error();
+        if (!*value) return std::optional<transaction_record>{};
+        auto t = keys::decode_transaction(id, **value);
+        if (!t) return make_error(errc::internal, "corrupt transaction record");
+        return t;
+    }
+
+    // True when `t` is on the committed chain as seen by `snap`.
+    outcome<bool> is_committed(const uuid& user, const transaction_record& t, const rocksdb::Snapshot* snap) {
+        auto at_seq = handle->get(handle->meta(), keys::chain(user, t.seq), snap);
+        if (!at_seq) return at_seq.error();
+        return *at_seq && **at_seq == t.id.raw();
+    }
+
+    outcome<bool> has_children(const uuid& user, const uuid& id) {
+        auto prefix = keys::children_prefix(user, id);
+        std::unique_ptr<rocksdb::Iterator> it(db().NewIterator(rocksdb::ReadOptions{}, handle->meta()));
+        it->Seek(prefix);
+        if (!it->status().ok()) return db_handle::read_error(it->status());
+        return it->Valid() && it->key().starts_with(prefix);
+    }
+
+    // Writes are refused up front once the store has failed, even idempotent ones.
+    outcome<void> check_writable() const {
+        if (handle->writable()) return {};
+        return make_error(errc::unavailable, "the store refuses writes after an earlier write failure");
+    }
+
+    error conflict(const head_state& h, std::string message) {
+        auto e = make_error(errc::conflict, std::move(message));
+        e.head = h.head;
+        return e;
+    }
+
+    // The batch that moves HEAD from `h` to `target`, or the reason it may not.
+    outcome<void> plan_advance(const uuid& user, const head_state& h, const transaction_record& target,
+                               rocksdb::WriteBatch& batch) {
+        if (target.seq <= h.seq) return conflict(h, "target is not a descendant of HEAD");
+        transaction_record cur = target;
+        for (;;) {
+            batch.Put(handle->meta(), keys::chain(user, cur.seq), cur.id.raw());
+            if (cur.seq == h.seq + 1) break;
+            auto parent = read_transaction(user, cur.parent);
+            if (!parent) return parent.error();
+            if (!*parent) return make_error(errc::internal, "transaction chain is broken");
+            cur = std::move(**parent);
+        }
+        if (cur.parent != h.head) return conflict(h, "target is not a descendant of HEAD");
+        batch.Put(handle->meta(), keys::head(user), keys::encode_head({target.id, target.seq}));
+        return {};
+    }
+};
+
+log_store::log_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+log_store::~log_store() = default;
+
+outcome<std::unique_ptr<log_store>> log_store::open(const store_options& options) {
+    auto handle = db_handle::open(options);
+    if (!handle) return handle.error();
+    auto p = std::make_unique<impl>();
+    p->handle = std::move(*handle);
+    return std::unique_ptr<log_store>(new log_store(std::move(p)));
+}
+
+bool log_store::writable() const noexcept { return impl_->handle->writable(); }
+
+outcome<head_state> log_store::head(const uuid& user) const { return impl_->read_head(user); }
+
+outcome<user_summary> log_store::summary(const uuid& user) const {
+    rocksdb::ManagedSnapshot snap(&impl_->db());
+    auto h = impl_->read_head(user, snap.snapshot());
+    if (!h) return h.error();
+    auto stats = impl_->handle->get(impl_->handle->meta(), keys::stats(user), snap.snapshot());
+    if (!stats) return stats.error();
+    auto s = *stats ? keys::decode_stats(**stats) : keys::chunk_stats{};
+    return user_summary{*h, h->seq, static_cast<std::uint64_t>(s.count), static_cast<std::uint64_t>(s.bytes)};
+}
+
+outcome<std::optional<std::string>> log_store::chunk(const uuid& user, const digest& id) const {
+    return impl_->handle->get(impl_->handle->chunks(), keys::chunk(user, id));
+}
+
+outcome<std::vector<digest>> log_store::missing_chunks(const uuid& user, std::span<const digest> ids) const {
+    std::vector<digest> unique;
+    std::unordered_set<digest, id_hash> seen;
+    for (const auto& id : ids)
+        if (seen.insert(id).second) unique.push_back(id);
+
+    std::vector<std::string> key_storage;
+    key_storage.reserve(unique.size());
+    for (const auto& id : unique) key_storage.push_back(keys::chunk_size(user, id));
+    std::vector<rocksdb::Slice> key_slices(key_storage.begin(), key_storage.end());
+    std::vector<rocksdb::PinnableSlice> values(unique.size());
+    std::vector<rocksdb::Status> statuses(unique.size());
+    impl_->db().MultiGet(rocksdb::ReadOptions{}, impl_->handle->meta(), key_slices.size(), key_slices.data(),
+                         values.data(), statuses.data());
+
+    std::vector<digest> missing;
+    for (std::size_t i = 0; i < unique.size(); ++i) {
+        if (statuses[i].IsNotFound()) missing.push_back(unique[i]);
+        else if (!statuses[i].ok()) return db_handle::read_error(statuses[i]);
+    }
+    return missing;
+}
+
+outcome<std::optional<transaction_record>> log_store::committed_transaction(const uuid& user, const uuid& id) const {
+    if (id.is_root()) return std::optional<transaction_record>{};
+    rocksdb::ManagedSnapshot snap(&impl_->db());
+    auto t = impl_->read_transaction(user, id, snap.snapshot());
+    if (!t || !*t) return t;
+    auto committed = impl_->is_committed(user, **t, snap.snapshot());
+    if (!committed) return committed.error();
+    if (!*committed) return std::optional<transaction_record>{};
+    return t;
+}
+
+outcome<committed_listing> log_store::list_committed(const uuid& user, const uuid& from, std::size_t limit) const {
+    rocksdb::ManagedSnapshot snap(&impl_->db());
+    auto h = impl_->read_head(user, snap.snapshot());
+    if (!h) return h.error();
+    std::uint64_t from_seq = 0;
+    if (!from.is_root()) {
+        auto t = impl_->read_transaction(user, from, snap.snapshot());
+        if (!t) return t.error();
+        auto committed = *t ? impl_->is_committed(user, **t, snap.snapshot()) : outcome<bool>(false);
+        if (!committed) return committed.error();
+        if (!*committed) return make_error(errc::not_found, "`from` is not a committed transaction");
+        from_seq = (*t)->seq;
+    }
+
+    committed_listing out{*h, {}};
+    auto count = std::min<std::uint64_t>(limit, h->seq - from_seq);
+    out.ids.reserve(count);
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap.snapshot();
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db().NewIterator(ro, impl_->handle->meta()));
+    for (it->Seek(keys::chain(user, from_seq + 1)); it->Valid() && out.ids.size() < count; it->Next()) {
+        auto id = uuid::from_bytes(it->value().ToStringView());
+        if (!id) return make_error(errc::internal, "corrupt chain index");
+        out.ids.push_back(*id);
+    }
+    if (!it->status().ok()) return db_handle::read_error(it->status());
+    if (out.ids.size() != count) return make_error(errc::internal, "chain index is shorter than HEAD's seq");
+    return out;
+}
+
+outcome<insert_result> log_store::put_chunk(const uuid& user, const digest& id, std::string_view bytes) {
+    if (auto w = impl_->check_writable(); !w) return w.error();
+    std::shared_lock data(impl_->locks.of_user(user).data);
+    std::lock_guard key(impl_->locks.of_key(user, id.raw()));
+    auto size_key = keys::chunk_size(user, id);
+    auto present = impl_->handle->get(impl_->handle->meta(), size_key);
+    if (!present) return present.error();
+    if (*present) return insert_result::already_present;
+
+    rocksdb::WriteBatch batch;
+    std::string size_value;
+    keys::put_be64(size_value, bytes.size());
+    batch.Put(impl_->handle->chunks(), keys::chunk(user, id), bytes);
+    batch.Put(impl_->handle->meta(), size_key, size_value);
+    batch.Merge(impl_->handle->meta(), keys::stats(user),
+                keys::encode_stats({1, static_cast<std::int64_t>(bytes.size())}));
+    if (auto c = impl_->handle->commit(batch); !c) return c.error();
+    return insert_result::created;
+}
+
+outcome<stored_transaction> log_store::put_transaction(const uuid& user, const new_transaction& t) {
+    if (t.id.is_root()) return make_error(errc::bad_request, "ROOT cannot be created");
+    if (t.parent == t.id) return make_error(errc::bad_request, "a transaction cannot be its own parent");
+
+    if (auto w = impl_->check_writable(); !w) return w.error();
+    std::shared_lock data(impl_->locks.of_user(user).data);
+    std::lock_guard key(impl_->locks.of_key(user, t.id.raw()));
+    auto existing = impl_->read_transaction(user, t.id);
+    if (!existing) return existing.error();
+    if (*existing) {
+        const auto& e = **existing;
+        if (e.parent != t.parent || e.chunks != t.chunks)
+            return make_error(errc::transaction_exists, "a different transaction with this id exists");
+        if (t.seq && *t.seq != e.seq) return make_error(errc::bad_request, "seq must be parent.seq + 1");
+        return stored_transaction{insert_result::already_present, std::move(**existing)};
+    }
+
+    std::uint64_t parent_seq = 0;
+    if (!t.parent.is_root()) {
+        auto parent = impl_->read_transaction(user, t.parent);
+        if (!parent) return parent.error();
+        if (!*parent) return make_error(errc::unknown_parent, "the parent transaction does not exist");
+        parent_seq = (*parent)->seq;
+    }
+    if (t.seq && *t.seq != parent_seq + 1) return make_error(errc::bad_request, "seq must be parent.seq + 1");
+
+    auto missing = missing_chunks(user, t.chunks);
+    if (!missing) return missing.error();
+    if (!missing->empty()) {
+        auto e = make_error(errc::missing_chunks, "some referenced chunks are not stored");
+        e.missing = std::move(*missing);
+        return e;
+    }
+
+    transaction_record record{t.id, t.parent, parent_seq + 1, t.chunks};
+    rocksdb::WriteBatch batch;
+    batch.Put(impl_->handle->meta(), keys::transaction(user, t.id), keys::encode_transaction(record));
+    batch.Put(impl_->handle->meta(), keys::child(user, t.parent, t.id), rocksdb::Slice());
+    if (auto c = impl_->handle->commit(batch); !c) return c.error();
+    return stored_transaction{insert_result::created, std::move(record)};
+}
+
+outcome<void> log_store::advance_head(const uuid& user, const uuid& target) {
+    if (auto w = impl_->check_writable(); !w) return w;
+    auto& locks = impl_->locks.of_user(user);
+    std::shared_lock data(locks.data);
+    std::lock_guard head_lock(locks.head);
+
+    auto h = impl_->read_head(user);
+    if (!h) return h.error();
+    if (target == h->head) return {};
+    if (target.is_root()) return impl_->conflict(*h, "HEAD cannot move back to ROOT");
+
+    auto t = impl_->read_transaction(user, target);
+    if (!t) return t.error();
+    if (!*t) return make_error(errc::unknown_transaction, "the transaction does not exist");
+    auto children = impl_->has_children(user, target);
+    if (!children) return children.error();
+    if (*children) return impl_->conflict(*h, "the transaction has children");
+
+    rocksdb::WriteBatch batch;
+    if (auto plan = impl_->plan_advance(user, *h, **t, batch); !plan) return plan;
+    return impl_->handle->commit(batch);
+}
+
+outcome<void> log_store::delete_user(const uuid& user) {
+    if (auto w = impl_->check_writable(); !w) return w;
+    auto& locks = impl_->locks.of_user(user);
+    std::unique_lock data(locks.data);
+    std::lock_guard head_lock(locks.head);
+    auto begin = keys::user_begin(user);
+    auto end = keys::user_end(user);
+    rocksdb::WriteBatch batch;
+    batch.DeleteRange(impl_->handle->meta(), begin, end);
+    batch.DeleteRange(impl_->handle->chunks(), begin, end);
+    return impl_->handle->commit(batch);
+}
+
+}  // namespace chunklog::storage
