@@ -5,9 +5,11 @@
 
 #include <chunklog/version.hpp>
 
+#include <csignal>
 #include <iostream>
 
 int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or peer must not kill the server
     auto options = chunklog::parse_server_options(std::vector<std::string>(argv + 1, argv + argc));
     if (!options.error.empty()) {
         std::cerr << "chunklogd: " << options.error << "\n\n" << options.help_text;

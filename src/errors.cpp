@@ -1,6 +1,7 @@
 #include <chunklog/errors.hpp>
 
 #include <array>
+#include <ostream>
 #include <string>
 
 namespace chunklog {
@@ -55,6 +56,8 @@ errc code_from_name(std::string_view name) noexcept {
 }  // namespace chunklog
 
 namespace chunklog {
+
+std::ostream& operator<<(std::ostream& os, const error& e) { return os << code_name(e.code) << ": " << e.message; }
 
 void throw_exception_from_error(const error& e, const boost::source_location&) { throw error_exception(e); }
 

@@ -61,6 +61,7 @@ outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options
     db_options.create_missing_column_families = true;
     db_options.IncreaseParallelism(2);
     db_options.max_background_jobs = 2;
+    if (options.env != nullptr) db_options.env = options.env;
 
     auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
     std::vector<rocksdb::ColumnFamilyDescriptor> families{
@@ -82,7 +83,9 @@ outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options
 
 db_handle::~db_handle() {
     if (!db_) return;
-    db_->FlushWAL(true);
+    // After a write failure the WAL writer is broken: flushing it again would
+    // only fail (or trip RocksDB's own assertions); what was acknowledged is synced.
+    if (writable()) db_->FlushWAL(true);
     db_->DestroyColumnFamilyHandle(chunks_);
     db_->DestroyColumnFamilyHandle(meta_);
     db_->Close();

@@ -21,12 +21,17 @@
 #include <string>
 #include <vector>
 
+namespace rocksdb {
+class Env;
+}
+
 namespace chunklog::storage {
 
 struct store_options {
     std::filesystem::path dir = "data";
     bool sync_writes = true;                      // fsync the WAL before a write returns
     std::size_t block_cache_bytes = 64ULL << 20;  // shared read cache
+    rocksdb::Env* env = nullptr;                  // custom environment (fault injection in tests)
 };
 
 // A transaction as a client proposes it: seq, when given, is checked.

@@ -51,6 +51,7 @@ struct boost::system::is_error_code_enum<chunklog::errc> : std::true_type {};
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,6 +78,9 @@ public:
 private:
     chunklog::error error_;
 };
+
+// Prints "code: message" (for logs and test failure messages).
+std::ostream& operator<<(std::ostream& os, const error& e);
 
 [[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
 

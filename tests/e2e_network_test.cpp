@@ -1,0 +1,134 @@
+// End-to-end: connection handling. Timeouts, the connection limit, graceful
+// shutdown, and the command line of the real binary.
+#include "support/protocol.hpp"
+#include "support/server_process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+using namespace chunklog::test;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Runs a shell command and returns its exit status and output.
+std::pair<int, std::string> run_command(const std::string& command) {
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+    int status = ::pclose(pipe);
+    return {WEXITSTATUS(status), out};
+}
+
+// True when the server closed the connection within `within`.
+bool closed_by_server(tcp::socket& socket, std::chrono::milliseconds within) {
+    socket.non_blocking(false);
+    timeval tv{static_cast<time_t>(within.count() / 1000), static_cast<suseconds_t>((within.count() % 1000) * 1000)};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    auto n = ::recv(socket.native_handle(), &c, 1, 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+}  // namespace
+
+TEST_SUITE("e2e_network") {
+
+TEST_CASE("--help and --version answer and exit 0, bad flags exit 2") {
+    auto [help_status, help] = run_command(std::string(CHUNKLOGD_PATH) + " --help");
+    CHECK(help_status == 0);
+    CHECK(help.find("--data-dir") != std::string::npos);
+    auto [version_status, version] = run_command(std::string(CHUNKLOGD_PATH) + " --version");
+    CHECK(version_status == 0);
+    CHECK(version.find("chunklogd 0.1") == 0);
+    CHECK(run_command(std::string(CHUNKLOGD_PATH) + " --bogus 2>/dev/null").first == 2);
+}
+
+TEST_CASE("an idle keep-alive connection is closed after the idle timeout") {
+    temp_dir dir;
+    server_process server(dir.path() / "db", {"--idle-timeout", "1"});
+    asio::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    CHECK(closed_by_server(socket, std::chrono::milliseconds(5000)));
+}
+
+TEST_CASE("a client that never finishes its header is cut off") {
+    temp_dir dir;
+    server_process server(dir.path() / "db", {"--header-timeout", "1"});
+    asio::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    asio::write(socket, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: slow")));
+    CHECK(closed_by_server(socket, std::chrono::milliseconds(5000)));
+    CHECK(http_call(server.port(), "GET", "/healthz").status == 200);
+}
+
+TEST_CASE("connections over the limit are answered 503") {
+    temp_dir dir;
+    server_process server(dir.path() / "db", {"--max-connections", "2"});
+    http_connection a(server.port()), b(server.port());
+    CHECK(a.request("GET", "/healthz").status == 200);
+    CHECK(b.request("GET", "/healthz").status == 200);
+    auto raw = raw_exchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(first_status(raw) == 503);
+    CHECK(raw.find("unavailable") != std::string::npos);
+    CHECK(a.request("GET", "/healthz").status == 200);
+}
+
+TEST_CASE("SIGTERM stops the server cleanly with idle connections open, and data stays") {
+    temp_dir dir;
+    std::string user = random_uuid();
+    {
+        server_process server(dir.path() / "db");
+        http_connection idle(server.port());
+        user_api api(idle, user);
+        REQUIRE(api.put_chunk("kept").status == 201);
+        auto started = std::chrono::steady_clock::now();
+        CHECK(server.terminate_and_wait(SIGTERM) == 0);
+        CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+        auto log = server.log();
+        CHECK(log.find("stopped") != std::string::npos);
+        CHECK_MESSAGE(log.find("grace period over") == std::string::npos, log);
+    }
+    server_process again(dir.path() / "db");
+    http_connection conn(again.port());
+    user_api api(conn, user);
+    CHECK(api.get("/chunks/" + sha256_hex("kept")).body == "kept");
+    CHECK(again.terminate_and_wait(SIGINT) == 0);
+}
+
+TEST_CASE("SIGTERM lets an in-flight upload finish") {
+    temp_dir dir;
+    server_process server(dir.path() / "db");
+    std::string body(200000, 'z');
+    std::string user = random_uuid();
+    asio::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    std::string header = "PUT /0.1/" + user + "/chunks/" + sha256_hex(body) +
+                         " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    asio::write(socket, asio::buffer(header + body.substr(0, 1000)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::kill(server.pid(), SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    asio::write(socket, asio::buffer(body.substr(1000)));
+    std::string answer;
+    char buf[1024];
+    boost::system::error_code ec;
+    for (std::size_t n; (n = socket.read_some(asio::buffer(buf), ec)) > 0 && !ec;) answer.append(buf, n);
+    CHECK(first_status(answer) == 201);
+    CHECK(answer.find("Connection: close") != std::string::npos);
+    CHECK(server.terminate_and_wait(0) == 0);
+}
+
+}

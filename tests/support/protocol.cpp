@@ -1,0 +1,65 @@
+#include "protocol.hpp"
+
+#include <chunklog/ids.hpp>
+#include <chunklog/sha256.hpp>
+
+#include <boost/json.hpp>
+
+#include <random>
+
+namespace chunklog::test {
+
+std::string random_uuid() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    uuid::bytes_type bytes{};
+    for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
+    return uuid{bytes}.to_string();
+}
+
+std::string sha256_hex(const std::string& bytes) { return sha256_of(bytes).to_string(); }
+
+boost::json::value parse_json(const std::string& text) { return boost::json::parse(text); }
+
+std::string text(const boost::json::value& v) { return v.is_string() ? std::string(v.get_string()) : std::string{}; }
+
+std::string error_code(const http_reply& r) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("error")) return {};
+    return std::string(v.at("error").as_string());
+}
+
+http_reply user_api::put_chunk(const std::string& bytes) {
+    return conn_.request("PUT", path("/chunks/" + sha256_hex(bytes)), bytes);
+}
+
+http_reply user_api::put_transaction(const std::string& id, const std::string& parent,
+                                     const std::vector<std::string>& chunk_ids) {
+    boost::json::array chunks(chunk_ids.begin(), chunk_ids.end());
+    boost::json::object body{{"parent", parent}, {"chunks", chunks}};
+    return conn_.request("PUT", path("/transactions/" + id), boost::json::serialize(body));
+}
+
+http_reply user_api::advance(const std::string& id) {
+    return conn_.request("PUT", path("/head"), boost::json::serialize(boost::json::object{{"head", id}}));
+}
+
+http_reply user_api::get(const std::string& rest) { return conn_.request("GET", path(rest)); }
+
+std::string user_api::head() {
+    auto r = get("/head");
+    return std::string(parse_json(r.body).at("head").as_string());
+}
+
+std::vector<std::string> user_api::list(const std::string& from, std::optional<int> limit) {
+    std::string target = "/transactions?from=" + from;
+    if (limit) target += "&limit=" + std::to_string(*limit);
+    auto r = get(target);
+    std::vector<std::string> ids;
+    if (r.status != 200) return ids;
+    auto listing = parse_json(r.body);
+    for (const auto& v : listing.at("transactions").as_array()) ids.emplace_back(v.as_string());
+    return ids;
+}
+
+}  // namespace chunklog::test
