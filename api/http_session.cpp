@@ -84,17 +84,25 @@ private:
     bool idle_ = true;
 
     void stop_if_idle() {
+        log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": stop requested, idle=" +
+                                          std::to_string(idle_));
         if (idle_) stream_.cancel();
     }
 
     asio::awaitable<void> run() {
-        while (!state_.stopping.load() && co_await wait_for_request()) {
+        // Plain statements around each co_await: g++ 12 mis-evaluates co_await
+        // inside && and ?: expressions.
+        while (!state_.stopping.load()) {
+            bool request_arrived = co_await wait_for_request();
+            if (!request_arrived || state_.stopping.load()) break;
             idle_ = false;
             bool keep_alive = co_await serve_one();
             idle_ = true;
             if (!keep_alive) break;
         }
+        log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": closing");
         co_await close_gracefully();
+        log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": closed");
         state_.counters.connection_closed();
         state_.registry.remove(registry_id_);
     }
@@ -150,7 +158,6 @@ private:
         if (body.hasher) req.body_sha256 = body.hasher->finish();
         req.if_none_match = std::string(message[http::field::if_none_match]);
 
-        // (No co_await inside ?: here: g++ 12 miscompiles that into a double free.)
         response res;
         if (router::may_block(req.method))
             res = co_await run_blocking(state_.blocking, [this, &req] { return state_.routes.handle(req); });

@@ -89,7 +89,7 @@ TEST_CASE("SIGTERM stops the server cleanly with idle connections open, and data
     temp_dir dir;
     std::string user = random_uuid();
     {
-        server_process server(dir.path() / "db");
+        server_process server(dir.path() / "db", {"--log-level", "debug"});
         http_connection idle(server.port());
         user_api api(idle, user);
         REQUIRE(api.put_chunk("kept").status == 201);
