@@ -1,4 +1,4 @@
-#include "server_process.hpp"
+#include "spawned_server.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace chunklog::test {
+namespace chunklog {
 namespace {
 
 // Reads the "chunklogd listening on http://HOST:PORT" line from the pipe.
@@ -32,11 +32,12 @@ int exit_status(int status) {
 
 }  // namespace
 
-server_process::server_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args)
+spawned_server::spawned_server(const std::string& binary, const std::filesystem::path& data_dir,
+                               std::vector<std::string> extra_args)
     : log_path_(data_dir.string() + ".log") {
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> args{CHUNKLOGD_PATH, "--listen", "127.0.0.1:0", "--data-dir", data_dir.string()};
+    std::vector<std::string> args{binary, "--listen", "127.0.0.1:0", "--data-dir", data_dir.string()};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -61,11 +62,11 @@ server_process::server_process(const std::filesystem::path& data_dir, std::vecto
     }
 }
 
-server_process::~server_process() {
+spawned_server::~spawned_server() {
     if (running()) kill_hard();
 }
 
-void server_process::kill_hard() {
+void spawned_server::kill_hard() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);
     int status = 0;
@@ -73,20 +74,28 @@ void server_process::kill_hard() {
     pid_ = -1;
 }
 
-int server_process::terminate_and_wait(int signal) {
+int spawned_server::terminate_and_wait(int signal) {
     if (pid_ <= 0) return -1;
-    ::kill(pid_, signal);
+    if (signal != 0) ::kill(pid_, signal);
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
     return exit_status(status);
 }
 
-std::string server_process::log() const {
+long spawned_server::rss_kib() const {
+    if (pid_ <= 0) return 0;
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return 0;
+}
+
+std::string spawned_server::log() const {
     std::ifstream in(log_path_);
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
 }
 
-}  // namespace chunklog::test
+}  // namespace chunklog

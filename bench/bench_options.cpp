@@ -1,0 +1,79 @@
+#include "bench_options.hpp"
+
+#include <boost/algorithm/string/split.hpp>
+#include <boost/url/parse.hpp>
+
+#include <charconv>
+#include <sstream>
+
+namespace chunklog::bench {
+namespace {
+
+const char* usage =
+    "usage: chunklog-bench [options]\n"
+    "  --server URL        server to load (default http://127.0.0.1:8080)\n"
+    "  --spawn             start a chunklogd on a fresh temp directory instead\n"
+    "  --server-arg ARG    extra chunklogd argument with --spawn (repeatable)\n"
+    "  --workload LIST     comma-separated: put-chunks, get-chunks, publish (default put-chunks)\n"
+    "  --connections N     concurrent connections (default 1)\n"
+    "  --duration S        measured seconds per workload (default 5)\n"
+    "  --warmup S          unmeasured seconds first (default 1)\n"
+    "  --size BYTES        chunk size (default 4096)\n"
+    "  --users N           distinct users, connections spread over them (default 1)\n"
+    "  --seed N            seed of the generated data (default 1)\n"
+    "  --json              one JSON object per workload instead of a table\n";
+
+template <typename T>
+bool parse_number(const std::string& text, T& out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && end == text.data() + text.size();
+}
+
+bool parse_server(const std::string& text, bench_options& out) {
+    auto url = boost::urls::parse_uri(text);
+    if (!url || url->scheme() != "http" || url->host().empty()) return false;
+    out.host = url->host();
+    if (url->has_port()) return parse_number(std::string(url->port()), out.port);
+    out.port = 80;
+    return true;
+}
+
+}  // namespace
+
+bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto fail = [&](const std::string& why) {
+        message = "chunklog-bench: " + why + "\n" + usage;
+        exit_code = 2;
+        return false;
+    };
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& flag = args[i];
+        if (flag == "--help" || flag == "-h") {
+            message = usage;
+            exit_code = 0;
+            return false;
+        }
+        if (flag == "--spawn") { out.spawn = true; continue; }
+        if (flag == "--json") { out.json = true; continue; }
+        if (i + 1 >= args.size()) return fail("missing value for " + flag);
+        const auto& value = args[++i];
+        bool ok = true;
+        if (flag == "--server") ok = parse_server(value, out);
+        else if (flag == "--server-arg") out.server_args.push_back(value);
+        else if (flag == "--workload") boost::algorithm::split(out.workloads, value, [](char c) { return c == ','; });
+        else if (flag == "--connections") ok = parse_number(value, out.connections) && out.connections > 0;
+        else if (flag == "--duration") ok = (std::istringstream(value) >> out.duration_seconds) && out.duration_seconds > 0;
+        else if (flag == "--warmup") ok = static_cast<bool>(std::istringstream(value) >> out.warmup_seconds);
+        else if (flag == "--size") ok = parse_number(value, out.value_size);
+        else if (flag == "--users") ok = parse_number(value, out.users) && out.users > 0;
+        else if (flag == "--seed") ok = parse_number(value, out.seed);
+        else return fail("unknown option " + flag);
+        if (!ok) return fail("bad value for " + flag + ": " + value);
+    }
+    for (const auto& w : out.workloads)
+        if (w != "put-chunks" && w != "get-chunks" && w != "publish") return fail("unknown workload " + w);
+    return true;
+}
+
+}  // namespace chunklog::bench

@@ -1,0 +1,28 @@
+// Command-line options of chunklog-bench. Plain value, start-up only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chunklog::bench {
+
+struct bench_options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;
+    std::vector<std::string> workloads{"put-chunks"};
+    unsigned connections = 1;
+    double duration_seconds = 5;
+    double warmup_seconds = 1;
+    std::size_t value_size = 4096;
+    unsigned users = 1;
+    std::uint64_t seed = 1;
+    bool json = false;
+    bool spawn = false;               // start a chunklogd on a temp directory
+    std::vector<std::string> server_args;  // extra chunklogd flags with --spawn
+};
+
+// Parses argv; on --help or a usage error fills `message` and returns false.
+bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code);
+
+}  // namespace chunklog::bench

@@ -1,0 +1,95 @@
+// chunklog-bench: a load generator for chunklogd that reports throughput and
+// latency percentiles per named workload.
+#include "bench_options.hpp"
+#include "runner.hpp"
+#include "spawned_server.hpp"
+
+#include <boost/json.hpp>
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <random>
+
+using namespace chunklog::bench;
+
+namespace {
+
+std::filesystem::path sibling_binary(const char* name) {
+    return std::filesystem::read_symlink("/proc/self/exe").parent_path() / name;
+}
+
+void print_table_header() {
+    std::printf("%-11s %5s %8s %9s %10s %8s %8s %8s %8s %8s %8s %6s %6s\n", "workload", "conns", "size", "ops",
+                "ops/s", "MB/s", "p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms", "errors", "409s");
+}
+
+void print_row(const run_stats& s) {
+    std::uint64_t errors = 0;
+    for (const auto& [kind, n] : s.errors) errors += n;
+    std::printf("%-11s %5u %8zu %9llu %10.0f %8.1f %8.2f %8.2f %8.2f %8.2f %8.2f %6llu %6llu\n", s.workload.c_str(),
+                s.connections, s.value_size, static_cast<unsigned long long>(s.ops),
+                static_cast<double>(s.ops) / s.seconds, static_cast<double>(s.bytes) / s.seconds / 1e6,
+                s.percentile_ms(50), s.percentile_ms(90), s.percentile_ms(99), s.percentile_ms(99.9),
+                s.percentile_ms(100), static_cast<unsigned long long>(errors),
+                static_cast<unsigned long long>(s.conflicts));
+    for (const auto& [kind, n] : s.errors) std::printf("  errors: %s x %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
+}
+
+boost::json::object to_json(const run_stats& s) {
+    boost::json::object errors;
+    for (const auto& [kind, n] : s.errors) errors[kind] = n;
+    return {{"workload", s.workload},
+            {"connections", s.connections},
+            {"size", s.value_size},
+            {"seconds", s.seconds},
+            {"ops", s.ops},
+            {"ops_per_second", static_cast<double>(s.ops) / s.seconds},
+            {"mb_per_second", static_cast<double>(s.bytes) / s.seconds / 1e6},
+            {"latency_ms",
+             {{"p50", s.percentile_ms(50)}, {"p90", s.percentile_ms(90)}, {"p99", s.percentile_ms(99)},
+              {"p99.9", s.percentile_ms(99.9)}, {"max", s.percentile_ms(100)}}},
+            {"errors", errors},
+            {"conflicts", s.conflicts},
+            {"server_rss_kib", {{"before", s.server_rss_before_kib}, {"after", s.server_rss_after_kib}}}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    bench_options options;
+    std::string message;
+    int exit_code = 0;
+    if (!parse_bench_options(argc, argv, options, message, exit_code)) {
+        (exit_code == 0 ? std::cout : std::cerr) << message;
+        return exit_code;
+    }
+    std::unique_ptr<chunklog::spawned_server> server;
+    std::filesystem::path data_dir;
+    if (options.spawn) {
+        data_dir = std::filesystem::temp_directory_path() / ("chunklog-bench-" + std::to_string(::getpid()));
+        auto args = options.server_args;
+        args.insert(args.begin(), {"--log-level", "warn"});
+        server = std::make_unique<chunklog::spawned_server>(sibling_binary("chunklogd").string(), data_dir, args);
+        options.port = server->port();
+    }
+    if (!options.json) print_table_header();
+    for (const auto& name : options.workloads) {
+        long rss_before = server ? server->rss_kib() : 0;
+        auto stats = run_workload(options, name);
+        stats.server_rss_before_kib = rss_before;
+        stats.server_rss_after_kib = server ? server->rss_kib() : 0;
+        if (options.json) std::cout << boost::json::serialize(to_json(stats)) << std::endl;
+        else print_row(stats);
+    }
+    if (server) {
+        server->terminate_and_wait(SIGTERM);
+        std::filesystem::remove_all(data_dir);
+        std::filesystem::remove(data_dir.string() + ".log");
+    }
+    return 0;
+}

@@ -1,0 +1,77 @@
+#include "runner.hpp"
+
+#include "workloads.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+namespace chunklog::bench {
+namespace asio = boost::asio;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct run_window {
+    clock_type::time_point measure_from;
+    clock_type::time_point stop_at;
+};
+
+asio::awaitable<void> drive(workload& w, load_connection& conn, unsigned index, run_window window,
+                            run_stats& stats) {
+    for (std::uint64_t op = 0;; ++op) {
+        auto started = clock_type::now();
+        if (started >= window.stop_at) co_return;
+        auto outcome = co_await w.run_one(conn, index, op);
+        auto finished = clock_type::now();
+        if (started < window.measure_from || finished > window.stop_at) continue;
+        if (!outcome.ok) {
+            ++stats.errors[outcome.error];
+            continue;
+        }
+        ++stats.ops;
+        stats.bytes += outcome.bytes;
+        stats.conflicts += outcome.conflicts;
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(finished - started).count();
+        stats.latencies_us.push_back(static_cast<std::uint32_t>(us));
+    }
+}
+
+}  // namespace
+
+double run_stats::percentile_ms(double p) const {
+    if (latencies_us.empty()) return 0;
+    auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(latencies_us.size() - 1) + 0.5);
+    return latencies_us[std::min(rank, latencies_us.size() - 1)] / 1000.0;
+}
+
+run_stats run_workload(const bench_options& options, const std::string& name) {
+    asio::io_context ioc(1);
+    auto w = make_workload(name, options);
+    std::vector<std::unique_ptr<load_connection>> conns;
+    for (unsigned i = 0; i < options.connections; ++i)
+        conns.push_back(std::make_unique<load_connection>(ioc, options.host, options.port));
+
+    for (unsigned i = 0; i < options.connections; ++i) asio::co_spawn(ioc, w->prepare(*conns[i], i), asio::detached);
+    ioc.run();
+    ioc.restart();
+
+    run_stats stats;
+    stats.workload = name;
+    stats.connections = options.connections;
+    stats.value_size = options.value_size;
+    stats.seconds = options.duration_seconds;
+    auto now = clock_type::now();
+    auto warmup = std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(options.warmup_seconds));
+    auto measured = std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(options.duration_seconds));
+    run_window window{now + warmup, now + warmup + measured};
+    for (unsigned i = 0; i < options.connections; ++i)
+        asio::co_spawn(ioc, drive(*w, *conns[i], i, window, stats), asio::detached);
+    ioc.run();
+    std::sort(stats.latencies_us.begin(), stats.latencies_us.end());
+    return stats;
+}
+
+}  // namespace chunklog::bench

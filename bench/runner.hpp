@@ -1,0 +1,33 @@
+// Runs one workload with N connections on one client thread: prepare, warm
+// up, then measure for the configured duration. Single-threaded; call from
+// main.
+#pragma once
+
+#include "bench_options.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace chunklog::bench {
+
+struct run_stats {
+    std::string workload;
+    unsigned connections = 0;
+    std::size_t value_size = 0;
+    double seconds = 0;
+    std::uint64_t ops = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t conflicts = 0;
+    std::vector<std::uint32_t> latencies_us;     // sorted after the run
+    std::map<std::string, std::uint64_t> errors;  // by kind
+    long server_rss_before_kib = 0;
+    long server_rss_after_kib = 0;
+
+    double percentile_ms(double p) const;
+};
+
+run_stats run_workload(const bench_options& options, const std::string& name);
+
+}  // namespace chunklog::bench
