@@ -29,6 +29,9 @@ response handle_transactions(handler_context& ctx, const uuid& user, const route
 response handle_transaction(handler_context& ctx, const uuid& user, const route_match& m, const request& req);
 response handle_chunk(handler_context& ctx, const uuid& user, const route_match& m, const request& req);
 
+response handle_chunks_missing(handler_context& ctx, const uuid& user, const request& req);
+response handle_publish(handler_context& ctx, const uuid& user, const request& req);
+
 response handle_service(handler_context& ctx, route_kind kind);
 
 }  // namespace chunklog::api

@@ -1,5 +1,8 @@
 #include "json_codec.hpp"
 
+#include <chunklog/base64.hpp>
+#include <chunklog/sha256.hpp>
+
 #include <boost/json.hpp>
 
 namespace chunklog::api::json {
@@ -53,22 +56,91 @@ outcome<uuid> parse_head_update(std::string_view body) {
     return uuid_field(*o, "head");
 }
 
-outcome<storage::new_transaction> parse_transaction(const uuid& id, std::string_view body, std::size_t max_chunks) {
-    auto o = parse_object(body);
-    if (!o) return o.error();
-    auto parent = uuid_field(*o, "parent");
+namespace {
+
+outcome<storage::new_transaction> transaction_from_object(const uuid& id, const boost::json::object& o,
+                                                          std::size_t max_chunks) {
+    auto parent = uuid_field(o, "parent");
     if (!parent) return parent.error();
-    auto chunks = digest_array_field(*o, "chunks", max_chunks);
+    auto chunks = digest_array_field(o, "chunks", max_chunks);
     if (!chunks) return chunks.error();
 
     storage::new_transaction t{id, *parent, std::nullopt, std::move(*chunks)};
-    if (auto it = o->find("seq"); it != o->end() && !it->value().is_null()) {
+    if (auto it = o.find("seq"); it != o.end() && !it->value().is_null()) {
         const auto& v = it->value();
         if (v.is_uint64()) t.seq = v.get_uint64();
         else if (v.is_int64() && v.get_int64() >= 0) t.seq = static_cast<std::uint64_t>(v.get_int64());
         else return bad_request("`seq` must be a non-negative integer");
     }
     return t;
+}
+
+// An optional array field: empty when absent, bad_request when not an array.
+outcome<const boost::json::array*> optional_array(const boost::json::object& o, std::string_view name) {
+    static const boost::json::array empty;
+    auto it = o.find(name);
+    if (it == o.end() || it->value().is_null()) return &empty;
+    if (!it->value().is_array()) return bad_request(quoted(name) + " must be an array");
+    return &it->value().get_array();
+}
+
+outcome<std::pair<digest, std::string>> chunk_from_value(const boost::json::value& v, std::size_t max_bytes) {
+    if (!v.is_object()) return bad_request("each chunk must be an object {\"id\", \"data\"}");
+    const auto& o = v.get_object();
+    auto id_it = o.find("id");
+    auto data_it = o.find("data");
+    if (id_it == o.end() || !id_it->value().is_string()) return bad_request("a chunk needs a string `id`");
+    if (data_it == o.end() || !data_it->value().is_string()) return bad_request("a chunk needs a string `data`");
+    auto id = digest::parse(id_it->value().get_string());
+    if (!id) return make_error(errc::invalid_id, "a chunk id is not a lowercase hex SHA-256");
+    auto bytes = base64_decode(data_it->value().get_string());
+    if (!bytes) return bad_request("chunk `data` is not valid base64");
+    if (bytes->size() > max_bytes) return make_error(errc::payload_too_large, "a chunk is larger than max_chunk_bytes");
+    if (sha256_of(*bytes) != *id) return make_error(errc::hash_mismatch, "chunk " + id->to_string() + " does not match its data");
+    return std::pair{*id, std::move(*bytes)};
+}
+
+}  // namespace
+
+outcome<storage::new_transaction> parse_transaction(const uuid& id, std::string_view body, std::size_t max_chunks) {
+    auto o = parse_object(body);
+    if (!o) return o.error();
+    return transaction_from_object(id, *o, max_chunks);
+}
+
+outcome<std::vector<digest>> parse_missing_query(std::string_view body, std::size_t max_ids) {
+    auto o = parse_object(body);
+    if (!o) return o.error();
+    return digest_array_field(*o, "chunks", max_ids);
+}
+
+outcome<storage::publish_request> parse_publish(std::string_view body, const service_limits& limits) {
+    auto o = parse_object(body);
+    if (!o) return o.error();
+    storage::publish_request request;
+    auto chunks = optional_array(*o, "chunks");
+    if (!chunks) return chunks.error();
+    for (const auto& v : **chunks) {
+        auto chunk = chunk_from_value(v, limits.max_chunk_bytes);
+        if (!chunk) return chunk.error();
+        request.chunks.push_back(std::move(*chunk));
+    }
+    auto transactions = optional_array(*o, "transactions");
+    if (!transactions) return transactions.error();
+    for (const auto& v : **transactions) {
+        if (!v.is_object()) return bad_request("each transaction must be an object");
+        auto id = uuid_field(v.get_object(), "id");
+        if (!id) return id.error();
+        auto t = transaction_from_object(*id, v.get_object(), limits.max_chunks_per_transaction);
+        if (!t) return t.error();
+        request.transactions.push_back(std::move(*t));
+    }
+    if (auto it = o->find("head"); it != o->end() && !it->value().is_null()) {
+        auto head = uuid_field(*o, "head");
+        if (!head) return head.error();
+        request.head = *head;
+    }
+    return request;
 }
 
 boost::json::object head_object(const head_state& h) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "log_store.hpp"
+#include "service_options.hpp"
 
 #include <chunklog/errors.hpp>
 #include <chunklog/records.hpp>
@@ -28,6 +29,12 @@ outcome<uuid> parse_head_update(std::string_view body);
 // PUT transactions/{id}: {"parent": id, "chunks": [ids], "seq"?: n}
 outcome<storage::new_transaction> parse_transaction(const uuid& id, std::string_view body,
                                                     std::size_t max_chunks);
+
+// POST chunks/missing: {"chunks": [ids]}, at most max_ids of them.
+outcome<std::vector<digest>> parse_missing_query(std::string_view body, std::size_t max_ids);
+// POST publish: {"chunks": [{"id", "data"}], "transactions": [{"id", "parent", "chunks"}], "head"?}.
+// Both arrays may be omitted (empty). Chunk data is base64 and must hash to its id.
+outcome<storage::publish_request> parse_publish(std::string_view body, const service_limits& limits);
 
 boost::json::object head_object(const head_state& h);
 boost::json::object transaction_object(const transaction_record& t);

@@ -31,6 +31,8 @@ response dispatch(handler_context& ctx, const route_match& m, const request& req
     case route_kind::transactions: return handle_transactions(ctx, *user, m);
     case route_kind::transaction: return handle_transaction(ctx, *user, m, req);
     case route_kind::chunk: return handle_chunk(ctx, *user, m, req);
+    case route_kind::chunks_missing: return handle_chunks_missing(ctx, *user, req);
+    case route_kind::publish: return handle_publish(ctx, *user, req);
     default: break;
     }
     return error_response(errc::internal, "route without handler");
@@ -42,8 +44,9 @@ router::router(storage::log_store& store, service_options options, metrics& coun
     : store_(store), options_(options), metrics_(counters) {}
 
 router::body_rule router::body_rule_for(http_method method, std::string_view target) const {
-    if (method == http_method::put && match_route(target).kind == route_kind::chunk)
-        return {options_.limits.max_chunk_bytes, true};
+    auto kind = match_route(target).kind;
+    if (method == http_method::put && kind == route_kind::chunk) return {options_.limits.max_chunk_bytes, true};
+    if (method == http_method::post && kind == route_kind::publish) return {options_.limits.max_publish_bytes, false};
     return {options_.limits.max_json_bytes, false};
 }
 

@@ -13,6 +13,7 @@ const method_list& allowed_methods(route_kind kind) {
     static const method_list read_only{http_method::get, http_method::head};
     static const method_list user{http_method::get, http_method::head, http_method::delete_};
     static const method_list read_write{http_method::get, http_method::head, http_method::put};
+    static const method_list post_only{http_method::post};
     static const method_list none{};
     switch (kind) {
     case route_kind::server_info:
@@ -24,6 +25,8 @@ const method_list& allowed_methods(route_kind kind) {
     case route_kind::head:
     case route_kind::transaction:
     case route_kind::chunk: return read_write;
+    case route_kind::chunks_missing:
+    case route_kind::publish: return post_only;
     case route_kind::unmatched: break;
     }
     return none;
@@ -43,6 +46,8 @@ route_kind user_route(const std::vector<std::string>& rest) {
     if (rest.empty() || (rest.size() == 1 && rest[0].empty())) return route_kind::user;
     if (rest.size() == 1 && rest[0] == "head") return route_kind::head;
     if (rest.size() == 1 && rest[0] == "transactions") return route_kind::transactions;
+    if (rest.size() == 1 && rest[0] == "publish") return route_kind::publish;
+    if (rest.size() == 2 && rest[0] == "chunks" && rest[1] == "missing") return route_kind::chunks_missing;
     if (rest.size() == 2 && rest[0] == "transactions") return route_kind::transaction;
     if (rest.size() == 2 && rest[0] == "chunks") return route_kind::chunk;
     return route_kind::unmatched;
@@ -77,9 +82,9 @@ route_match match_route(std::string_view target) {
 }
 
 std::string_view route_name(route_kind kind) {
-    static constexpr std::array<std::string_view, 10> names{
-        "unmatched", "server_info", "healthz", "limits", "metrics",
-        "user",      "head",        "transactions", "transaction", "chunk"};
+    static constexpr std::array<std::string_view, 12> names{
+        "unmatched", "server_info", "healthz",     "limits", "metrics",        "user",
+        "head",      "transactions", "transaction", "chunk", "chunks_missing", "publish"};
     return names[static_cast<std::size_t>(kind)];
 }
 

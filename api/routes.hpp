@@ -24,6 +24,8 @@ enum class route_kind {
     transactions,  // /0.1/{user}/transactions
     transaction,   // /0.1/{user}/transactions/{id}
     chunk,         // /0.1/{user}/chunks/{sha256}
+    chunks_missing,  // /0.1/{user}/chunks/missing
+    publish,         // /0.1/{user}/publish
 };
 
 struct route_match {

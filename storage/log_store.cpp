@@ -1,8 +1,7 @@
 #include "log_store.hpp"
 
-#include "db_handle.hpp"
 #include "keys.hpp"
-#include "user_locks.hpp"
+#include "log_store_impl.hpp"
 
 #include <rocksdb/snapshot.h>
 
@@ -12,76 +11,6 @@
 
 namespace chunklog::storage {
 
-struct log_store::impl {
-    std::unique_ptr<db_handle> handle;
-    user_locks locks;
-
-    rocksdb::DB& db() { return handle->db(); }
-
-    outcome<head_state> read_head(const uuid& user, const rocksdb::Snapshot* snap = nullptr) {
-        auto value = handle->get(handle->meta(), keys::head(user), snap);
-        if (!value) return value.error();
-        if (!*value) return head_state{};
-        auto h = keys::decode_head(**value);
-        if (!h) return make_error(errc::internal, "corrupt HEAD record");
-        return *h;
-    }
-
-    outcome<std::optional<transaction_record>> read_transaction(const uuid& user, const uuid& id,
-                                                                const rocksdb::Snapshot* snap = nullptr) {
-        auto value = handle->get(handle->meta(), keys::transaction(user, id), snap);
-        if (!value) return value.error();
-        if (!*value) return std::optional<transaction_record>{};
-        auto t = keys::decode_transaction(id, **value);
-        if (!t) return make_error(errc::internal, "corrupt transaction record");
-        return t;
-    }
-
-    // True when `t` is on the committed chain as seen by `snap`.
-    outcome<bool> is_committed(const uuid& user, const transaction_record& t, const rocksdb::Snapshot* snap) {
-        auto at_seq = handle->get(handle->meta(), keys::chain(user, t.seq), snap);
-        if (!at_seq) return at_seq.error();
-        return *at_seq && **at_seq == t.id.raw();
-    }
-
-    outcome<bool> has_children(const uuid& user, const uuid& id) {
-        auto prefix = keys::children_prefix(user, id);
-        std::unique_ptr<rocksdb::Iterator> it(db().NewIterator(rocksdb::ReadOptions{}, handle->meta()));
-        it->Seek(prefix);
-        if (!it->status().ok()) return db_handle::read_error(it->status());
-        return it->Valid() && it->key().starts_with(prefix);
-    }
-
-    // Writes are refused up front once the store has failed, even idempotent ones.
-    outcome<void> check_writable() const {
-        if (handle->writable()) return {};
-        return make_error(errc::unavailable, "the store refuses writes after an earlier write failure");
-    }
-
-    error conflict(const head_state& h, std::string message) {
-        auto e = make_error(errc::conflict, std::move(message));
-        e.head = h.head;
-        return e;
-    }
-
-    // The batch that moves HEAD from `h` to `target`, or the reason it may not.
-    outcome<void> plan_advance(const uuid& user, const head_state& h, const transaction_record& target,
-                               rocksdb::WriteBatch& batch) {
-        if (target.seq <= h.seq) return conflict(h, "target is not a descendant of HEAD");
-        transaction_record cur = target;
-        for (;;) {
-            batch.Put(handle->meta(), keys::chain(user, cur.seq), cur.id.raw());
-            if (cur.seq == h.seq + 1) break;
-            auto parent = read_transaction(user, cur.parent);
-            if (!parent) return parent.error();
-            if (!*parent) return make_error(errc::internal, "transaction chain is broken");
-            cur = std::move(**parent);
-        }
-        if (cur.parent != h.head) return conflict(h, "target is not a descendant of HEAD");
-        batch.Put(handle->meta(), keys::head(user), keys::encode_head({target.id, target.seq}));
-        return {};
-    }
-};
 
 log_store::log_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 log_store::~log_store() = default;
@@ -113,6 +42,10 @@ outcome<std::optional<std::string>> log_store::chunk(const uuid& user, const dig
 }
 
 outcome<std::vector<digest>> log_store::missing_chunks(const uuid& user, std::span<const digest> ids) const {
+    return impl_->missing_chunks(user, ids);
+}
+
+outcome<std::vector<digest>> log_store::impl::missing_chunks(const uuid& user, std::span<const digest> ids) {
     std::vector<digest> unique;
     std::unordered_set<digest, id_hash> seen;
     for (const auto& id : ids)
@@ -124,7 +57,7 @@ outcome<std::vector<digest>> log_store::missing_chunks(const uuid& user, std::sp
     std::vector<rocksdb::Slice> key_slices(key_storage.begin(), key_storage.end());
     std::vector<rocksdb::PinnableSlice> values(unique.size());
     std::vector<rocksdb::Status> statuses(unique.size());
-    impl_->db().MultiGet(rocksdb::ReadOptions{}, impl_->handle->meta(), key_slices.size(), key_slices.data(),
+    db().MultiGet(rocksdb::ReadOptions{}, handle->meta(), key_slices.size(), key_slices.data(),
                          values.data(), statuses.data());
 
     std::vector<digest> missing;
@@ -180,30 +113,21 @@ outcome<insert_result> log_store::put_chunk(const uuid& user, const digest& id, 
     if (auto w = impl_->check_writable(); !w) return w.error();
     std::shared_lock data(impl_->locks.of_user(user).data);
     std::lock_guard key(impl_->locks.of_key(user, id.raw()));
-    auto size_key = keys::chunk_size(user, id);
-    auto present = impl_->handle->get(impl_->handle->meta(), size_key);
-    if (!present) return present.error();
-    if (*present) return insert_result::already_present;
-
     rocksdb::WriteBatch batch;
-    std::string size_value;
-    keys::put_be64(size_value, bytes.size());
-    batch.Put(impl_->handle->chunks(), keys::chunk(user, id), bytes);
-    batch.Put(impl_->handle->meta(), size_key, size_value);
-    batch.Merge(impl_->handle->meta(), keys::stats(user),
-                keys::encode_stats({1, static_cast<std::int64_t>(bytes.size())}));
+    auto added = impl_->plan_chunk(user, id, bytes, batch);
+    if (!added) return added.error();
+    if (!*added) return insert_result::already_present;
     if (auto c = impl_->handle->commit(batch); !c) return c.error();
     return insert_result::created;
 }
 
-outcome<stored_transaction> log_store::put_transaction(const uuid& user, const new_transaction& t) {
+outcome<stored_transaction> log_store::impl::plan_transaction(const uuid& user, const new_transaction& t,
+                                                              const pending_transactions* pending,
+                                                              const std::unordered_set<digest, id_hash>* new_chunks,
+                                                              rocksdb::WriteBatch& batch) {
     if (t.id.is_root()) return make_error(errc::bad_request, "ROOT cannot be created");
     if (t.parent == t.id) return make_error(errc::bad_request, "a transaction cannot be its own parent");
-
-    if (auto w = impl_->check_writable(); !w) return w.error();
-    std::shared_lock data(impl_->locks.of_user(user).data);
-    std::lock_guard key(impl_->locks.of_key(user, t.id.raw()));
-    auto existing = impl_->read_transaction(user, t.id);
+    auto existing = find_transaction(user, t.id, pending);
     if (!existing) return existing.error();
     if (*existing) {
         const auto& e = **existing;
@@ -215,7 +139,7 @@ outcome<stored_transaction> log_store::put_transaction(const uuid& user, const n
 
     std::uint64_t parent_seq = 0;
     if (!t.parent.is_root()) {
-        auto parent = impl_->read_transaction(user, t.parent);
+        auto parent = find_transaction(user, t.parent, pending);
         if (!parent) return parent.error();
         if (!*parent) return make_error(errc::unknown_parent, "the parent transaction does not exist");
         parent_seq = (*parent)->seq;
@@ -224,6 +148,8 @@ outcome<stored_transaction> log_store::put_transaction(const uuid& user, const n
 
     auto missing = missing_chunks(user, t.chunks);
     if (!missing) return missing.error();
+    if (new_chunks != nullptr)
+        std::erase_if(*missing, [&](const digest& d) { return new_chunks->contains(d); });
     if (!missing->empty()) {
         auto e = make_error(errc::missing_chunks, "some referenced chunks are not stored");
         e.missing = std::move(*missing);
@@ -231,11 +157,20 @@ outcome<stored_transaction> log_store::put_transaction(const uuid& user, const n
     }
 
     transaction_record record{t.id, t.parent, parent_seq + 1, t.chunks};
-    rocksdb::WriteBatch batch;
-    batch.Put(impl_->handle->meta(), keys::transaction(user, t.id), keys::encode_transaction(record));
-    batch.Put(impl_->handle->meta(), keys::child(user, t.parent, t.id), rocksdb::Slice());
-    if (auto c = impl_->handle->commit(batch); !c) return c.error();
+    batch.Put(handle->meta(), keys::transaction(user, t.id), keys::encode_transaction(record));
+    batch.Put(handle->meta(), keys::child(user, t.parent, t.id), rocksdb::Slice());
     return stored_transaction{insert_result::created, std::move(record)};
+}
+
+outcome<stored_transaction> log_store::put_transaction(const uuid& user, const new_transaction& t) {
+    if (auto w = impl_->check_writable(); !w) return w.error();
+    std::shared_lock data(impl_->locks.of_user(user).data);
+    std::lock_guard key(impl_->locks.of_key(user, t.id.raw()));
+    rocksdb::WriteBatch batch;
+    auto planned = impl_->plan_transaction(user, t, nullptr, nullptr, batch);
+    if (!planned || planned->result == insert_result::already_present) return planned;
+    if (auto c = impl_->handle->commit(batch); !c) return c.error();
+    return planned;
 }
 
 outcome<void> log_store::advance_head(const uuid& user, const uuid& target) {

@@ -54,6 +54,14 @@ struct stored_transaction {
     transaction_record record;  // as stored, with its seq
 };
 
+// One POST publish: chunks, transactions (parent-first) and optionally the
+// HEAD to advance to, applied all or nothing.
+struct publish_request {
+    std::vector<std::pair<digest, std::string>> chunks;  // id, bytes (verified by the caller)
+    std::vector<new_transaction> transactions;
+    std::optional<uuid> head;
+};
+
 class log_store {
 public:
     // Opens (creating if needed) the store in options.dir.
@@ -80,6 +88,11 @@ public:
     outcome<stored_transaction> put_transaction(const uuid& user, const new_transaction& t);
     // Compare-and-swap HEAD to `target`, committing the chain up to it.
     outcome<void> advance_head(const uuid& user, const uuid& target);
+    // Stores everything in `request` and advances HEAD in one atomic, synced
+    // write, or nothing at all. A head that is already committed (HEAD or an
+    // ancestor) is left alone, so a re-sent publish changes nothing.
+    // Returns HEAD after the request.
+    outcome<head_state> publish(const uuid& user, const publish_request& request);
     // Removes everything of the user in one atomic step; idempotent.
     outcome<void> delete_user(const uuid& user);
 

@@ -10,10 +10,12 @@
 
 #include <chunklog/ids.hpp>
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <shared_mutex>
 #include <string_view>
+#include <vector>
 
 namespace chunklog::storage {
 
@@ -26,12 +28,26 @@ public:
 
     user_entry& of_user(const uuid& user) { return users_[id_hash{}(user) % users_.size()]; }
 
-    std::mutex& of_key(const uuid& user, std::string_view id) {
-        std::size_t h = id_hash{}(user) ^ (id_hash::hash_bytes(id) * 0x9e3779b97f4a7c15ULL);
-        return keys_[h % keys_.size()];
+    std::mutex& of_key(const uuid& user, std::string_view id) { return keys_[key_slot(user, id)]; }
+
+    // Locks the mutexes of many keys in slot order, so it cannot deadlock
+    // with another multi-key or single-key locker.
+    std::vector<std::unique_lock<std::mutex>> lock_keys(const uuid& user, const std::vector<std::string_view>& ids) {
+        std::vector<std::size_t> slots;
+        for (auto id : ids) slots.push_back(key_slot(user, id));
+        std::sort(slots.begin(), slots.end());
+        slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
+        std::vector<std::unique_lock<std::mutex>> held;
+        for (auto slot : slots) held.emplace_back(keys_[slot]);
+        return held;
     }
 
 private:
+    std::size_t key_slot(const uuid& user, std::string_view id) const {
+        std::size_t h = id_hash{}(user) ^ (id_hash::hash_bytes(id) * 0x9e3779b97f4a7c15ULL);
+        return h % keys_.size();
+    }
+
     std::array<user_entry, 256> users_;
     std::array<std::mutex, 4096> keys_;
 };

@@ -29,6 +29,13 @@ std::pair<int, std::string> run_command(const std::string& command) {
     return {WEXITSTATUS(status), out};
 }
 
+// A plain loopback socket to the server, for byte-level control.
+struct raw_socket {
+    asio::io_context ioc;
+    tcp::socket socket{ioc};
+    explicit raw_socket(std::uint16_t port) { socket.connect({asio::ip::make_address("127.0.0.1"), port}); }
+};
+
 // True when the server closed the connection within `within`.
 bool closed_by_server(tcp::socket& socket, std::chrono::milliseconds within) {
     socket.non_blocking(false);
@@ -56,20 +63,16 @@ TEST_CASE("--help and --version answer and exit 0, bad flags exit 2") {
 TEST_CASE("an idle keep-alive connection is closed after the idle timeout") {
     temp_dir dir;
     server_process server(dir.path() / "db", {"--idle-timeout", "1"});
-    asio::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
-    CHECK(closed_by_server(socket, std::chrono::milliseconds(5000)));
+    raw_socket raw(server.port());
+    CHECK(closed_by_server(raw.socket, std::chrono::milliseconds(5000)));
 }
 
 TEST_CASE("a client that never finishes its header is cut off") {
     temp_dir dir;
     server_process server(dir.path() / "db", {"--header-timeout", "1"});
-    asio::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
-    asio::write(socket, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: slow")));
-    CHECK(closed_by_server(socket, std::chrono::milliseconds(5000)));
+    raw_socket raw(server.port());
+    asio::write(raw.socket, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: slow")));
+    CHECK(closed_by_server(raw.socket, std::chrono::milliseconds(5000)));
     CHECK(http_call(server.port(), "GET", "/healthz").status == 200);
 }
 
@@ -112,9 +115,8 @@ TEST_CASE("SIGTERM lets an in-flight upload finish") {
     server_process server(dir.path() / "db");
     std::string body(200000, 'z');
     std::string user = random_uuid();
-    asio::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    raw_socket raw(server.port());
+    auto& socket = raw.socket;
     std::string header = "PUT /0.1/" + user + "/chunks/" + sha256_hex(body) +
                          " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     asio::write(socket, asio::buffer(header + body.substr(0, 1000)));

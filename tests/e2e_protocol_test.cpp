@@ -5,6 +5,8 @@
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
 
+#include <chunklog/base64.hpp>
+
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
@@ -174,6 +176,32 @@ TEST_CASE_FIXTURE(live_server, "service endpoints over HTTP") {
     CHECK(metrics.find("chunklog_request_duration_seconds_bucket") != std::string::npos);
     CHECK(metrics.find("chunklog_open_connections") != std::string::npos);
     CHECK(!root.header("x-request-id").empty());
+}
+
+TEST_CASE_FIXTURE(live_server, "publish over HTTP: one request, all or nothing") {
+    auto t1 = random_uuid(), t2 = random_uuid();
+    auto c = sha256_hex("batch");
+    auto body = [&](const std::string& tx, const std::string& parent, const std::string& chunk_data) {
+        return boost::json::serialize(boost::json::object{
+            {"chunks", boost::json::array{boost::json::object{{"id", sha256_hex(chunk_data)},
+                                                              {"data", chunklog::base64_encode(chunk_data)}}}},
+            {"transactions", boost::json::array{boost::json::object{
+                                 {"id", tx}, {"parent", parent}, {"chunks", boost::json::array{sha256_hex(chunk_data).c_str()}}}}},
+            {"head", tx}});
+    };
+    auto first = conn.request("POST", api.path("/publish"), body(t1, root_id_text, "batch"));
+    CHECK(first.status == 200);
+    CHECK(text(parse_json(first.body).at("head")) == t1);
+    CHECK(api.get("/chunks/" + c).body == "batch");
+    CHECK(conn.request("POST", api.path("/publish"), body(t1, root_id_text, "batch")).status == 200);
+
+    auto stale = conn.request("POST", api.path("/publish"), body(t2, root_id_text, "lost"));
+    CHECK(stale.status == 409);
+    CHECK(text(parse_json(stale.body).at("head")) == t1);
+    CHECK(api.get("/chunks/" + sha256_hex("lost")).status == 404);
+    auto missing = conn.request("POST", api.path("/chunks/missing"),
+                                R"({"chunks":[")" + sha256_hex("lost") + R"(",")" + c + R"("]})");
+    CHECK(parse_json(missing.body).at("missing").as_array().size() == 1);
 }
 
 }

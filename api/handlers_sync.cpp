@@ -1,0 +1,35 @@
+// Handlers of the batching extensions (protocol section 3): POST
+// chunks/missing and POST publish.
+#include "error_response.hpp"
+#include "handlers.hpp"
+#include "json_codec.hpp"
+
+#include <boost/json.hpp>
+
+namespace chunklog::api {
+
+response handle_chunks_missing(handler_context& ctx, const uuid& user, const request& req) {
+    auto ids = json::parse_missing_query(req.body, ctx.options.limits.max_missing_query);
+    if (!ids) return error_response(ids.error());
+    auto missing = ctx.store.missing_chunks(user, *ids);
+    if (!missing) return error_response(missing.error());
+    boost::json::array out;
+    out.reserve(missing->size());
+    for (const auto& id : *missing) out.emplace_back(id.to_string());
+    return json_response(200, {{"missing", std::move(out)}});
+}
+
+response handle_publish(handler_context& ctx, const uuid& user, const request& req) {
+    auto request = json::parse_publish(req.body, ctx.options.limits);
+    if (!request) return error_response(request.error());
+    auto before = ctx.store.head(user);
+    auto after = ctx.store.publish(user, *request);
+    if (!after) {
+        if (after.error().code == errc::conflict) ctx.counters.conflict();
+        return error_response(after.error());
+    }
+    if (before && before->head != after->head) ctx.counters.head_advanced();
+    return json_response(200, json::head_object(*after));
+}
+
+}  // namespace chunklog::api

@@ -1,0 +1,127 @@
+// log_store's internals, shared by its translation units: the RocksDB
+// handle, the lock tables, and the read and planning steps that the public
+// operations are built from. Thread-safe like log_store itself; the
+// planning helpers expect the caller to hold the locks the operation needs.
+#pragma once
+
+#include "db_handle.hpp"
+#include "keys.hpp"
+#include "log_store.hpp"
+#include "user_locks.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+namespace chunklog::storage {
+
+// Transactions created earlier in the same (not yet written) request.
+using pending_transactions = std::unordered_map<uuid, transaction_record, id_hash>;
+
+struct log_store::impl {
+    std::unique_ptr<db_handle> handle;
+    user_locks locks;
+
+    rocksdb::DB& db() { return handle->db(); }
+
+    outcome<head_state> read_head(const uuid& user, const rocksdb::Snapshot* snap = nullptr) {
+        auto value = handle->get(handle->meta(), keys::head(user), snap);
+        if (!value) return value.error();
+        if (!*value) return head_state{};
+        auto h = keys::decode_head(**value);
+        if (!h) return make_error(errc::internal, "corrupt HEAD record");
+        return *h;
+    }
+
+    outcome<std::optional<transaction_record>> read_transaction(const uuid& user, const uuid& id,
+                                                                const rocksdb::Snapshot* snap = nullptr) {
+        auto value = handle->get(handle->meta(), keys::transaction(user, id), snap);
+        if (!value) return value.error();
+        if (!*value) return std::optional<transaction_record>{};
+        auto t = keys::decode_transaction(id, **value);
+        if (!t) return make_error(errc::internal, "corrupt transaction record");
+        return t;
+    }
+
+    // True when `t` is on the committed chain as seen by `snap`.
+    outcome<bool> is_committed(const uuid& user, const transaction_record& t, const rocksdb::Snapshot* snap) {
+        auto at_seq = handle->get(handle->meta(), keys::chain(user, t.seq), snap);
+        if (!at_seq) return at_seq.error();
+        return *at_seq && **at_seq == t.id.raw();
+    }
+
+    // A transaction from this request's pending set, else from the store.
+    outcome<std::optional<transaction_record>> find_transaction(const uuid& user, const uuid& id,
+                                                                const pending_transactions* pending) {
+        if (pending != nullptr)
+            if (auto it = pending->find(id); it != pending->end()) return std::optional{it->second};
+        return read_transaction(user, id);
+    }
+
+    outcome<bool> has_children(const uuid& user, const uuid& id, const pending_transactions* pending = nullptr) {
+        if (pending != nullptr)
+            for (const auto& [child, record] : *pending)
+                if (record.parent == id) return true;
+        auto prefix = keys::children_prefix(user, id);
+        std::unique_ptr<rocksdb::Iterator> it(db().NewIterator(rocksdb::ReadOptions{}, handle->meta()));
+        it->Seek(prefix);
+        if (!it->status().ok()) return db_handle::read_error(it->status());
+        return it->Valid() && it->key().starts_with(prefix);
+    }
+
+    // Writes are refused up front once the store has failed, even idempotent ones.
+    outcome<void> check_writable() const {
+        if (handle->writable()) return {};
+        return make_error(errc::unavailable, "the store refuses writes after an earlier write failure");
+    }
+
+    error conflict(const head_state& h, std::string message) {
+        auto e = make_error(errc::conflict, std::move(message));
+        e.head = h.head;
+        return e;
+    }
+
+    // The batch that moves HEAD from `h` to `target`, or the reason it may not.
+    outcome<void> plan_advance(const uuid& user, const head_state& h, const transaction_record& target,
+                               rocksdb::WriteBatch& batch, const pending_transactions* pending = nullptr) {
+        if (target.seq <= h.seq) return conflict(h, "target is not a descendant of HEAD");
+        transaction_record cur = target;
+        for (;;) {
+            batch.Put(handle->meta(), keys::chain(user, cur.seq), cur.id.raw());
+            if (cur.seq == h.seq + 1) break;
+            auto parent = find_transaction(user, cur.parent, pending);
+            if (!parent) return parent.error();
+            if (!*parent) return make_error(errc::internal, "transaction chain is broken");
+            cur = std::move(**parent);
+        }
+        if (cur.parent != h.head) return conflict(h, "target is not a descendant of HEAD");
+        batch.Put(handle->meta(), keys::head(user), keys::encode_head({target.id, target.seq}));
+        return {};
+    }
+
+    // The chunks of `ids` the user lacks, in order, without repeats.
+    outcome<std::vector<digest>> missing_chunks(const uuid& user, std::span<const digest> ids);
+
+    // Adds a new chunk to `batch` unless the user has it; true when added.
+    outcome<bool> plan_chunk(const uuid& user, const digest& id, std::string_view bytes, rocksdb::WriteBatch& batch) {
+        auto size_key = keys::chunk_size(user, id);
+        auto present = handle->get(handle->meta(), size_key);
+        if (!present) return present.error();
+        if (*present) return false;
+        std::string size_value;
+        keys::put_be64(size_value, bytes.size());
+        batch.Put(handle->chunks(), keys::chunk(user, id), bytes);
+        batch.Put(handle->meta(), size_key, size_value);
+        batch.Merge(handle->meta(), keys::stats(user), keys::encode_stats({1, static_cast<std::int64_t>(bytes.size())}));
+        return true;
+    }
+
+    // Checks a proposed transaction against the store (and the request's
+    // pending transactions and new chunks) and adds it to `batch` when new.
+    outcome<stored_transaction> plan_transaction(const uuid& user, const new_transaction& t,
+                                                 const pending_transactions* pending,
+                                                 const std::unordered_set<digest, id_hash>* new_chunks,
+                                                 rocksdb::WriteBatch& batch);
+
+};
+
+}  // namespace chunklog::storage
