@@ -4,6 +4,7 @@
 // as the context's members are (they are).
 #pragma once
 
+#include "head_watch.hpp"
 #include "http_types.hpp"
 #include "log_store.hpp"
 #include "metrics.hpp"
@@ -18,19 +19,25 @@ struct handler_context {
     storage::log_store& store;
     const service_options& options;
     metrics& counters;
+    head_watch& watch;
 };
 
 response json_response(unsigned status, const boost::json::value& body);
+// Query parameters shared by the listing and the log.
+outcome<uuid> parse_from(std::optional<std::string_view> text);
+outcome<std::size_t> parse_limit(std::optional<std::string_view> text, std::size_t fallback, std::size_t max);
 response no_content();
 
 response handle_user(handler_context& ctx, const uuid& user, const request& req);
-response handle_head(handler_context& ctx, const uuid& user, const request& req);
+response handle_head(handler_context& ctx, const uuid& user, const route_match& m, const request& req);
 response handle_transactions(handler_context& ctx, const uuid& user, const route_match& m);
 response handle_transaction(handler_context& ctx, const uuid& user, const route_match& m, const request& req);
 response handle_chunk(handler_context& ctx, const uuid& user, const route_match& m, const request& req);
 
 response handle_chunks_missing(handler_context& ctx, const uuid& user, const request& req);
 response handle_publish(handler_context& ctx, const uuid& user, const request& req);
+
+response handle_log(handler_context& ctx, const uuid& user, const route_match& m);
 
 response handle_service(handler_context& ctx, route_kind kind);
 

@@ -28,7 +28,10 @@ response handle_publish(handler_context& ctx, const uuid& user, const request& r
         if (after.error().code == errc::conflict) ctx.counters.conflict();
         return error_response(after.error());
     }
-    if (before && before->head != after->head) ctx.counters.head_advanced();
+    if (before && before->head != after->head) {
+        ctx.counters.head_advanced();
+        ctx.watch.notify(user);
+    }
     return json_response(200, json::head_object(*after));
 }
 

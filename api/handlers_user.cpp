@@ -17,24 +17,8 @@ namespace {
 using storage::insert_result;
 
 constexpr std::size_t default_list_limit = 100;
+constexpr std::size_t max_wait_seconds = 60;
 
-// A non-negative decimal integer; values above `max` are clamped to it.
-outcome<std::size_t> parse_limit(std::optional<std::string_view> text, std::size_t fallback, std::size_t max) {
-    if (!text) return std::min(fallback, max);
-    if (text->empty() || text->find_first_not_of("0123456789") != std::string_view::npos)
-        return make_error(errc::bad_request, "`limit` must be an integer >= 0");
-    std::uint64_t value = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (ec == std::errc::result_out_of_range) return max;
-    return static_cast<std::size_t>(std::min<std::uint64_t>(value, max));
-}
-
-outcome<uuid> parse_from(std::optional<std::string_view> text) {
-    if (!text) return root_id;
-    auto id = uuid::parse(*text);
-    if (!id) return make_error(errc::invalid_id, "`from` is not a canonical lowercase UUID");
-    return *id;
-}
 
 // True when an If-None-Match header names this entity tag (or is "*").
 bool etag_matches(std::string_view header, std::string_view etag) {
@@ -52,6 +36,12 @@ response stored_response(insert_result result, boost::json::object body) {
     return json_response(result == insert_result::created ? 201 : 200, body);
 }
 
+response current_head(handler_context& ctx, const uuid& user) {
+    auto h = ctx.store.head(user);
+    if (!h) return error_response(h.error());
+    return json_response(200, json::head_object(*h));
+}
+
 response advance(handler_context& ctx, const uuid& user, const request& req) {
     auto target = json::parse_head_update(req.body);
     if (!target) return error_response(target.error());
@@ -61,6 +51,7 @@ response advance(handler_context& ctx, const uuid& user, const request& req) {
         return error_response(done.error());
     }
     ctx.counters.head_advanced();
+    ctx.watch.notify(user);
     return no_content();
 }
 
@@ -95,6 +86,24 @@ response chunk_put(handler_context& ctx, const uuid& user, const digest& id, con
 
 }  // namespace
 
+// A non-negative decimal integer; values above `max` are clamped to it.
+outcome<std::size_t> parse_limit(std::optional<std::string_view> text, std::size_t fallback, std::size_t max) {
+    if (!text) return std::min(fallback, max);
+    if (text->empty() || text->find_first_not_of("0123456789") != std::string_view::npos)
+        return make_error(errc::bad_request, "`limit` must be an integer >= 0");
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec == std::errc::result_out_of_range) return max;
+    return static_cast<std::size_t>(std::min<std::uint64_t>(value, max));
+}
+
+outcome<uuid> parse_from(std::optional<std::string_view> text) {
+    if (!text) return root_id;
+    auto id = uuid::parse(*text);
+    if (!id) return make_error(errc::invalid_id, "`from` is not a canonical lowercase UUID");
+    return *id;
+}
+
 response json_response(unsigned status, const boost::json::value& body) {
     response r;
     r.status = status;
@@ -113,7 +122,9 @@ response handle_user(handler_context& ctx, const uuid& user, const request& req)
     if (req.method == http_method::delete_) {
         if (!ctx.options.allow_delete) return error_response(errc::forbidden, "deletion is disabled on this server");
         auto done = ctx.store.delete_user(user);
-        return done ? no_content() : error_response(done.error());
+        if (!done) return error_response(done.error());
+        ctx.watch.notify(user);
+        return no_content();
     }
     auto s = ctx.store.summary(user);
     if (!s) return error_response(s.error());
@@ -125,11 +136,28 @@ response handle_user(handler_context& ctx, const uuid& user, const request& req)
                                {"bytes", s->bytes}});
 }
 
-response handle_head(handler_context& ctx, const uuid& user, const request& req) {
+response handle_head(handler_context& ctx, const uuid& user, const route_match& m, const request& req) {
     if (req.method == http_method::put) return advance(ctx, user, req);
+    auto wait = m.param("wait");
+    if (!wait) return current_head(ctx, user);
+    auto seconds = parse_limit(*wait, 0, max_wait_seconds + 1);
+    if (!seconds || *seconds < 1 || *seconds > max_wait_seconds)
+        return error_response(errc::bad_request, "`wait` must be an integer from 1 to 60");
     auto h = ctx.store.head(user);
     if (!h) return error_response(h.error());
-    return json_response(200, json::head_object(*h));
+    uuid known = h->head;
+    if (auto k = m.param("known")) {
+        auto parsed = uuid::parse(*k);
+        if (!parsed) return error_response(errc::invalid_id, "`known` is not a canonical lowercase UUID");
+        known = *parsed;
+    }
+    if (h->head != known) return json_response(200, json::head_object(*h));
+    response r;
+    r.poll = long_poll{user, known, std::chrono::seconds(*seconds), [&ctx = ctx.store, user] {
+                           auto now = ctx.head(user);
+                           return now ? json_response(200, json::head_object(*now)) : error_response(now.error());
+                       }};
+    return r;
 }
 
 response handle_transactions(handler_context& ctx, const uuid& user, const route_match& m) {

@@ -89,6 +89,7 @@ int run_server(const server_config& config) {
         if (ec) return;
         log_message(log_level::info, "signal " + std::to_string(signal) + ": shutting down");
         state.stopping.store(true);
+        routes.watch().notify_all();  // long polls answer now
         boost::system::error_code ignored;
         acceptor.close(ignored);
         grace.expires_after(config.shutdown_grace);

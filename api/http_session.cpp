@@ -10,6 +10,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -82,6 +83,7 @@ private:
     server_state& state_;
     std::uint64_t registry_id_ = 0;
     bool idle_ = true;
+    std::uint64_t streamed_bytes_ = 0;  // body bytes of the current streamed answer
 
     void stop_if_idle() {
         log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": stop requested, idle=" +
@@ -163,10 +165,37 @@ private:
             res = co_await run_blocking(state_.blocking, [this, &req] { return state_.routes.handle(req); });
         else
             res = state_.routes.handle(req);
+        if (res.poll) {
+            co_await wait_for_head_change(*res.poll);
+            res = res.poll->answer();
+        }
         bool keep_alive = message.keep_alive() && !res.close && !state_.stopping.load();
         bool written = co_await write_response(res, req.method == http_method::head, message.version(), keep_alive, rid);
         finish_log(rid, req, res, started);
         co_return written && keep_alive;
+    }
+
+    // Waits, holding no thread, until the user's HEAD differs from poll.known,
+    // the wait is over, or the server stops. A notification only wakes the
+    // wait; HEAD is always read again before deciding.
+    asio::awaitable<void> wait_for_head_change(const long_poll& poll) {
+        auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
+        timer->expires_after(poll.wait);
+        auto& watch = state_.routes.watch();
+        auto executor = stream_.get_executor();
+        for (;;) {
+            auto id = watch.subscribe(poll.user, [timer, executor] {
+                asio::post(executor, [timer] { timer->cancel(); });
+            });
+            auto h = state_.routes.store().head(poll.user);
+            if (!h || h->head != poll.known || state_.stopping.load()) {
+                watch.unsubscribe(poll.user, id);
+                co_return;
+            }
+            auto [ec] = co_await timer->async_wait(use_tuple);
+            watch.unsubscribe(poll.user, id);
+            if (!ec) co_return;  // the wait is over
+        }
     }
 
     asio::awaitable<void> send_continue(http::request_parser<request_body>& parser) {
@@ -199,10 +228,11 @@ private:
         if (bodiless || head_only) {
             http::response<http::empty_body> msg;
             fill_header(msg, r, version, keep_alive, rid);
-            if (!bodiless) msg.content_length(r.body.size());
+            if (!bodiless && !r.stream) msg.content_length(r.body.size());
             auto [ec, n] = co_await http::async_write(stream_, msg, use_tuple);
             co_return !ec;
         }
+        if (r.stream) co_return co_await write_streamed(r, version, keep_alive, rid);
         http::response<http::string_body> msg;
         fill_header(msg, r, version, keep_alive, rid);
         msg.body() = std::move(r.body);
@@ -213,10 +243,37 @@ private:
         co_return !ec;
     }
 
+    // Sends the header, then each piece the generator yields as one chunk of
+    // chunked transfer encoding. A failed generator ends the connection.
+    asio::awaitable<bool> write_streamed(response& r, unsigned version, bool keep_alive, std::uint64_t rid) {
+        http::response<http::empty_body> msg;
+        fill_header(msg, r, version, keep_alive, rid);
+        msg.chunked(true);
+        http::response_serializer<http::empty_body> serializer{msg};
+        auto [header_ec, header_bytes] = co_await http::async_write_header(stream_, serializer, use_tuple);
+        if (header_ec) co_return false;
+        std::string piece;
+        for (;;) {
+            piece.clear();
+            auto step = r.stream(piece);
+            if (step == stream_step::failed) co_return false;
+            if (!piece.empty()) {
+                streamed_bytes_ += piece.size();
+                stream_.expires_after(state_.config.write_timeout);
+                auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(piece)), use_tuple);
+                if (ec) co_return false;
+            }
+            if (step == stream_step::done) break;
+        }
+        auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), use_tuple);
+        co_return !ec;
+    }
+
     void finish_log(std::uint64_t rid, const request& req, const response& res,
                     std::chrono::steady_clock::time_point started) {
         auto elapsed = std::chrono::steady_clock::now() - started;
-        auto out = req.method == http_method::head ? 0 : res.body.size();
+        auto out = req.method == http_method::head ? 0 : res.body.size() + streamed_bytes_;
+        streamed_bytes_ = 0;
         state_.counters.record_request(res.route, res.status, elapsed, req.body.size(), out);
         log_request(rid, method_name(req.method), req.target, res.status, req.body.size(), out, elapsed);
     }

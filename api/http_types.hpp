@@ -6,7 +6,9 @@
 
 #include <chunklog/ids.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +29,18 @@ struct request {
     std::string if_none_match;          // raw header value, empty when absent
 };
 
+enum class stream_step { more, done, failed };
+
+// A GET head?wait= request whose HEAD still equals `known`: the session waits
+// (holding no thread) until the user's HEAD moves or `wait` passes, then
+// sends answer().
+struct long_poll {
+    uuid user;
+    uuid known;
+    std::chrono::seconds wait{0};
+    std::function<struct response()> answer;
+};
+
 struct response {
     unsigned status = 200;
     std::string content_type;
@@ -34,6 +48,12 @@ struct response {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string_view route = "unmatched";  // route name, for metrics and logs
     bool close = false;                     // close the connection after answering
+    // When set, the body is produced piece by piece and sent with chunked
+    // transfer encoding: each call appends the next piece to `out`. On
+    // `failed` the connection is closed without finishing the body. Called
+    // on an I/O thread, one call at a time.
+    std::function<stream_step(std::string& out)> stream;
+    std::optional<long_poll> poll;  // set: wait before answering (see long_poll)
 
     void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

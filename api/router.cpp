@@ -27,12 +27,13 @@ response dispatch(handler_context& ctx, const route_match& m, const request& req
     if (!user) return error_response(errc::invalid_id, "the user id is not a canonical lowercase UUID");
     switch (m.kind) {
     case route_kind::user: return handle_user(ctx, *user, req);
-    case route_kind::head: return handle_head(ctx, *user, req);
+    case route_kind::head: return handle_head(ctx, *user, m, req);
     case route_kind::transactions: return handle_transactions(ctx, *user, m);
     case route_kind::transaction: return handle_transaction(ctx, *user, m, req);
     case route_kind::chunk: return handle_chunk(ctx, *user, m, req);
     case route_kind::chunks_missing: return handle_chunks_missing(ctx, *user, req);
     case route_kind::publish: return handle_publish(ctx, *user, req);
+    case route_kind::log: return handle_log(ctx, *user, m);
     default: break;
     }
     return error_response(errc::internal, "route without handler");
@@ -52,7 +53,7 @@ router::body_rule router::body_rule_for(http_method method, std::string_view tar
 
 response router::handle(const request& req) {
     auto m = match_route(req.target);
-    handler_context ctx{store_, options_, metrics_};
+    handler_context ctx{store_, options_, metrics_, watch_};
     response r;
     try {
         r = dispatch(ctx, m, req);

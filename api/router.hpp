@@ -5,6 +5,7 @@
 // Thread-safe: one router serves every connection.
 #pragma once
 
+#include "head_watch.hpp"
 #include "http_types.hpp"
 #include "log_store.hpp"
 #include "metrics.hpp"
@@ -32,11 +33,13 @@ public:
     const service_options& options() const { return options_; }
     storage::log_store& store() { return store_; }
     metrics& counters() { return metrics_; }
+    head_watch& watch() { return watch_; }
 
 private:
     storage::log_store& store_;
     service_options options_;
     metrics& metrics_;
+    head_watch watch_;
 };
 
 }  // namespace chunklog::api

@@ -20,7 +20,8 @@ const method_list& allowed_methods(route_kind kind) {
     case route_kind::healthz:
     case route_kind::limits:
     case route_kind::metrics:
-    case route_kind::transactions: return read_only;
+    case route_kind::transactions:
+    case route_kind::log: return read_only;
     case route_kind::user: return user;
     case route_kind::head:
     case route_kind::transaction:
@@ -47,6 +48,7 @@ route_kind user_route(const std::vector<std::string>& rest) {
     if (rest.size() == 1 && rest[0] == "head") return route_kind::head;
     if (rest.size() == 1 && rest[0] == "transactions") return route_kind::transactions;
     if (rest.size() == 1 && rest[0] == "publish") return route_kind::publish;
+    if (rest.size() == 1 && rest[0] == "log") return route_kind::log;
     if (rest.size() == 2 && rest[0] == "chunks" && rest[1] == "missing") return route_kind::chunks_missing;
     if (rest.size() == 2 && rest[0] == "transactions") return route_kind::transaction;
     if (rest.size() == 2 && rest[0] == "chunks") return route_kind::chunk;
@@ -82,9 +84,9 @@ route_match match_route(std::string_view target) {
 }
 
 std::string_view route_name(route_kind kind) {
-    static constexpr std::array<std::string_view, 12> names{
-        "unmatched", "server_info", "healthz",     "limits", "metrics",        "user",
-        "head",      "transactions", "transaction", "chunk", "chunks_missing", "publish"};
+    static constexpr std::array<std::string_view, 13> names{
+        "unmatched",   "server_info", "healthz",        "limits",  "metrics", "user", "head", "transactions",
+        "transaction", "chunk",       "chunks_missing", "publish", "log"};
     return names[static_cast<std::size_t>(kind)];
 }
 

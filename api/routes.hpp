@@ -26,6 +26,7 @@ enum class route_kind {
     chunk,         // /0.1/{user}/chunks/{sha256}
     chunks_missing,  // /0.1/{user}/chunks/missing
     publish,         // /0.1/{user}/publish
+    log,             // /0.1/{user}/log
 };
 
 struct route_match {

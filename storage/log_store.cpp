@@ -83,23 +83,15 @@ outcome<committed_listing> log_store::list_committed(const uuid& user, const uui
     rocksdb::ManagedSnapshot snap(&impl_->db());
     auto h = impl_->read_head(user, snap.snapshot());
     if (!h) return h.error();
-    std::uint64_t from_seq = 0;
-    if (!from.is_root()) {
-        auto t = impl_->read_transaction(user, from, snap.snapshot());
-        if (!t) return t.error();
-        auto committed = *t ? impl_->is_committed(user, **t, snap.snapshot()) : outcome<bool>(false);
-        if (!committed) return committed.error();
-        if (!*committed) return make_error(errc::not_found, "`from` is not a committed transaction");
-        from_seq = (*t)->seq;
-    }
-
+    auto from_seq = impl_->committed_seq(user, from, snap.snapshot());
+    if (!from_seq) return from_seq.error();
     committed_listing out{*h, {}};
-    auto count = std::min<std::uint64_t>(limit, h->seq - from_seq);
+    auto count = std::min<std::uint64_t>(limit, h->seq - *from_seq);
     out.ids.reserve(count);
     rocksdb::ReadOptions ro;
     ro.snapshot = snap.snapshot();
     std::unique_ptr<rocksdb::Iterator> it(impl_->db().NewIterator(ro, impl_->handle->meta()));
-    for (it->Seek(keys::chain(user, from_seq + 1)); it->Valid() && out.ids.size() < count; it->Next()) {
+    for (it->Seek(keys::chain(user, *from_seq + 1)); it->Valid() && out.ids.size() < count; it->Next()) {
         auto id = uuid::from_bytes(it->value().ToStringView());
         if (!id) return make_error(errc::internal, "corrupt chain index");
         out.ids.push_back(*id);

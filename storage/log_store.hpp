@@ -13,6 +13,8 @@
 #include <chunklog/ids.hpp>
 #include <chunklog/records.hpp>
 
+#include "log_cursor.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -82,6 +84,10 @@ public:
     outcome<std::optional<transaction_record>> committed_transaction(const uuid& user, const uuid& id) const;
     // Committed transactions after `from` (ROOT or committed, else not_found).
     outcome<committed_listing> list_committed(const uuid& user, const uuid& from, std::size_t limit) const;
+
+    // A cursor over committed transactions after `from` (ROOT or committed,
+    // else not_found), reading from a snapshot taken now.
+    outcome<log_cursor> open_log(const uuid& user, const uuid& from) const;
 
     // Precondition: id is the SHA-256 of bytes (the caller verified it).
     outcome<insert_result> put_chunk(const uuid& user, const digest& id, std::string_view bytes);

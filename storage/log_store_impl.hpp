@@ -49,6 +49,17 @@ struct log_store::impl {
         return *at_seq && **at_seq == t.id.raw();
     }
 
+    // The seq of `from` when it is ROOT or committed as seen by `snap`; else not_found.
+    outcome<std::uint64_t> committed_seq(const uuid& user, const uuid& from, const rocksdb::Snapshot* snap) {
+        if (from.is_root()) return std::uint64_t{0};
+        auto t = read_transaction(user, from, snap);
+        if (!t) return t.error();
+        auto committed = *t ? is_committed(user, **t, snap) : outcome<bool>(false);
+        if (!committed) return committed.error();
+        if (!*committed) return make_error(errc::not_found, "`from` is not a committed transaction");
+        return (*t)->seq;
+    }
+
     // A transaction from this request's pending set, else from the store.
     outcome<std::optional<transaction_record>> find_transaction(const uuid& user, const uuid& id,
                                                                 const pending_transactions* pending) {

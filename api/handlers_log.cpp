@@ -1,0 +1,115 @@
+// GET /0.1/{user}/log: committed transactions with their chunks as NDJSON,
+// streamed piece by piece from one storage snapshot (protocol section 3).
+#include "error_response.hpp"
+#include "handlers.hpp"
+#include "json_codec.hpp"
+
+#include <chunklog/base64.hpp>
+
+#include <boost/json.hpp>
+
+#include <memory>
+#include <unordered_set>
+
+namespace chunklog::api {
+namespace {
+
+constexpr std::size_t default_log_limit = 100;
+// Distinct chunk ids remembered per page ("each chunk once per response");
+// past this the page ends early with more: true.
+constexpr std::size_t max_remembered_chunks = 100'000;
+
+void append_line(std::string& out, const boost::json::object& line) {
+    out += boost::json::serialize(line);
+    out += '\n';
+}
+
+// Produces the page one line at a time, so memory stays bounded by the
+// largest chunk whatever the page size.
+class log_stream {
+public:
+    log_stream(storage::log_cursor cursor, const uuid& from, std::size_t limit, bool with_data)
+        : cursor_(std::move(cursor)), last_(from), limit_(limit), with_data_(with_data) {}
+
+    stream_step next(std::string& out) {
+        while (out.empty()) {
+            if (ended_) return stream_step::done;
+            if (current_) {
+                if (auto step = next_line_of_current(out); step != stream_step::more) return step;
+                continue;
+            }
+            if (sent_transactions_ < limit_ && (sent_transactions_ == 0 || sent_.size() < max_remembered_chunks)) {
+                auto t = cursor_.next();
+                if (!t) return stream_step::failed;
+                if (*t) {
+                    current_ = std::move(**t);
+                    chunk_index_ = 0;
+                    continue;
+                }
+            }
+            end_page(out);
+        }
+        return stream_step::more;
+    }
+
+private:
+    // A chunk line not yet sent, or the transaction line once its chunks are out.
+    stream_step next_line_of_current(std::string& out) {
+        while (chunk_index_ < current_->chunks.size()) {
+            const auto& id = current_->chunks[chunk_index_++];
+            if (!with_data_ || !sent_.insert(id).second) continue;
+            auto bytes = cursor_.chunk(id);
+            if (!bytes || !*bytes) return stream_step::failed;
+            append_line(out, {{"chunk", {{"id", id.to_string()}, {"data", base64_encode(**bytes)}}}});
+            return stream_step::more;
+        }
+        append_line(out, {{"transaction", json::transaction_object(*current_)}});
+        last_ = current_->id;
+        ++sent_transactions_;
+        current_.reset();
+        return stream_step::more;
+    }
+
+    void end_page(std::string& out) {
+        bool more = cursor_.position() < cursor_.head().seq;
+        append_line(out, {{"end", {{"head", cursor_.head().head.to_string()}, {"last", last_.to_string()}, {"more", more}}}});
+        ended_ = true;
+    }
+
+    storage::log_cursor cursor_;
+    uuid last_;
+    std::size_t limit_;
+    bool with_data_;
+    std::unordered_set<digest, id_hash> sent_;
+    std::optional<transaction_record> current_;
+    std::size_t chunk_index_ = 0;
+    std::size_t sent_transactions_ = 0;
+    bool ended_ = false;
+};
+
+outcome<bool> parse_chunks_flag(std::optional<std::string_view> text) {
+    if (!text || *text == "1") return true;
+    if (*text == "0") return false;
+    return make_error(errc::bad_request, "`chunks` must be 0 or 1");
+}
+
+}  // namespace
+
+response handle_log(handler_context& ctx, const uuid& user, const route_match& m) {
+    auto from = parse_from(m.param("from"));
+    if (!from) return error_response(from.error());
+    auto limit = parse_limit(m.param("limit"), default_log_limit, ctx.options.limits.max_log_limit);
+    if (!limit) return error_response(limit.error());
+    auto with_data = parse_chunks_flag(m.param("chunks"));
+    if (!with_data) return error_response(with_data.error());
+    auto cursor = ctx.store.open_log(user, *from);
+    if (!cursor) return error_response(cursor.error());
+
+    auto stream = std::make_shared<log_stream>(std::move(*cursor), *from, *limit, *with_data);
+    response r;
+    r.content_type = "application/x-ndjson";
+    r.stream = [stream](std::string& out) { return stream->next(out); };
+    return r;
+}
+
+}  // namespace chunklog::api

@@ -1,0 +1,36 @@
+// log_cursor: reads one user's committed transactions after a starting point,
+// in ascending seq, and their chunks, all from one RocksDB snapshot taken when
+// the cursor opens, so a streamed page is consistent however long it takes.
+// Single owner; not thread-safe. Must not outlive its log_store.
+#pragma once
+
+#include <chunklog/errors.hpp>
+#include <chunklog/records.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace chunklog::storage {
+
+class log_cursor {
+public:
+    struct impl;
+    explicit log_cursor(std::unique_ptr<impl> p);
+    ~log_cursor();
+    log_cursor(log_cursor&&) noexcept;
+
+    // HEAD as of the snapshot.
+    const head_state& head() const;
+    // The seq of the last transaction returned by next() (or of the start).
+    std::uint64_t position() const;
+    // The next committed transaction, or nullopt at the snapshot's HEAD.
+    outcome<std::optional<transaction_record>> next();
+    // A chunk's bytes as of the snapshot.
+    outcome<std::optional<std::string>> chunk(const digest& id);
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace chunklog::storage
