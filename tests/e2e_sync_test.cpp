@@ -1,0 +1,155 @@
+// End-to-end: the sync extensions over loopback. GET log paging and chunk
+// de-duplication, and the long poll woken by another client or by shutdown.
+#include "support/protocol.hpp"
+#include "support/server_process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <chunklog/base64.hpp>
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <future>
+#include <sstream>
+#include <thread>
+
+using namespace chunklog::test;
+
+namespace {
+
+struct sync_server {
+    temp_dir dir;
+    server_process server{dir.path() / "db"};
+    http_connection conn{server.port()};
+    user_api api{conn};
+
+    // Publishes n transactions in one request; transaction i holds chunk i % 3.
+    std::vector<std::string> publish_chain(int n) {
+        boost::json::array chunks, transactions;
+        for (int c = 0; c < 3; ++c) {
+            auto bytes = "shared chunk " + std::to_string(c);
+            chunks.push_back(boost::json::object{{"id", sha256_hex(bytes)}, {"data", chunklog::base64_encode(bytes)}});
+        }
+        std::vector<std::string> ids;
+        std::string parent = root_id_text;
+        for (int i = 0; i < n; ++i) {
+            auto id = random_uuid();
+            transactions.push_back(boost::json::object{
+                {"id", id}, {"parent", parent},
+                {"chunks", boost::json::array{sha256_hex("shared chunk " + std::to_string(i % 3)).c_str()}}});
+            ids.push_back(id);
+            parent = id;
+        }
+        auto body = boost::json::serialize(
+            boost::json::object{{"chunks", chunks}, {"transactions", transactions}, {"head", parent}});
+        REQUIRE(conn.request("POST", api.path("/publish"), body).status == 200);
+        return ids;
+    }
+};
+
+struct log_page {
+    std::vector<std::string> transactions;
+    std::vector<std::string> chunks;
+    std::string last;
+    bool more = false;
+    bool ended = false;
+};
+
+log_page read_log(http_connection& conn, const std::string& target) {
+    auto r = conn.request("GET", target);
+    REQUIRE(r.status == 200);
+    CHECK(r.header("content-type") == "application/x-ndjson");
+    log_page page;
+    std::istringstream lines(r.body);
+    for (std::string line; std::getline(lines, line);) {
+        auto v = parse_json(line).as_object();
+        if (v.contains("chunk")) page.chunks.push_back(text(v.at("chunk").at("id")));
+        if (v.contains("transaction")) page.transactions.push_back(text(v.at("transaction").at("id")));
+        if (v.contains("end")) {
+            page.last = text(v.at("end").at("last"));
+            page.more = v.at("end").at("more").as_bool();
+            page.ended = true;
+        }
+    }
+    return page;
+}
+
+}  // namespace
+
+TEST_SUITE("e2e_sync") {
+
+TEST_CASE_FIXTURE(sync_server, "GET log pages through everything, each chunk once per page") {
+    auto ids = publish_chain(25);
+    std::vector<std::string> seen;
+    std::string from = root_id_text;
+    int pages = 0;
+    for (bool more = true; more; ++pages) {
+        auto page = read_log(conn, api.path("/log?limit=10&from=" + from));
+        CHECK(page.ended);
+        CHECK(page.chunks.size() == 3);  // three distinct chunks, sent once each
+        seen.insert(seen.end(), page.transactions.begin(), page.transactions.end());
+        from = page.last;
+        more = page.more;
+    }
+    CHECK(pages == 3);
+    CHECK(seen == ids);
+    auto empty = read_log(conn, api.path("/log?from=" + ids.back()));
+    CHECK(empty.transactions.empty());
+    CHECK(empty.last == ids.back());
+    CHECK_FALSE(empty.more);
+    auto without_data = read_log(conn, api.path("/log?chunks=0&limit=5"));
+    CHECK(without_data.chunks.empty());
+    CHECK(without_data.transactions.size() == 5);
+    CHECK(without_data.more);
+}
+
+TEST_CASE_FIXTURE(sync_server, "GET log errors") {
+    auto ids = publish_chain(2);
+    CHECK(error_code(api.get("/log?from=" + random_uuid())) == "not_found");
+    CHECK(error_code(api.get("/log?from=bad")) == "invalid_id");
+    CHECK(error_code(api.get("/log?limit=x")) == "bad_request");
+    CHECK(error_code(api.get("/log?chunks=2")) == "bad_request");
+    CHECK(conn.request("POST", api.path("/log")).status == 405);
+    CHECK(read_log(conn, api.path("/log?limit=999999")).transactions.size() == 2);
+}
+
+TEST_CASE_FIXTURE(sync_server, "a long poll is woken by another client's advance") {
+    auto id = random_uuid();
+    REQUIRE(api.put_transaction(id, root_id_text, {}).status == 201);
+    auto waiter = std::async(std::launch::async, [&] {
+        http_connection c(server.port());
+        return c.request("GET", api.path("/head?wait=30"));
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(waiter.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout);
+    REQUIRE(api.advance(id).status == 204);
+    REQUIRE(waiter.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    auto r = waiter.get();
+    CHECK(r.status == 200);
+    CHECK(text(parse_json(r.body).at("head")) == id);
+}
+
+TEST_CASE_FIXTURE(sync_server, "a long poll answers at once when HEAD differs from known, else after the wait") {
+    auto stale = api.get("/head?wait=5&known=" + random_uuid());
+    CHECK(text(parse_json(stale.body).at("head")) == root_id_text);
+    auto timed_out = api.get("/head?wait=1");
+    CHECK(timed_out.status == 200);
+    CHECK(text(parse_json(timed_out.body).at("head")) == root_id_text);
+    for (const char* bad : {"0", "61", "x", "-1", ""})
+        CHECK(error_code(api.get(std::string("/head?wait=") + bad)) == "bad_request");
+    CHECK(error_code(api.get("/head?wait=2&known=bad")) == "invalid_id");
+}
+
+TEST_CASE_FIXTURE(sync_server, "shutdown answers waiting long polls") {
+    auto waiter = std::async(std::launch::async, [&] {
+        http_connection c(server.port());
+        return c.request("GET", api.path("/head?wait=60"));
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(server.terminate_and_wait(SIGTERM) == 0);
+    REQUIRE(waiter.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    CHECK(waiter.get().status == 200);
+}
+
+}
