@@ -32,7 +32,8 @@ unsigned http_status(errc code) noexcept {
     case errc::conflict: return 409;
     case errc::payload_too_large: return 413;
     case errc::unavailable: return 503;
-    case errc::internal: return 500;
+    case errc::internal:
+    case errc::network: return 500;
     }
     return 500;
 }

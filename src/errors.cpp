@@ -7,7 +7,7 @@
 namespace chunklog {
 namespace {
 
-constexpr std::array<std::string_view, 16> names{
+constexpr std::array<std::string_view, 17> names{
     "ok",
     "bad_request",
     "invalid_id",
@@ -24,6 +24,7 @@ constexpr std::array<std::string_view, 16> names{
     "forbidden",
     "unavailable",
     "internal",
+    "network",
 };
 
 class category final : public boost::system::error_category {
@@ -44,7 +45,7 @@ const boost::system::error_category& chunklog_category() noexcept {
 
 std::string_view code_name(errc e) noexcept {
     auto index = static_cast<std::size_t>(e);
-    return index < names.size() ? names[index] : names.back();
+    return index < names.size() ? names[index] : "internal";
 }
 
 errc code_from_name(std::string_view name) noexcept {

@@ -3,7 +3,10 @@
 #include <boost/algorithm/hex.hpp>
 #include <boost/container_hash/hash.hpp>
 
+#include <openssl/rand.h>
+
 #include <algorithm>
+#include <stdexcept>
 #include <iterator>
 
 namespace chunklog {
@@ -55,6 +58,14 @@ std::optional<uuid> uuid::parse(std::string_view text) {
 }
 
 std::optional<uuid> uuid::from_bytes(std::string_view raw) { return id_from_raw<uuid>(raw); }
+
+uuid uuid::random() {
+    bytes_type b{};
+    if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) throw std::runtime_error("OpenSSL: no random bytes");
+    b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+    b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    return uuid{b};
+}
 
 std::string uuid::to_string() const {
     std::string hex = encode_lower_hex(bytes_);

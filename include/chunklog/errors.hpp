@@ -28,6 +28,9 @@ enum class errc {
     forbidden,
     unavailable,
     internal,
+    // Client side only, never on the wire: the server could not be reached
+    // or the connection broke (after retries).
+    network,
 };
 
 const boost::system::error_category& chunklog_category() noexcept;

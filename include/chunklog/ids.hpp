@@ -25,6 +25,8 @@ public:
 
     // Accepts only the canonical lowercase form; anything else is nullopt.
     static std::optional<uuid> parse(std::string_view text);
+    // A fresh random (version 4) id from the system's CSPRNG.
+    static uuid random();
     // Builds a uuid from exactly 16 raw bytes (as stored in keys).
     static std::optional<uuid> from_bytes(std::string_view raw);
 

@@ -1,0 +1,96 @@
+// chunklog::client: talks to one chunklogd for one user over HTTP/1.1.
+//
+// It keeps one connection alive between calls, bounds every request with a
+// timeout, retries (with doubling backoff) after a connection failure or a
+// 503, verifies the SHA-256 of every chunk it downloads, and reports protocol
+// errors as chunklog::error values (a conflict carries the current HEAD).
+// Every chunklog request is idempotent, so retrying is always safe.
+//
+// A client is not thread-safe: use one per thread. Calls block.
+#pragma once
+
+#include <chunklog/errors.hpp>
+#include <chunklog/ids.hpp>
+#include <chunklog/records.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chunklog {
+
+struct client_options {
+    std::string server_url = "http://127.0.0.1:8080";
+    uuid user;
+    std::chrono::milliseconds timeout{30'000};  // per request; a long poll adds its wait
+    unsigned retries = 4;                       // after a connection failure or 503
+    std::chrono::milliseconds backoff{100};     // before the first retry, doubled after each
+};
+
+// What one publish sends: chunk bytes (ids are computed), transactions
+// parent-first (seq is ignored), and optionally the HEAD to advance to.
+struct publish_batch {
+    std::vector<std::string> chunks;
+    std::vector<transaction_record> transactions;
+    std::optional<uuid> head;
+};
+
+// A transaction handed to pull()'s callback with the bytes of its chunks
+// (in the order of record.chunks), valid only during the callback.
+struct pulled_transaction {
+    transaction_record record;
+    std::vector<std::string_view> chunks;
+};
+
+using pull_callback = std::function<outcome<void>(const pulled_transaction&)>;
+
+class client {
+public:
+    // Fails (throws std::invalid_argument) only on a malformed server URL.
+    explicit client(client_options options);
+    ~client();
+    client(client&&) noexcept;
+    client& operator=(client&&) noexcept;
+
+    const client_options& options() const;
+
+    outcome<head_state> head();
+    // Long poll: returns when HEAD differs from `known`, or after `wait` (1-60 s).
+    outcome<head_state> wait_head(const uuid& known, std::chrono::seconds wait);
+    outcome<user_summary> info();
+    outcome<std::vector<uuid>> list(const uuid& from = root_id, std::size_t limit = 1000);
+    outcome<transaction_record> transaction(const uuid& id);
+
+    outcome<digest> put_chunk(std::string_view bytes);
+    outcome<std::string> get_chunk(const digest& id);  // hash_mismatch if the bytes are wrong
+    outcome<std::vector<digest>> missing_chunks(std::span<const digest> ids);
+    outcome<void> put_transaction(const transaction_record& t);
+    outcome<void> advance_head(const uuid& target);
+    outcome<void> delete_user();
+
+    // Pages through GET log from `from`, calling on_transaction for every
+    // committed transaction in order; memory is bounded by one page. Returns
+    // the last transaction handed over (or `from`). A callback error stops
+    // the pull and is returned.
+    outcome<uuid> pull(const uuid& from, const pull_callback& on_transaction, std::size_t page_size = 100);
+
+    // Uploads the chunks the server lacks and publishes everything with the
+    // HEAD advance in one POST publish. On errc::conflict nothing was stored
+    // and error().head is the current HEAD: pull, rebase, publish again.
+    outcome<head_state> publish(const publish_batch& batch);
+
+    // Requests sent so far (retries included), for measurements.
+    std::uint64_t requests_sent() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace chunklog
