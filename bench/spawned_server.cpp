@@ -33,11 +33,11 @@ int exit_status(int status) {
 }  // namespace
 
 spawned_server::spawned_server(const std::string& binary, const std::filesystem::path& data_dir,
-                               std::vector<std::string> extra_args)
+                               std::vector<std::string> extra_args, std::uint16_t port)
     : log_path_(data_dir.string() + ".log") {
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> args{binary, "--listen", "127.0.0.1:0", "--data-dir", data_dir.string()};
+    std::vector<std::string> args{binary, "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", data_dir.string()};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     pid_ = ::fork();
     if (pid_ == 0) {

@@ -15,10 +15,10 @@ namespace chunklog {
 
 class spawned_server {
 public:
-    // Starts `binary --listen 127.0.0.1:0 --data-dir data_dir extra_args...`
+    // Starts `binary --listen 127.0.0.1:PORT --data-dir data_dir extra_args...`
     // and waits until it listens; stderr goes to data_dir + ".log".
     spawned_server(const std::string& binary, const std::filesystem::path& data_dir,
-                   std::vector<std::string> extra_args = {});
+                   std::vector<std::string> extra_args = {}, std::uint16_t port = 0);
     ~spawned_server();
     spawned_server(const spawned_server&) = delete;
     spawned_server& operator=(const spawned_server&) = delete;

@@ -8,8 +8,9 @@ namespace chunklog::test {
 
 class server_process : public spawned_server {
 public:
-    explicit server_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args = {})
-        : spawned_server(CHUNKLOGD_PATH, data_dir, std::move(extra_args)) {}
+    explicit server_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args = {},
+                            std::uint16_t port = 0)
+        : spawned_server(CHUNKLOGD_PATH, data_dir, std::move(extra_args), port) {}
 };
 
 }  // namespace chunklog::test
