@@ -1,7 +1,9 @@
 // Starts a real chunklogd binary on 127.0.0.1 with a free port and its own
 // data directory (used by chunklog-bench --spawn and by the end-to-end
 // tests); SIGKILLs it when the object dies unless it was stopped first, and
-// the child dies with its parent. Single owner; not thread-safe.
+// the child gets SIGKILL when the thread that started it exits (Linux
+// PR_SET_PDEATHSIG), so start servers from a thread that outlives them.
+// Single owner; not thread-safe.
 #pragma once
 
 #include <sys/types.h>

@@ -10,6 +10,7 @@
 
 #include <doctest/doctest.h>
 
+#include <future>
 #include <thread>
 
 using namespace chunklog;
@@ -147,13 +148,15 @@ TEST_CASE_FIXTURE(client_fixture, "calls are retried across a server restart") {
     REQUIRE(c.put_chunk("before"));
     auto port = server->port();
     server->kill_hard();
-    std::thread restart([&] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        server = std::make_unique<test::server_process>(dir.path() / "db", std::vector<std::string>{}, port);
-    });
-    auto got = c.get_chunk(sha256_of("before"));  // first attempts fail, a retry succeeds
-    restart.join();
-    CHECK(got.value() == "before");
+    // The client retries in another thread while this one restarts the
+    // server (a spawned server dies with the thread that started it).
+    auto got = std::async(std::launch::async, [&] { return c.get_chunk(sha256_of("before")); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    server = std::make_unique<test::server_process>(dir.path() / "db", std::vector<std::string>{}, port);
+    auto fetched = got.get();
+    CHECK_MESSAGE(fetched.has_value(), server->log());
+    CHECK(c.requests_sent() > 2);
+    CHECK(fetched.value() == "before");
 }
 
 TEST_CASE("an unreachable server is a network error after the retries") {
