@@ -14,7 +14,8 @@ const char* usage =
     "  --server URL        server to load (default http://127.0.0.1:8080)\n"
     "  --spawn             start a chunklogd on a fresh temp directory instead\n"
     "  --server-arg ARG    extra chunklogd argument with --spawn (repeatable)\n"
-    "  --workload LIST     comma-separated: put-chunks, get-chunks, publish (default put-chunks)\n"
+    "  --workload LIST     comma-separated: put-chunks, get-chunks, publish, pull (default put-chunks)\n"
+    "  --count N           transactions for the pull workload (default 5000)\n"
     "  --connections N     concurrent connections (default 1)\n"
     "  --duration S        measured seconds per workload (default 5)\n"
     "  --warmup S          unmeasured seconds first (default 1)\n"
@@ -68,11 +69,12 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
         else if (flag == "--size") ok = parse_number(value, out.value_size);
         else if (flag == "--users") ok = parse_number(value, out.users) && out.users > 0;
         else if (flag == "--seed") ok = parse_number(value, out.seed);
+        else if (flag == "--count") ok = parse_number(value, out.pull_count) && out.pull_count > 0;
         else return fail("unknown option " + flag);
         if (!ok) return fail("bad value for " + flag + ": " + value);
     }
     for (const auto& w : out.workloads)
-        if (w != "put-chunks" && w != "get-chunks" && w != "publish") return fail("unknown workload " + w);
+        if (w != "put-chunks" && w != "get-chunks" && w != "publish" && w != "pull") return fail("unknown workload " + w);
     return true;
 }
 

@@ -17,6 +17,7 @@ struct bench_options {
     std::size_t value_size = 4096;
     unsigned users = 1;
     std::uint64_t seed = 1;
+    std::size_t pull_count = 5000;  // transactions for the pull workload
     bool json = false;
     bool spawn = false;               // start a chunklogd on a temp directory
     std::vector<std::string> server_args;  // extra chunklogd flags with --spawn

@@ -1,6 +1,7 @@
 // chunklog-bench: a load generator for chunklogd that reports throughput and
 // latency percentiles per named workload.
 #include "bench_options.hpp"
+#include "pull_compare.hpp"
 #include "runner.hpp"
 #include "spawned_server.hpp"
 
@@ -58,6 +59,23 @@ boost::json::object to_json(const run_stats& s) {
             {"server_rss_kib", {{"before", s.server_rss_before_kib}, {"after", s.server_rss_after_kib}}}};
 }
 
+void report_pull(const std::vector<pull_result>& results, bool json) {
+    const auto& baseline = results.front();
+    if (!json) std::printf("%-28s %12s %9s %9s %10s %13s\n", "pull method", "transactions", "requests", "seconds", "tx/s", "time vs first");
+    for (const auto& r : results) {
+        if (json) {
+            std::cout << boost::json::serialize(boost::json::object{{"workload", "pull"}, {"method", r.method},
+                                                                    {"transactions", r.transactions},
+                                                                    {"requests", r.requests}, {"seconds", r.seconds}})
+                      << std::endl;
+            continue;
+        }
+        std::printf("%-28s %12llu %9llu %9.3f %10.0f %13.3f\n", r.method.c_str(),
+                    static_cast<unsigned long long>(r.transactions), static_cast<unsigned long long>(r.requests),
+                    r.seconds, static_cast<double>(r.transactions) / r.seconds, r.seconds / baseline.seconds);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,8 +95,14 @@ int main(int argc, char** argv) {
         server = std::make_unique<chunklog::spawned_server>(sibling_binary("chunklogd").string(), data_dir, args);
         options.port = server->port();
     }
-    if (!options.json) print_table_header();
+    bool header_printed = false;
     for (const auto& name : options.workloads) {
+        if (name == "pull") {
+            report_pull(run_pull_comparison(options, options.pull_count), options.json);
+            continue;
+        }
+        if (!options.json && !header_printed) print_table_header();
+        header_printed = true;
         long rss_before = server ? server->rss_kib() : 0;
         auto stats = run_workload(options, name);
         stats.server_rss_before_kib = rss_before;

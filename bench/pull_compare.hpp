@@ -1,0 +1,25 @@
+// The `pull` workload: catch up N one-chunk transactions from ROOT the
+// prototype's way (listing, then one GET per transaction and per chunk)
+// and through GET log, against the same server in one run, through the
+// public client API. Single-threaded.
+#pragma once
+
+#include "bench_options.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chunklog::bench {
+
+struct pull_result {
+    std::string method;
+    std::uint64_t transactions = 0;
+    std::uint64_t requests = 0;
+    double seconds = 0;
+};
+
+// Publishes `count` transactions for a fresh user, then pulls them both ways.
+std::vector<pull_result> run_pull_comparison(const bench_options& options, std::size_t count);
+
+}  // namespace chunklog::bench
