@@ -1,9 +1,7 @@
 // End-to-end: the real chunklogd over loopback. The cases of the original
 // mentat-sync functional suite, then HTTP behaviour (keep-alive, pipelining,
 // HEAD, Expect: 100-continue, chunked uploads).
-#include "support/protocol.hpp"
-#include "support/server_process.hpp"
-#include "support/temp_dir.hpp"
+#include "support/live_server.hpp"
 
 #include <chunklog/base64.hpp>
 
@@ -11,17 +9,6 @@
 #include <doctest/doctest.h>
 
 using namespace chunklog::test;
-
-namespace {
-
-struct live_server {
-    temp_dir dir;
-    server_process server{dir.path() / "db"};
-    http_connection conn{server.port()};
-    user_api api{conn};
-};
-
-}  // namespace
 
 TEST_SUITE("e2e_protocol") {
 

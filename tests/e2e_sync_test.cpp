@@ -1,8 +1,6 @@
 // End-to-end: the sync extensions over loopback. GET log paging and chunk
 // de-duplication, and the long poll woken by another client or by shutdown.
-#include "support/protocol.hpp"
-#include "support/server_process.hpp"
-#include "support/temp_dir.hpp"
+#include "support/live_server.hpp"
 
 #include <chunklog/base64.hpp>
 
@@ -18,12 +16,7 @@ using namespace chunklog::test;
 
 namespace {
 
-struct sync_server {
-    temp_dir dir;
-    server_process server{dir.path() / "db"};
-    http_connection conn{server.port()};
-    user_api api{conn};
-
+struct sync_server : live_server {
     // Publishes n transactions in one request; transaction i holds chunk i % 3.
     std::vector<std::string> publish_chain(int n) {
         boost::json::array chunks, transactions;
