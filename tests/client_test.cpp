@@ -8,6 +8,7 @@
 #include <chunklog/client.hpp>
 #include <chunklog/sha256.hpp>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <doctest/doctest.h>
 
 #include <future>
@@ -157,6 +158,22 @@ TEST_CASE_FIXTURE(client_fixture, "calls are retried across a server restart") {
     CHECK_MESSAGE(fetched.has_value(), server->log());
     CHECK(c.requests_sent() > 2);
     CHECK(fetched.value() == "before");
+}
+
+TEST_CASE("a server that never answers is cut off by the request timeout") {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor silent(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    client_options o;
+    o.server_url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port());
+    o.user = uuid::random();
+    o.timeout = std::chrono::milliseconds(300);
+    o.retries = 1;
+    o.backoff = std::chrono::milliseconds(1);
+    client c(o);
+    auto started = std::chrono::steady_clock::now();
+    CHECK(c.head().error().code == errc::network);  // connects (backlog), never gets an answer
+    CHECK(c.requests_sent() == 2);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
 }
 
 TEST_CASE("an unreachable server is a network error after the retries") {
