@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& c : commands()) {
         if (g.command != c.name) continue;
-        if (g.help) {
+        if (g.help && g.command != "task") {
             std::cout << "usage: chunklog " << c.usage << "\n\n" << c.summary << '\n';
             return exit_ok;
         }

@@ -216,13 +216,15 @@ const std::vector<command>& commands() {
         {"log", "log", "list the committed transactions", run_log},
         {"cat", "cat CHUNK", "write a chunk's bytes to stdout", run_cat},
         {"watch", "watch [--count N]", "print each new HEAD as it happens (long poll)", run_watch},
+        {"task", "task COMMAND ...", "offline-first task list synced through the server (chunklog task --help)",
+         run_task},
     };
     return table;
 }
 
 std::string general_help() {
     std::string text =
-        "usage: chunklog [--server URL] [--user UUID] [--json] COMMAND [ARGS]\n\n"
+        "usage: chunklog [--server URL] [--user UUID] [--replica DIR] [--json] COMMAND [ARGS]\n\n"
         "Global options may also follow the command. Defaults come from CHUNKLOG_SERVER,\n"
         "CHUNKLOG_USER, then " + config_path().string() + " (written by `chunklog init`).\n\ncommands:\n";
     for (const auto& c : commands()) text += "  " + std::string(c.usage) + "\n      " + c.summary + "\n";

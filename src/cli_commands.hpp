@@ -50,6 +50,8 @@ struct command {
 };
 
 const std::vector<command>& commands();
+int run_task(context& ctx);
+std::string task_help();
 std::string general_help();
 
 }  // namespace chunklog::cli

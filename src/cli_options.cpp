@@ -13,10 +13,11 @@ std::optional<std::string> parse_global_options(const std::vector<std::string>& 
         const auto& a = argv[i];
         if (a == "--json") out.json = true;
         else if (a == "--help" || a == "-h") out.help = true;
-        else if (a == "--server" || a == "--user") {
+        else if (a == "--server" || a == "--user" || a == "--replica") {
             if (i + 1 >= argv.size()) return a + " needs a value";
-            (a == "--server" ? out.server : out.user) = argv[++i];
+            (a == "--server" ? out.server : a == "--user" ? out.user : out.replica) = argv[++i];
         } else if (a.rfind("--server=", 0) == 0) out.server = a.substr(9);
+        else if (a.rfind("--replica=", 0) == 0) out.replica = a.substr(10);
         else if (a.rfind("--user=", 0) == 0) out.user = a.substr(7);
         else if (out.command.empty() && a.rfind("-", 0) != 0) out.command = a;
         else out.args.push_back(a);
@@ -60,6 +61,7 @@ config resolve_config(const global_options& g) {
     if (const char* u = std::getenv("CHUNKLOG_USER"); u && *u) c.user = u;
     if (g.server) c.server = *g.server;
     if (g.user) c.user = *g.user;
+    if (g.replica) c.replica = *g.replica;
     return c;
 }
 

@@ -24,6 +24,7 @@ enum exit_code : int {
 struct global_options {
     std::optional<std::string> server;
     std::optional<std::string> user;
+    std::optional<std::string> replica;  // task replica directory
     bool json = false;
     bool help = false;
     std::string command;            // first positional argument
@@ -38,6 +39,7 @@ std::filesystem::path config_path();
 struct config {
     std::string server = "http://127.0.0.1:8080";
     std::string user;  // empty until init
+    std::string replica;  // task replica directory (flag or CHUNKLOG_REPLICA; else the default)
 };
 
 config load_config();  // defaults when the file is absent

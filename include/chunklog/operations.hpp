@@ -1,0 +1,66 @@
+// Task operations, the unit that task replicas exchange through chunklog:
+// Create(uuid), Delete(uuid), Update(uuid, property, value-or-null,
+// timestamp). Includes the operational transform that lets two replicas
+// that applied different operations reach the same tasks, and the versioned
+// chunk format that carries a batch of operations. Pure values and
+// functions; thread-safe.
+#pragma once
+
+#include <chunklog/errors.hpp>
+#include <chunklog/ids.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chunklog {
+
+struct operation {
+    enum class kind { create, remove, update };
+
+    kind type = kind::create;
+    uuid task;
+    std::string property;              // update only
+    std::optional<std::string> value;  // update only; nullopt removes the property
+    std::int64_t timestamp_ms = 0;     // update only; milliseconds since the epoch
+
+    static operation create(const uuid& t) { return {kind::create, t, {}, std::nullopt, 0}; }
+    static operation remove(const uuid& t) { return {kind::remove, t, {}, std::nullopt, 0}; }
+    static operation update(const uuid& t, std::string property, std::optional<std::string> value,
+                            std::int64_t timestamp_ms) {
+        return {kind::update, t, std::move(property), std::move(value), timestamp_ms};
+    }
+
+    friend bool operator==(const operation&, const operation&) = default;
+};
+
+using task_properties = std::map<std::string, std::string>;
+using task_set = std::map<uuid, task_properties>;
+
+// Applies one operation: Create is idempotent, Delete removes the task, an
+// Update of a missing task is dropped, a null value removes the property.
+void apply_operation(task_set& tasks, const operation& op);
+
+// Given `a` and `b` applied to the same state by two replicas, returns
+// (a', b') such that apply(apply(S, a), b') == apply(apply(S, b), a').
+// nullopt means "nothing to do". Rules, for the same task:
+//   Create/Create, Delete/Delete: both dropped (already in effect);
+//   Create vs Delete: the Create is kept (the task exists);
+//   Create vs Update: the Update is kept;
+//   Update vs Delete: the Delete wins, the Update is dropped;
+//   Update vs Update of one property: the later timestamp wins; on equal
+//   timestamps the greater value wins (a removal counts as the smallest),
+//   so the winner never depends on which replica asks.
+std::pair<std::optional<operation>, std::optional<operation>> transform(const operation& a, const operation& b);
+
+// Chunk format version 1 (docs/operations.md): one JSON object
+// {"format": "chunklog-task-ops", "version": 1, "operations": [...]}.
+inline constexpr int operations_format_version = 1;
+std::string encode_operations(const std::vector<operation>& ops);
+outcome<std::vector<operation>> decode_operations(std::string_view chunk);
+
+}  // namespace chunklog
