@@ -1,8 +1,6 @@
 // The chunklog command-line client, run as a real process against the real
 // server: each subcommand in text and --json, and the exit codes.
-#include "support/protocol.hpp"
-#include "support/server_process.hpp"
-#include "support/temp_dir.hpp"
+#include "support/cli_fixture.hpp"
 
 #include <doctest/doctest.h>
 
@@ -15,45 +13,6 @@
 
 using namespace chunklog::test;
 
-namespace {
-
-struct cli_result {
-    int exit = -1;
-    std::string out;
-};
-
-struct cli_fixture {
-    temp_dir dir;
-    server_process server{dir.path() / "db"};
-    std::string server_url = "http://127.0.0.1:" + std::to_string(server.port());
-
-    // Runs chunklog with its config under `home` (XDG_CONFIG_HOME) and no stdin.
-    cli_result run(const std::string& args, const std::string& home = "a") {
-        auto config = (dir.path() / home).string();
-        std::string command = "env -u CHUNKLOG_SERVER -u CHUNKLOG_USER XDG_CONFIG_HOME=" + config + " " +
-                              CHUNKLOG_CLI_PATH + " " + args + " 2>/dev/null </dev/null";
-        cli_result r;
-        FILE* pipe = ::popen(command.c_str(), "r");
-        char buf[4096];
-        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.out.append(buf, n);
-        int status = ::pclose(pipe);
-        r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        return r;
-    }
-
-    std::string write_file(const std::string& name, const std::string& bytes) {
-        auto path = dir.path() / name;
-        std::ofstream(path, std::ios::binary) << bytes;
-        return path.string();
-    }
-};
-
-std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    return s;
-}
-
-}  // namespace
 
 TEST_SUITE("cli") {
 
