@@ -2,6 +2,7 @@
 // latency percentiles per named workload.
 #include "bench_options.hpp"
 #include "pull_compare.hpp"
+#include "task_sync.hpp"
 #include "runner.hpp"
 #include "spawned_server.hpp"
 
@@ -76,6 +77,21 @@ void report_pull(const std::vector<pull_result>& results, bool json) {
     }
 }
 
+void report_task_sync(const task_sync_result& r, bool json) {
+    if (json) {
+        std::cout << boost::json::serialize(boost::json::object{
+                         {"workload", "task-sync"}, {"operations", r.operations}, {"tasks", r.tasks},
+                         {"transactions", r.transactions},
+                         {"publish_seconds", r.publish_seconds}, {"fresh_sync_seconds", r.fresh_sync_seconds},
+                         {"list_seconds", r.list_seconds}})
+                  << std::endl;
+        return;
+    }
+    std::printf("task-sync: %zu operations (%zu tasks) in %zu transactions: publishing syncs %.3f s, "
+                "fresh replica sync %.3f s, list all %.3f s\n",
+                r.operations, r.tasks, r.transactions, r.publish_seconds, r.fresh_sync_seconds, r.list_seconds);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,6 +113,10 @@ int main(int argc, char** argv) {
     }
     bool header_printed = false;
     for (const auto& name : options.workloads) {
+        if (name == "task-sync") {
+            report_task_sync(run_task_sync(options, options.pull_count), options.json);
+            continue;
+        }
         if (name == "pull") {
             report_pull(run_pull_comparison(options, options.pull_count), options.json);
             continue;

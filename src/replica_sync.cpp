@@ -12,7 +12,29 @@ constexpr unsigned max_sync_rounds = 50;
 // Applies one server operation on top of the local state: the server
 // operation is transformed over each unsynced local operation (and they over
 // it), then what is left of it is applied to the tasks.
-void rebase(std::vector<operation>& local, const operation& server_op, task_set& tasks, std::set<uuid>& touched) {
+// Tasks are read from the store the first time an operation needs them, so
+// a sync costs what it changes, not the size of the replica.
+class task_cache {
+public:
+    explicit task_cache(const replica::impl& store) : store_(store) {}
+
+    outcome<void> load(const uuid& id) {
+        if (!loaded_.insert(id).second) return {};
+        auto t = store_.task(id);
+        if (!t) return t.error();
+        if (*t) tasks_.emplace(id, std::move(**t));
+        return {};
+    }
+    task_set& tasks() { return tasks_; }
+
+private:
+    const replica::impl& store_;
+    std::set<uuid> loaded_;
+    task_set tasks_;
+};
+
+outcome<void> rebase(std::vector<operation>& local, const operation& server_op, task_cache& cache,
+                     std::set<uuid>& touched) {
     std::optional<operation> incoming = server_op;
     std::vector<operation> rebased;
     rebased.reserve(local.size());
@@ -25,11 +47,12 @@ void rebase(std::vector<operation>& local, const operation& server_op, task_set&
         incoming = std::move(server_after);
         if (local_after) rebased.push_back(std::move(*local_after));
     }
-    if (incoming) {
-        apply_operation(tasks, *incoming);
-        touched.insert(incoming->task);
-    }
     local = std::move(rebased);
+    if (!incoming) return {};
+    if (auto loaded = cache.load(incoming->task); !loaded) return loaded;
+    apply_operation(cache.tasks(), *incoming);
+    touched.insert(incoming->task);
+    return {};
 }
 
 }  // namespace
@@ -40,11 +63,10 @@ outcome<sync_report> replica::sync(client& server) {
         auto base = impl_->base();
         auto pending = impl_->pending();
         auto flying = impl_->in_flight();
-        auto tasks = impl_->all_tasks();
         if (!base) return base.error();
         if (!pending) return pending.error();
         if (!flying) return flying.error();
-        if (!tasks) return tasks.error();
+        task_cache cache(*impl_);
 
         // 1. Pull everything since the last synced transaction and rebase.
         std::set<uuid> touched;
@@ -61,7 +83,8 @@ outcome<sync_report> replica::sync(client& server) {
             for (const auto& chunk : t.chunks) {
                 auto ops = decode_operations(chunk);
                 if (!ops) return ops.error();
-                for (const auto& op : *ops) rebase(*pending, op, *tasks, touched);
+                for (const auto& op : *ops)
+                    if (auto r = rebase(*pending, op, cache, touched); !r) return r;
                 report.applied_operations += ops->size();
             }
             return {};
@@ -71,7 +94,8 @@ outcome<sync_report> replica::sync(client& server) {
         // A publish still in flight after a full pull never landed: its
         // operations are still pending and go out again below.
         rocksdb::WriteBatch pulled_state;
-        if (auto staged = impl_->stage_state(pulled_state, *tasks, touched, *pending); !staged) return staged.error();
+        if (auto staged = impl_->stage_state(pulled_state, cache.tasks(), touched, *pending); !staged)
+            return staged.error();
         pulled_state.Put(replica_keys::base, pulled->raw());
         pulled_state.Delete(replica_keys::inflight);
         if (auto w = impl_->write(pulled_state); !w) return w.error();
@@ -88,7 +112,7 @@ outcome<sync_report> replica::sync(client& server) {
         if (published) {
             rocksdb::WriteBatch acknowledged;
             std::vector<operation> none;
-            if (auto staged = impl_->stage_state(acknowledged, *tasks, {}, none); !staged) return staged.error();
+            if (auto staged = impl_->stage_state(acknowledged, cache.tasks(), {}, none); !staged) return staged.error();
             acknowledged.Put(replica_keys::base, t.id.raw());
             acknowledged.Delete(replica_keys::inflight);
             if (auto w = impl_->write(acknowledged); !w) return w.error();
