@@ -37,6 +37,8 @@ po::options_description describe(api::server_config& c, parsed_options& out, std
         ("max-publish-bytes", po::value(&l.max_publish_bytes)->default_value(l.max_publish_bytes), "largest publish body")
         ("max-chunks-per-transaction", po::value(&l.max_chunks_per_transaction)->default_value(l.max_chunks_per_transaction), "chunk ids in one transaction")
         ("max-list-limit", po::value(&l.max_list_limit)->default_value(l.max_list_limit), "largest transactions listing page")
+        ("max-log-limit", po::value(&l.max_log_limit)->default_value(l.max_log_limit), "largest GET log page")
+        ("max-missing-query", po::value(&l.max_missing_query)->default_value(l.max_missing_query), "chunk ids in one chunks/missing query")
         ("max-connections", po::value(&c.max_connections)->default_value(c.max_connections), "open connections before new ones get 503")
         ("max-header-bytes", po::value(&c.max_header_bytes)->default_value(c.max_header_bytes), "largest request header (431 above)")
         ("header-timeout", po::value<unsigned>()->default_value(10), "seconds to receive a request header")
