@@ -14,7 +14,8 @@ const char* usage =
     "  --server URL        server to load (default http://127.0.0.1:8080)\n"
     "  --spawn             start a chunklogd on a fresh temp directory instead\n"
     "  --server-arg ARG    extra chunklogd argument with --spawn (repeatable)\n"
-    "  --workload LIST     comma-separated: put-chunks, get-chunks, publish, pull, task-sync (default put-chunks)\n"
+    "  --workload LIST     comma-separated: put-chunks, get-chunks, publish, pull, task-sync, longpoll\n"
+    "                      (default put-chunks)\n"
     "  --count N           transactions (pull) or operations (task-sync) (default 5000)\n"
     "  --connections N     concurrent connections (default 1)\n"
     "  --duration S        measured seconds per workload (default 5)\n"
@@ -74,7 +75,7 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
         if (!ok) return fail("bad value for " + flag + ": " + value);
     }
     for (const auto& w : out.workloads)
-        if (w != "put-chunks" && w != "get-chunks" && w != "publish" && w != "pull" && w != "task-sync") return fail("unknown workload " + w);
+        if (w != "put-chunks" && w != "get-chunks" && w != "publish" && w != "pull" && w != "task-sync" && w != "longpoll") return fail("unknown workload " + w);
     return true;
 }
 

@@ -1,6 +1,7 @@
 // chunklog-bench: a load generator for chunklogd that reports throughput and
 // latency percentiles per named workload.
 #include "bench_options.hpp"
+#include "longpoll.hpp"
 #include "pull_compare.hpp"
 #include "task_sync.hpp"
 #include "runner.hpp"
@@ -77,6 +78,24 @@ void report_pull(const std::vector<pull_result>& results, bool json) {
     }
 }
 
+void report_longpoll(const longpoll_result& r, bool json) {
+    auto at = [&](double p) {
+        if (r.wake_ms.empty()) return 0.0;
+        return r.wake_ms[std::min(r.wake_ms.size() - 1, static_cast<std::size_t>(p / 100 * (r.wake_ms.size() - 1) + 0.5))];
+    };
+    if (json) {
+        std::cout << boost::json::serialize(boost::json::object{
+                         {"workload", "longpoll"}, {"waiters", r.waiters}, {"woken", r.woken},
+                         {"wake_ms", {{"p50", at(50)}, {"p99", at(99)}, {"max", at(100)}}},
+                         {"server_rss_kib", {{"idle", r.rss_idle_kib}, {"waiting", r.rss_waiting_kib}}}})
+                  << std::endl;
+        return;
+    }
+    std::printf("longpoll: %zu waiters, %zu woken by one advance; wake-up p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
+                "server RSS %ld KiB idle, %ld KiB with all waiting\n",
+                r.waiters, r.woken, at(50), at(99), at(100), r.rss_idle_kib, r.rss_waiting_kib);
+}
+
 void report_task_sync(const task_sync_result& r, bool json) {
     if (json) {
         std::cout << boost::json::serialize(boost::json::object{
@@ -113,6 +132,10 @@ int main(int argc, char** argv) {
     }
     bool header_printed = false;
     for (const auto& name : options.workloads) {
+        if (name == "longpoll") {
+            report_longpoll(run_longpoll(options, [&] { return server ? server->rss_kib() : 0L; }), options.json);
+            continue;
+        }
         if (name == "task-sync") {
             report_task_sync(run_task_sync(options, options.pull_count), options.json);
             continue;

@@ -1,0 +1,25 @@
+// The `longpoll` workload: N connections long-poll one user's HEAD, one
+// advance wakes them all; measures each waiter's wake-up latency from the
+// advance being sent, and the server's memory while they wait.
+// Single-threaded.
+#pragma once
+
+#include "bench_options.hpp"
+
+#include <functional>
+#include <vector>
+
+namespace chunklog::bench {
+
+struct longpoll_result {
+    std::size_t waiters = 0;
+    std::size_t woken = 0;
+    std::vector<double> wake_ms;  // sorted
+    long rss_idle_kib = 0;
+    long rss_waiting_kib = 0;
+};
+
+// `server_rss` reads the server's resident memory (0 when unknown).
+longpoll_result run_longpoll(const bench_options& options, const std::function<long()>& server_rss);
+
+}  // namespace chunklog::bench
