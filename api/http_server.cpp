@@ -6,13 +6,14 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <iostream>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -22,9 +23,45 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& state, asio::io_context& ioc) {
+// One io_context per I/O thread, each run by exactly that thread: a
+// connection lives on one of them, so its handlers never need a strand or a
+// lock, and the threads share nothing on the hot path.
+class io_pool {
+public:
+    explicit io_pool(unsigned threads) {
+        for (unsigned i = 0; i < threads; ++i) {
+            contexts_.push_back(std::make_unique<asio::io_context>(1));
+            keep_running_.push_back(asio::make_work_guard(*contexts_.back()));
+        }
+    }
+    asio::io_context& first() { return *contexts_.front(); }
+    // Round-robin: where the next connection lives.
+    asio::io_context& next() { return *contexts_[next_++ % contexts_.size()]; }
+    // Runs every context (the first on the calling thread) until each is out of work.
+    void run() {
+        std::vector<std::thread> threads;
+        for (std::size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
+        contexts_.front()->run();
+        for (auto& t : threads) t.join();
+    }
+    // Lets each context return once its connections are gone.
+    void release() {
+        for (auto& guard : keep_running_) guard.reset();
+    }
+    void stop() {
+        for (auto& context : contexts_) context->stop();
+    }
+
+private:
+    std::vector<std::unique_ptr<asio::io_context>> contexts_;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
+    std::size_t next_ = 0;  // used by the accept loop only
+};
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& state, io_pool& pool) {
+    auto& ioc = pool.first();
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), asio::as_tuple(asio::use_awaitable));
+        auto [ec, socket] = co_await acceptor.async_accept(pool.next(), asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
             // Out of descriptors and similar: back off briefly instead of spinning.
@@ -67,7 +104,8 @@ int run_server(const server_config& config) {
     metrics counters;
     router routes(*store, config.service, counters);
     asio::thread_pool blocking(config.blocking_threads);
-    asio::io_context ioc(static_cast<int>(io_thread_count(config)));
+    io_pool pool(io_thread_count(config));
+    auto& ioc = pool.first();
     server_state state{config, routes, counters, blocking, {}, {false}, {1}};
 
     tcp::acceptor acceptor(ioc);
@@ -89,6 +127,7 @@ int run_server(const server_config& config) {
         if (ec) return;
         log_message(log_level::info, "signal " + std::to_string(signal) + ": shutting down");
         state.stopping.store(true);
+        pool.release();
         routes.watch().notify_all();  // long polls answer now
         boost::system::error_code ignored;
         acceptor.close(ignored);
@@ -96,16 +135,13 @@ int run_server(const server_config& config) {
         grace.async_wait([&](const boost::system::error_code& timer_ec) {
             if (timer_ec) return;
             log_message(log_level::warn, "shutdown grace period over: closing remaining connections");
-            ioc.stop();
+            pool.stop();
         });
         state.registry.stop_all([&] { asio::post(ioc, [&] { grace.cancel(); }); });
     });
 
-    asio::co_spawn(ioc, accept_loop(acceptor, state, ioc), asio::detached);
-    std::vector<std::thread> threads;
-    for (unsigned i = 1; i < io_thread_count(config); ++i) threads.emplace_back([&] { ioc.run(); });
-    ioc.run();
-    for (auto& t : threads) t.join();
+    asio::co_spawn(ioc, accept_loop(acceptor, state, pool), asio::detached);
+    pool.run();
     blocking.join();
     store.reset();
     log_message(log_level::info, "stopped");

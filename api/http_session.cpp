@@ -3,15 +3,14 @@
 #include "error_response.hpp"
 #include "request_body.hpp"
 #include "request_log.hpp"
-
-#include <chunklog/version.hpp>
+#include "response_header.hpp"
+#include "routes.hpp"
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -30,8 +29,6 @@ constexpr std::size_t first_read_bytes = 4096;
 constexpr std::size_t max_drain_bytes = 4 << 20;
 constexpr std::chrono::seconds drain_timeout{2};
 
-const std::string server_header = std::string("chunklogd/") + software_version;
-
 http_method to_method(http::verb v) {
     switch (v) {
     case http::verb::get: return http_method::get;
@@ -49,18 +46,6 @@ asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F
     co_return co_await asio::co_spawn(
         pool.get_executor(), [fn = std::move(fn)]() mutable -> asio::awaitable<result> { co_return fn(); },
         asio::use_awaitable);
-}
-
-// Fills the header fields shared by every answer.
-template <typename Message>
-void fill_header(Message& msg, const response& r, unsigned version, bool keep_alive, std::uint64_t rid) {
-    msg.result(r.status);
-    msg.version(version);
-    msg.set(http::field::server, server_header);
-    msg.set("X-Request-Id", std::to_string(rid));
-    if (!r.content_type.empty()) msg.set(http::field::content_type, r.content_type);
-    for (const auto& [name, value] : r.headers) msg.set(name, value);
-    msg.keep_alive(keep_alive);
 }
 
 class http_session : public std::enable_shared_from_this<http_session> {
@@ -136,7 +121,8 @@ private:
         request req;
         req.method = to_method(parser.get().method());
         req.target = std::string(parser.get().target());
-        auto rule = state_.routes.body_rule_for(req.method, req.target);
+        auto route = match_route(req.target);
+        auto rule = state_.routes.body_rule_for(req.method, route.kind);
         if (auto length = parser.content_length(); length && *length > rule.limit)
             co_return co_await answer_refusal(rid, parser, 413, errc::payload_too_large,
                                               "request body larger than " + std::to_string(rule.limit) + " bytes");
@@ -144,8 +130,12 @@ private:
         parser.get().body().hash = rule.hash;
         if (boost::iequals(parser.get()[http::field::expect], "100-continue")) co_await send_continue(parser);
 
-        stream_.expires_after(state_.config.body_timeout);
-        auto [body_ec, n] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
+        beast::error_code body_ec;
+        if (!parser.is_done()) {  // a bodiless request would only cost a posted no-op read
+            stream_.expires_after(state_.config.body_timeout);
+            auto [read_ec, n] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
+            body_ec = read_ec;
+        }
         if (body_ec == http::error::body_limit)
             co_return co_await answer_refusal(rid, parser, 413, errc::payload_too_large,
                                               "request body larger than " + std::to_string(rule.limit) + " bytes");
@@ -162,9 +152,9 @@ private:
 
         response res;
         if (router::may_block(req.method))
-            res = co_await run_blocking(state_.blocking, [this, &req] { return state_.routes.handle(req); });
+            res = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.routes.handle(req, route); });
         else
-            res = state_.routes.handle(req);
+            res = state_.routes.handle(req, route);
         if (res.poll) {
             co_await wait_for_head_change(*res.poll);
             res = res.poll->answer();
@@ -223,34 +213,25 @@ private:
 
     asio::awaitable<bool> write_response(response& r, bool head_only, unsigned version, bool keep_alive,
                                          std::uint64_t rid) {
-        stream_.expires_after(state_.config.write_timeout);
+        header_framing framing{version, keep_alive, rid, std::nullopt, false};
+        if (r.stream && !head_only) co_return co_await write_streamed(r, framing);
         bool bodiless = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
-        if (bodiless || head_only) {
-            http::response<http::empty_body> msg;
-            fill_header(msg, r, version, keep_alive, rid);
-            if (!bodiless && !r.stream) msg.content_length(r.body.size());
-            auto [ec, n] = co_await http::async_write(stream_, msg, use_tuple);
-            co_return !ec;
-        }
-        if (r.stream) co_return co_await write_streamed(r, version, keep_alive, rid);
-        http::response<http::string_body> msg;
-        fill_header(msg, r, version, keep_alive, rid);
-        msg.body() = std::move(r.body);
-        msg.prepare_payload();
-        r.body.clear();
-        auto [ec, n] = co_await http::async_write(stream_, msg, use_tuple);
-        r.body = std::move(msg.body());
+        if (!bodiless && !r.stream) framing.content_length = r.body.size();
+        auto header = response_header(r, framing);
+        std::array<asio::const_buffer, 2> message{asio::buffer(header), asio::buffer(r.body)};
+        if (bodiless || head_only) message[1] = asio::const_buffer{};
+        stream_.expires_after(state_.config.write_timeout);
+        auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
         co_return !ec;
     }
 
     // Sends the header, then each piece the generator yields as one chunk of
     // chunked transfer encoding. A failed generator ends the connection.
-    asio::awaitable<bool> write_streamed(response& r, unsigned version, bool keep_alive, std::uint64_t rid) {
-        http::response<http::empty_body> msg;
-        fill_header(msg, r, version, keep_alive, rid);
-        msg.chunked(true);
-        http::response_serializer<http::empty_body> serializer{msg};
-        auto [header_ec, header_bytes] = co_await http::async_write_header(stream_, serializer, use_tuple);
+    asio::awaitable<bool> write_streamed(response& r, header_framing framing) {
+        framing.chunked = true;
+        auto header = response_header(r, framing);
+        stream_.expires_after(state_.config.write_timeout);
+        auto [header_ec, header_bytes] = co_await asio::async_write(stream_, asio::buffer(header), use_tuple);
         if (header_ec) co_return false;
         std::string piece;
         for (;;) {

@@ -21,6 +21,24 @@ enum class http_method { get, head, put, post, delete_, other };
 
 std::string_view method_name(http_method m);
 
+// Every path the server knows (see routes.hpp for matching).
+enum class route_kind {
+    unmatched,
+    server_info,     // GET /
+    healthz,         // GET /healthz
+    limits,          // GET /limits
+    metrics,         // GET /metrics
+    user,            // /0.1/{user}
+    head,            // /0.1/{user}/head
+    transactions,    // /0.1/{user}/transactions
+    transaction,     // /0.1/{user}/transactions/{id}
+    chunk,           // /0.1/{user}/chunks/{sha256}
+    chunks_missing,  // /0.1/{user}/chunks/missing
+    publish,         // /0.1/{user}/publish
+    log,             // /0.1/{user}/log
+};
+inline constexpr std::size_t route_kind_count = 13;
+
 struct request {
     http_method method = http_method::get;
     std::string target;                 // origin-form, as received
@@ -46,8 +64,8 @@ struct response {
     std::string content_type;
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::string_view route = "unmatched";  // route name, for metrics and logs
-    bool close = false;                     // close the connection after answering
+    route_kind route = route_kind::unmatched;  // for metrics
+    bool close = false;                        // close the connection after answering
     // When set, the body is produced piece by piece and sent with chunked
     // transfer encoding: each call appends the next piece to `out`. On
     // `failed` the connection is closed without finishing the body. Called

@@ -1,5 +1,7 @@
 #include "metrics.hpp"
 
+#include "routes.hpp"
+
 #include <algorithm>
 #include <sstream>
 
@@ -14,12 +16,11 @@ void counter(std::ostringstream& out, std::string_view name, std::string_view he
 
 }  // namespace
 
-void metrics::record_request(std::string_view route, unsigned status, std::chrono::nanoseconds latency,
+void metrics::record_request(route_kind route, unsigned status, std::chrono::nanoseconds latency,
                              std::uint64_t bytes_in, std::uint64_t bytes_out) {
-    {
-        std::lock_guard lock(routes_mutex_);
-        ++requests_[{std::string(route), status}];
-    }
+    bool known = status >= first_status && status < first_status + status_slots;
+    auto slot = (known ? status : 500u) - first_status;  // a status outside 100..599 counts as 500
+    requests_[static_cast<std::size_t>(route)][slot].fetch_add(1, std::memory_order_relaxed);
     double seconds = std::chrono::duration<double>(latency).count();
     auto bucket = std::lower_bound(bucket_bounds.begin(), bucket_bounds.end(), seconds) - bucket_bounds.begin();
     latency_buckets_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
@@ -38,12 +39,11 @@ std::string metrics::render() const {
     std::ostringstream out;
     out << "# HELP chunklog_requests_total HTTP requests answered, by route and status.\n"
            "# TYPE chunklog_requests_total counter\n";
-    {
-        std::lock_guard lock(routes_mutex_);
-        for (const auto& [key, count] : requests_)
-            out << "chunklog_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} "
-                << count << '\n';
-    }
+    for (std::size_t route = 0; route < route_kind_count; ++route)
+        for (unsigned slot = 0; slot < status_slots; ++slot)
+            if (auto count = requests_[route][slot].load(std::memory_order_relaxed); count != 0)
+                out << "chunklog_requests_total{route=\"" << route_name(static_cast<route_kind>(route))
+                    << "\",status=\"" << slot + first_status << "\"} " << count << '\n';
     out << "# HELP chunklog_request_duration_seconds Time from a complete request to its answer.\n"
            "# TYPE chunklog_request_duration_seconds histogram\n";
     std::uint64_t cumulative = 0;

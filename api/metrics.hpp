@@ -1,23 +1,23 @@
 // Process-wide counters for GET /metrics, rendered in the Prometheus text
-// exposition format. Every member function is thread-safe (atomics, plus one
-// mutex for the per-route table).
+// exposition format. Every member function is thread-safe and lock-free
+// (relaxed atomics: a scrape may see one request's counters half updated).
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "http_types.hpp"
 
 namespace chunklog::api {
 
 class metrics {
 public:
-    void record_request(std::string_view route, unsigned status, std::chrono::nanoseconds latency,
+    void record_request(route_kind route, unsigned status, std::chrono::nanoseconds latency,
                         std::uint64_t bytes_in, std::uint64_t bytes_out);
     void connection_opened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
     void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
@@ -35,8 +35,10 @@ private:
     static constexpr std::array<double, 14> bucket_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                           0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
-    mutable std::mutex routes_mutex_;
-    std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;  // (route, status) -> count
+    static constexpr unsigned first_status = 100;
+    static constexpr unsigned status_slots = 500;  // 100..599
+    using status_counts = std::array<std::atomic<std::uint64_t>, status_slots>;
+    std::array<status_counts, route_kind_count> requests_{};  // [route][status - 100]
 
     std::array<std::atomic<std::uint64_t>, bucket_bounds.size() + 1> latency_buckets_{};
     std::atomic<std::uint64_t> latency_sum_ns_{0};

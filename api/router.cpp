@@ -45,14 +45,18 @@ router::router(storage::log_store& store, service_options options, metrics& coun
     : store_(store), options_(options), metrics_(counters) {}
 
 router::body_rule router::body_rule_for(http_method method, std::string_view target) const {
-    auto kind = match_route(target).kind;
+    return body_rule_for(method, match_route(target).kind);
+}
+
+router::body_rule router::body_rule_for(http_method method, route_kind kind) const {
     if (method == http_method::put && kind == route_kind::chunk) return {options_.limits.max_chunk_bytes, true};
     if (method == http_method::post && kind == route_kind::publish) return {options_.limits.max_publish_bytes, false};
     return {options_.limits.max_json_bytes, false};
 }
 
-response router::handle(const request& req) {
-    auto m = match_route(req.target);
+response router::handle(const request& req) { return handle(req, match_route(req.target)); }
+
+response router::handle(const request& req, const route_match& m) {
     handler_context ctx{store_, options_, metrics_, watch_};
     response r;
     try {
@@ -60,7 +64,7 @@ response router::handle(const request& req) {
     } catch (const std::exception& e) {
         r = error_response(errc::internal, std::string("unexpected failure: ") + e.what());
     }
-    r.route = route_name(m.kind);
+    r.route = m.kind;
     return r;
 }
 

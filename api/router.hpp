@@ -9,6 +9,7 @@
 #include "http_types.hpp"
 #include "log_store.hpp"
 #include "metrics.hpp"
+#include "routes.hpp"
 #include "service_options.hpp"
 
 namespace chunklog::api {
@@ -21,6 +22,7 @@ public:
         std::size_t limit;  // bytes; a larger body is answered 413
         bool hash;          // compute the body's SHA-256 while it streams in
     };
+    body_rule body_rule_for(http_method method, route_kind route) const;
     body_rule body_rule_for(http_method method, std::string_view target) const;
 
     // Whether handling may wait on a synced disk write.
@@ -28,6 +30,9 @@ public:
         return method == http_method::put || method == http_method::post || method == http_method::delete_;
     }
 
+    // Answers a complete request; `route` is match_route(req.target), which
+    // the session computes once for body_rule_for and handle.
+    response handle(const request& req, const route_match& route);
     response handle(const request& req);
 
     const service_options& options() const { return options_; }

@@ -41,17 +41,21 @@ route_kind service_route(std::string_view segment) {
     return route_kind::unmatched;
 }
 
+// At most /0.1/{user}/{a}/{b}: a longer path is no route.
+constexpr std::size_t max_segments = 4;
+using segment_list = std::array<std::string, max_segments>;
+
 // Segments after /0.1/{user}: [], [""], ["head"], ["transactions"],
 // ["transactions", id], ["chunks", sha256].
-route_kind user_route(const std::vector<std::string>& rest) {
-    if (rest.empty() || (rest.size() == 1 && rest[0].empty())) return route_kind::user;
-    if (rest.size() == 1 && rest[0] == "head") return route_kind::head;
-    if (rest.size() == 1 && rest[0] == "transactions") return route_kind::transactions;
-    if (rest.size() == 1 && rest[0] == "publish") return route_kind::publish;
-    if (rest.size() == 1 && rest[0] == "log") return route_kind::log;
-    if (rest.size() == 2 && rest[0] == "chunks" && rest[1] == "missing") return route_kind::chunks_missing;
-    if (rest.size() == 2 && rest[0] == "transactions") return route_kind::transaction;
-    if (rest.size() == 2 && rest[0] == "chunks") return route_kind::chunk;
+route_kind user_route(const std::string* rest, std::size_t n) {
+    if (n == 0 || (n == 1 && rest[0].empty())) return route_kind::user;
+    if (n == 1 && rest[0] == "head") return route_kind::head;
+    if (n == 1 && rest[0] == "transactions") return route_kind::transactions;
+    if (n == 1 && rest[0] == "publish") return route_kind::publish;
+    if (n == 1 && rest[0] == "log") return route_kind::log;
+    if (n == 2 && rest[0] == "chunks" && rest[1] == "missing") return route_kind::chunks_missing;
+    if (n == 2 && rest[0] == "transactions") return route_kind::transaction;
+    if (n == 2 && rest[0] == "chunks") return route_kind::chunk;
     return route_kind::unmatched;
 }
 
@@ -67,19 +71,22 @@ route_match match_route(std::string_view target) {
     route_match m;
     auto url = boost::urls::parse_origin_form(target);
     if (!url) return m;
-    std::vector<std::string> segments;
-    for (auto segment : url->segments()) segments.push_back(segment);
+    segment_list segments;
+    std::size_t n = 0;
+    for (auto segment : url->segments()) {
+        if (n == max_segments) return m;
+        segments[n++] = segment;
+    }
     for (auto param : url->params()) m.query.emplace_back(param.key, param.has_value ? param.value : "");
 
-    if (segments.size() <= 1) {
-        m.kind = service_route(segments.empty() ? "" : segments[0]);
+    if (n <= 1) {
+        m.kind = service_route(n == 0 ? "" : segments[0]);
         return m;
     }
     if (segments[0] != "0.1") return m;
-    m.user = segments[1];
-    std::vector<std::string> rest(segments.begin() + 2, segments.end());
-    m.kind = user_route(rest);
-    if (rest.size() == 2) m.id = rest[1];
+    m.user = std::move(segments[1]);
+    m.kind = user_route(segments.data() + 2, n - 2);
+    if (n == 4) m.id = std::move(segments[3]);
     return m;
 }
 

@@ -13,22 +13,6 @@
 
 namespace chunklog::api {
 
-enum class route_kind {
-    unmatched,
-    server_info,   // GET /
-    healthz,       // GET /healthz
-    limits,        // GET /limits
-    metrics,       // GET /metrics
-    user,          // /0.1/{user}
-    head,          // /0.1/{user}/head
-    transactions,  // /0.1/{user}/transactions
-    transaction,   // /0.1/{user}/transactions/{id}
-    chunk,         // /0.1/{user}/chunks/{sha256}
-    chunks_missing,  // /0.1/{user}/chunks/missing
-    publish,         // /0.1/{user}/publish
-    log,             // /0.1/{user}/log
-};
-
 struct route_match {
     route_kind kind = route_kind::unmatched;
     std::string user;  // raw path segment, not yet validated
