@@ -2,6 +2,7 @@
 
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <array>
 
 namespace chunklog::api {
@@ -45,6 +46,30 @@ route_kind service_route(std::string_view segment) {
 constexpr std::size_t max_segments = 4;
 using segment_list = std::array<std::string, max_segments>;
 
+// A path of unreserved characters and slashes, without a query: the common
+// case, split without a URL parser since nothing needs decoding.
+bool is_plain_path(std::string_view target) {
+    if (target.empty() || target.front() != '/') return false;
+    return std::all_of(target.begin(), target.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c == '/' || c == '-' ||
+               c == '.' || c == '_' || c == '~';
+    });
+}
+
+// Splits "/a/b" into its segments as a URL parser would ("/" has none, a
+// trailing slash adds an empty one); false when there are too many.
+bool split_plain_path(std::string_view path, segment_list& segments, std::size_t& n) {
+    path.remove_prefix(1);
+    if (path.empty()) return true;
+    for (;;) {
+        if (n == max_segments) return false;
+        auto slash = path.find('/');
+        segments[n++] = path.substr(0, slash);
+        if (slash == std::string_view::npos) return true;
+        path.remove_prefix(slash + 1);
+    }
+}
+
 // Segments after /0.1/{user}: [], [""], ["head"], ["transactions"],
 // ["transactions", id], ["chunks", sha256].
 route_kind user_route(const std::string* rest, std::size_t n) {
@@ -69,15 +94,19 @@ std::optional<std::string_view> route_match::param(std::string_view name) const 
 
 route_match match_route(std::string_view target) {
     route_match m;
-    auto url = boost::urls::parse_origin_form(target);
-    if (!url) return m;
     segment_list segments;
     std::size_t n = 0;
-    for (auto segment : url->segments()) {
-        if (n == max_segments) return m;
-        segments[n++] = segment;
+    if (is_plain_path(target)) {
+        if (!split_plain_path(target, segments, n)) return m;
+    } else {
+        auto url = boost::urls::parse_origin_form(target);
+        if (!url) return m;
+        for (auto segment : url->segments()) {
+            if (n == max_segments) return m;
+            segments[n++] = segment;
+        }
+        for (auto param : url->params()) m.query.emplace_back(param.key, param.has_value ? param.value : "");
     }
-    for (auto param : url->params()) m.query.emplace_back(param.key, param.has_value ? param.value : "");
 
     if (n <= 1) {
         m.kind = service_route(n == 0 ? "" : segments[0]);

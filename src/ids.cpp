@@ -1,32 +1,44 @@
 #include <chunklog/ids.hpp>
 
-#include <boost/algorithm/hex.hpp>
 #include <boost/container_hash/hash.hpp>
 
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <stdexcept>
-#include <iterator>
 
 namespace chunklog {
 namespace {
 
-bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+constexpr char hex_digits[] = "0123456789abcdef";
+
+// The value of one lowercase hex digit, or -1.
+int lower_hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
 
 // Decodes lowercase hex into exactly out.size() bytes; false on any bad digit.
 template <std::size_t N>
 bool decode_lower_hex(std::string_view hex, std::array<std::uint8_t, N>& out) {
-    if (hex.size() != 2 * N || !std::all_of(hex.begin(), hex.end(), is_lower_hex)) return false;
-    boost::algorithm::unhex(hex.begin(), hex.end(), out.begin());
+    if (hex.size() != 2 * N) return false;
+    for (std::size_t i = 0; i < N; ++i) {
+        int high = lower_hex_value(hex[2 * i]);
+        int low = lower_hex_value(hex[2 * i + 1]);
+        if (high < 0 || low < 0) return false;
+        out[i] = static_cast<std::uint8_t>(high << 4 | low);
+    }
     return true;
 }
 
 template <std::size_t N>
 std::string encode_lower_hex(const std::array<std::uint8_t, N>& bytes) {
-    std::string out;
-    out.reserve(2 * N);
-    boost::algorithm::hex_lower(bytes.begin(), bytes.end(), std::back_inserter(out));
+    std::string out(2 * N, '\0');
+    for (std::size_t i = 0; i < N; ++i) {
+        out[2 * i] = hex_digits[bytes[i] >> 4];
+        out[2 * i + 1] = hex_digits[bytes[i] & 0x0f];
+    }
     return out;
 }
 
@@ -45,15 +57,15 @@ constexpr std::array<std::size_t, 4> uuid_dashes{8, 13, 18, 23};
 
 std::optional<uuid> uuid::parse(std::string_view text) {
     if (text.size() != uuid_text_size) return std::nullopt;
-    std::string hex;
-    hex.reserve(32);
+    std::array<char, 32> hex{};
+    std::size_t n = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
         bool dash_here = std::find(uuid_dashes.begin(), uuid_dashes.end(), i) != uuid_dashes.end();
         if (dash_here != (text[i] == '-')) return std::nullopt;
-        if (!dash_here) hex.push_back(text[i]);
+        if (!dash_here) hex[n++] = text[i];
     }
     bytes_type b{};
-    if (!decode_lower_hex(hex, b)) return std::nullopt;
+    if (!decode_lower_hex(std::string_view(hex.data(), hex.size()), b)) return std::nullopt;
     return uuid{b};
 }
 
