@@ -3,6 +3,7 @@
 #include <boost/algorithm/string/split.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -14,9 +15,18 @@ const char* usage =
     "  --server URL        server to load (default http://127.0.0.1:8080)\n"
     "  --spawn             start a chunklogd on a fresh temp directory instead\n"
     "  --server-arg ARG    extra chunklogd argument with --spawn (repeatable)\n"
-    "  --workload LIST     comma-separated: put-chunks, get-chunks, publish, pull, task-sync, longpoll\n"
-    "                      (default put-chunks)\n"
+    "  --workload LIST     comma-separated (default put-chunks):\n"
+    "                        put-chunks, get-chunks   PUT or GET chunks of --size bytes\n"
+    "                        publish                  POST publish: --batch chunks, one transaction, HEAD\n"
+    "                        publish-core             PUT chunk, PUT transaction, PUT head\n"
+    "                        pull                     catch up --count transactions, three ways\n"
+    "                        task-sync                task replicas syncing --count operations\n"
+    "                        longpoll                 --connections waiters woken by one advance\n"
+    "                        rocksdb-sync             synced RocksDB puts, no server (disk ceiling)\n"
+    "                        pouch-bulk-docs          PouchDB Server _bulk_docs, --batch docs of --size\n"
+    "                        pouch-pull               PouchDB Server _changes of --count docs\n"
     "  --count N           transactions (pull) or operations (task-sync) (default 5000)\n"
+    "  --batch N           chunks or documents per request (default 1)\n"
     "  --connections N     concurrent connections (default 1)\n"
     "  --duration S        measured seconds per workload (default 5)\n"
     "  --warmup S          unmeasured seconds first (default 1)\n"
@@ -41,6 +51,10 @@ bool parse_server(const std::string& text, bench_options& out) {
 }
 
 }  // namespace
+
+const std::vector<std::string> known_workloads{"put-chunks", "get-chunks",   "publish",         "publish-core",
+                                               "pull",       "task-sync",    "longpoll",        "rocksdb-sync",
+                                               "pouch-bulk-docs", "pouch-pull"};
 
 bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code) {
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -69,13 +83,15 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
         else if (flag == "--warmup") ok = static_cast<bool>(std::istringstream(value) >> out.warmup_seconds);
         else if (flag == "--size") ok = parse_number(value, out.value_size);
         else if (flag == "--users") ok = parse_number(value, out.users) && out.users > 0;
+        else if (flag == "--batch") ok = parse_number(value, out.batch) && out.batch > 0;
         else if (flag == "--seed") ok = parse_number(value, out.seed);
         else if (flag == "--count") ok = parse_number(value, out.pull_count) && out.pull_count > 0;
         else return fail("unknown option " + flag);
         if (!ok) return fail("bad value for " + flag + ": " + value);
     }
     for (const auto& w : out.workloads)
-        if (w != "put-chunks" && w != "get-chunks" && w != "publish" && w != "pull" && w != "task-sync" && w != "longpoll") return fail("unknown workload " + w);
+        if (std::find(known_workloads.begin(), known_workloads.end(), w) == known_workloads.end())
+            return fail("unknown workload " + w);
     return true;
 }
 

@@ -16,12 +16,17 @@ struct bench_options {
     double warmup_seconds = 1;
     std::size_t value_size = 4096;
     unsigned users = 1;
+    unsigned batch = 1;  // chunks or documents per request (publish, pouch-bulk-docs)
     std::uint64_t seed = 1;
     std::size_t pull_count = 5000;  // transactions for the pull workload
     bool json = false;
+    bool progress = false;            // a status line on stderr (set when it is a terminal)
     bool spawn = false;               // start a chunklogd on a temp directory
     std::vector<std::string> server_args;  // extra chunklogd flags with --spawn
 };
+
+// Every workload name --workload accepts.
+extern const std::vector<std::string> known_workloads;
 
 // Parses argv; on --help or a usage error fills `message` and returns false.
 bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code);

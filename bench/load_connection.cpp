@@ -28,7 +28,7 @@ load_connection::load_connection(asio::io_context& ioc, std::string host, std::u
 load_connection::~load_connection() = default;
 
 asio::awaitable<http_result> load_connection::call(const char* method, const std::string& target,
-                                                   const std::string& body) {
+                                                   const std::string& body, const char* content_type) {
     constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
     auto& s = *impl_;
     if (!s.connected) {
@@ -42,6 +42,7 @@ asio::awaitable<http_result> load_connection::call(const char* method, const std
     }
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, s.host);
+    if (!body.empty()) req.set(http::field::content_type, content_type);
     req.body() = body;
     req.prepare_payload();
     s.stream.expires_after(std::chrono::seconds(60));

@@ -23,7 +23,9 @@ public:
     ~load_connection();
 
     // Sends one request (reconnecting first if needed) and reads the answer.
-    boost::asio::awaitable<http_result> call(const char* method, const std::string& target, const std::string& body);
+    // A non-empty body is sent with the given Content-Type.
+    boost::asio::awaitable<http_result> call(const char* method, const std::string& target, const std::string& body,
+                                             const char* content_type = "application/json");
 
 private:
     struct impl;

@@ -1,7 +1,9 @@
 // chunklog-bench: a load generator for chunklogd that reports throughput and
 // latency percentiles per named workload.
 #include "bench_options.hpp"
+#include "disk_ceiling.hpp"
 #include "longpoll.hpp"
+#include "pouch_workloads.hpp"
 #include "pull_compare.hpp"
 #include "task_sync.hpp"
 #include "runner.hpp"
@@ -27,16 +29,19 @@ std::filesystem::path sibling_binary(const char* name) {
 }
 
 void print_table_header() {
-    std::printf("%-11s %5s %8s %9s %10s %8s %8s %8s %8s %8s %8s %6s %6s\n", "workload", "conns", "size", "ops",
-                "ops/s", "MB/s", "p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms", "errors", "409s");
+    std::printf("%-15s %5s %8s %5s %9s %10s %10s %8s %8s %8s %8s %8s %8s %6s %6s\n", "workload", "conns", "size",
+                "batch", "ops", "ops/s", "items/s", "MB/s", "p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms", "errors",
+                "409s");
 }
 
 void print_row(const run_stats& s) {
     std::uint64_t errors = 0;
     for (const auto& [kind, n] : s.errors) errors += n;
-    std::printf("%-11s %5u %8zu %9llu %10.0f %8.1f %8.2f %8.2f %8.2f %8.2f %8.2f %6llu %6llu\n", s.workload.c_str(),
-                s.connections, s.value_size, static_cast<unsigned long long>(s.ops),
-                static_cast<double>(s.ops) / s.seconds, static_cast<double>(s.bytes) / s.seconds / 1e6,
+    std::printf("%-15s %5u %8zu %5llu %9llu %10.0f %10.0f %8.1f %8.2f %8.2f %8.2f %8.2f %8.2f %6llu %6llu\n",
+                s.workload.c_str(), s.connections, s.value_size,
+                static_cast<unsigned long long>(s.ops == 0 ? 1 : s.items / s.ops), static_cast<unsigned long long>(s.ops),
+                static_cast<double>(s.ops) / s.seconds, static_cast<double>(s.items) / s.seconds,
+                static_cast<double>(s.bytes) / s.seconds / 1e6,
                 s.percentile_ms(50), s.percentile_ms(90), s.percentile_ms(99), s.percentile_ms(99.9),
                 s.percentile_ms(100), static_cast<unsigned long long>(errors),
                 static_cast<unsigned long long>(s.conflicts));
@@ -52,6 +57,8 @@ boost::json::object to_json(const run_stats& s) {
             {"seconds", s.seconds},
             {"ops", s.ops},
             {"ops_per_second", static_cast<double>(s.ops) / s.seconds},
+            {"items", s.items},
+            {"items_per_second", static_cast<double>(s.items) / s.seconds},
             {"mb_per_second", static_cast<double>(s.bytes) / s.seconds / 1e6},
             {"latency_ms",
              {{"p50", s.percentile_ms(50)}, {"p90", s.percentile_ms(90)}, {"p99", s.percentile_ms(99)},
@@ -121,6 +128,7 @@ int main(int argc, char** argv) {
         (exit_code == 0 ? std::cout : std::cerr) << message;
         return exit_code;
     }
+    options.progress = !options.json && ::isatty(STDERR_FILENO) == 1;
     std::unique_ptr<chunklog::spawned_server> server;
     std::filesystem::path data_dir;
     if (options.spawn) {
@@ -144,10 +152,14 @@ int main(int argc, char** argv) {
             report_pull(run_pull_comparison(options, options.pull_count), options.json);
             continue;
         }
+        if (name == "pouch-pull") {
+            report_pull({run_pouch_pull(options, options.pull_count)}, options.json);
+            continue;
+        }
         if (!options.json && !header_printed) print_table_header();
         header_printed = true;
         long rss_before = server ? server->rss_kib() : 0;
-        auto stats = run_workload(options, name);
+        auto stats = name == "rocksdb-sync" ? run_rocksdb_sync(options) : run_workload(options, name);
         stats.server_rss_before_kib = rss_before;
         stats.server_rss_after_kib = server ? server->rss_kib() : 0;
         if (options.json) std::cout << boost::json::serialize(to_json(stats)) << std::endl;

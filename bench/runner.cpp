@@ -4,9 +4,13 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 namespace chunklog::bench {
 namespace asio = boost::asio;
@@ -32,11 +36,28 @@ asio::awaitable<void> drive(workload& w, load_connection& conn, unsigned index, 
             continue;
         }
         ++stats.ops;
+        stats.items += outcome.items;
         stats.bytes += outcome.bytes;
         stats.conflicts += outcome.conflicts;
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(finished - started).count();
         stats.latencies_us.push_back(static_cast<std::uint32_t>(us));
     }
+}
+
+// Rewrites one status line on stderr every second until the run is over.
+asio::awaitable<void> show_progress(const std::string& name, run_window window, const run_stats& stats) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    auto started = clock_type::now();
+    while (clock_type::now() < window.stop_at) {
+        timer.expires_after(std::chrono::seconds(1));
+        co_await timer.async_wait(asio::use_awaitable);
+        auto elapsed = std::chrono::duration<double>(clock_type::now() - started).count();
+        auto total = std::chrono::duration<double>(window.stop_at - started).count();
+        auto measuring = std::chrono::duration<double>(clock_type::now() - window.measure_from).count();
+        std::fprintf(stderr, "\r\033[K%s: %.0f of %.0f s, %llu ops measured (%.0f/s)", name.c_str(), elapsed, total,
+                     static_cast<unsigned long long>(stats.ops), measuring > 0 ? stats.ops / measuring : 0.0);
+    }
+    std::fprintf(stderr, "\r\033[K");
 }
 
 }  // namespace
@@ -69,6 +90,7 @@ run_stats run_workload(const bench_options& options, const std::string& name) {
     run_window window{now + warmup, now + warmup + measured};
     for (unsigned i = 0; i < options.connections; ++i)
         asio::co_spawn(ioc, drive(*w, *conns[i], i, window, stats), asio::detached);
+    if (options.progress) asio::co_spawn(ioc, show_progress(name, window, stats), asio::detached);
     ioc.run();
     std::sort(stats.latencies_us.begin(), stats.latencies_us.end());
     return stats;

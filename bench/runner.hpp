@@ -18,6 +18,7 @@ struct run_stats {
     std::size_t value_size = 0;
     double seconds = 0;
     std::uint64_t ops = 0;
+    std::uint64_t items = 0;  // documents or operations: ops times the batch size
     std::uint64_t bytes = 0;
     std::uint64_t conflicts = 0;
     std::vector<std::uint32_t> latencies_us;     // sorted after the run

@@ -19,6 +19,7 @@ struct op_outcome {
     std::string error;       // "status 503", "connection", ... when not ok
     std::size_t bytes = 0;   // payload bytes moved
     unsigned conflicts = 0;  // 409s absorbed by retrying (publish)
+    unsigned items = 1;      // documents or operations carried (batches)
 };
 
 class workload {
@@ -30,6 +31,12 @@ public:
                                                        std::uint64_t op) = 0;
 };
 
+// nullptr for a name that is not a load workload.
 std::unique_ptr<workload> make_workload(const std::string& name, const bench_options& options);
+
+// POST publish of options.batch chunks in one transaction, advancing HEAD.
+std::unique_ptr<workload> make_publish_workload(const bench_options& options);
+// PouchDB Server's POST {db}/_bulk_docs with options.batch documents.
+std::unique_ptr<workload> make_pouch_bulk_docs_workload(const bench_options& options);
 
 }  // namespace chunklog::bench

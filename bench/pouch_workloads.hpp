@@ -1,0 +1,16 @@
+// PouchDB Server as a peer doing the same job as chunklogd: the
+// `pouch-bulk-docs` load workload (see workloads.hpp) and the `pouch-pull`
+// measurement, which loads N documents and pulls them back through one
+// GET {db}/_changes?include_docs=true. Single-threaded.
+#pragma once
+
+#include "bench_options.hpp"
+#include "pull_compare.hpp"
+
+namespace chunklog::bench {
+
+// Stores `count` documents of options.value_size (at most 1 KiB) in a fresh
+// database, then times pulling them with their contents.
+pull_result run_pouch_pull(const bench_options& options, std::size_t count);
+
+}  // namespace chunklog::bench
