@@ -69,9 +69,13 @@ struct log_store::impl {
     }
 
     outcome<bool> has_children(const uuid& user, const uuid& id, const pending_transactions* pending = nullptr) {
-        if (pending != nullptr)
+        if (pending != nullptr) {
             for (const auto& [child, record] : *pending)
                 if (record.parent == id) return true;
+            // Created by this request: a stored transaction names only stored
+            // parents, so none can be its child (and an iterator is costly).
+            if (pending->contains(id)) return false;
+        }
         auto prefix = keys::children_prefix(user, id);
         std::unique_ptr<rocksdb::Iterator> it(db().NewIterator(rocksdb::ReadOptions{}, handle->meta()));
         it->Seek(prefix);
