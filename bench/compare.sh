@@ -1,50 +1,63 @@
 #!/usr/bin/env bash
-# Runs chunklogd next to the machine's ceilings, in one run, on loopback with
-# the same connection counts, and prints ratios (chunklogd / peer) so a noisy
-# machine does not distort the comparison:
-#   - chunk GET vs nginx serving the same bytes as a static file (wrk)
-#   - chunk PUT (chunklog-bench put-chunks, unique chunks) vs nginx WebDAV PUT
-#     of the same size to unique paths (wrk); nginx does not fsync, so the
-#     unsynced chunklogd figure is printed too
-#   - `openssl speed` SHA-256 as the hashing ceiling
-# The PUT rows use two clients (chunklog-bench for chunklogd, since each
-# chunk must hash to its URL; wrk for nginx), both on one loopback thread.
-# Usage: bench/compare.sh [SIZE_BYTES] [SECONDS]
+# The whole comparison in one run: chunklogd side by side with the machine's
+# ceilings and with peers doing the same job, on loopback, printing ratios
+# (chunklogd / peer) so a noisy machine does not distort them.
+#
+#   chunk GET 1 KiB      wrk against chunklogd and nginx (same bytes, static file)
+#   chunk PUT 1 KiB      wrk against chunklogd (synced, SHA-256 checked) and
+#                        nginx WebDAV (no fsync), unique bodies on both
+#   chunk PUT 1 MiB      chunklog-bench, against `openssl speed` SHA-256 on one core
+#   synced writes        chunklog PUT vs raw RocksDB synced puts (disk ceiling)
+#   publish              POST publish vs PouchDB Server _bulk_docs (1 and 100 docs)
+#   pull 5,000           GET log vs the prototype's way vs PouchDB _changes
+#   long poll            10,000 waiters woken by one advance
+#
+# Installs what it needs (nginx, wrk, Node.js and npm from Debian; the npm
+# package pouchdb-server into ~/.cache/chunklog-bench). Needs about 5 minutes.
+# Usage: bench/compare.sh [SECONDS_PER_ROW]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-size=${1:-4096}
-seconds=${2:-5}
+seconds=${1:-5}
+conns=64
+bench=build/bin/chunklog-bench
 
-scripts/install-deps.sh
-missing=()
-for p in nginx-light wrk openssl; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-scripts/build.sh build >/dev/null
-
-work=$(mktemp -d)
-cleanup() {
-  [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null || true
-  [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  rm -rf "$work"
+install_peers() {
+  scripts/install-deps.sh
+  local missing=() sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  for p in nginx-light wrk openssl python3 nodejs npm; do
+    command -v "${p%-light}" >/dev/null 2>&1 || dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+      missing+=("$p")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  pouch_dir=${XDG_CACHE_HOME:-$HOME/.cache}/chunklog-bench/pouchdb
+  if [[ ! -x $pouch_dir/node_modules/.bin/pouchdb-server ]]; then
+    mkdir -p "$pouch_dir"
+    (cd "$pouch_dir" && npm install --silent --no-audit --no-fund pouchdb-server@4.2.0 >/dev/null)
+  fi
+  scripts/build.sh build >/dev/null
 }
-trap cleanup EXIT
 
-# chunklogd on a fresh directory, logging at warn so stderr is not the bottleneck.
-build/bin/chunklogd --listen 127.0.0.1:0 --data-dir "$work/db" --log-level warn >"$work/chunklogd.out" 2>/dev/null &
-server_pid=$!
-for _ in $(seq 50); do grep -q listening "$work/chunklogd.out" 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$work/chunklogd.out")
+wait_for_port() {  # PORT
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on port $1" >&2
+  exit 1
+}
 
-# nginx: the same bytes as a static file, and WebDAV PUT under /dav/.
-mkdir -p "$work/html/dav"
-head -c "$size" /dev/urandom >"$work/html/blob"
-cat >"$work/nginx.conf" <<CONF
+start_servers() {
+  work=$(mktemp -d)
+  build/bin/chunklogd --listen 127.0.0.1:18470 --data-dir "$work/chunklog" --log-level warn \
+    --max-connections 20000 >/dev/null 2>&1 &
+  pids+=($!)
+  mkdir -p "$work/html/dav" "$work/pouch"
+  head -c 1024 /dev/urandom >"$work/html/blob"
+  cat >"$work/nginx.conf" <<CONF
 worker_processes 2;
 pid $work/nginx.pid;
 error_log $work/nginx-error.log;
@@ -59,46 +72,131 @@ http {
   }
 }
 CONF
-nginx -c "$work/nginx.conf"
+  nginx -c "$work/nginx.conf"
+  (cd "$work/pouch" && exec "$pouch_dir/node_modules/.bin/pouchdb-server" --port 18490 --dir "$work/pouch" -n \
+    >/dev/null 2>&1) &
+  pids+=($!)
+  wait_for_port 18470
+  wait_for_port 18480
+  wait_for_port 18490
+}
 
-user=$(cat /proc/sys/kernel/random/uuid)
-chunk=$(sha256sum "$work/html/blob" | cut -d' ' -f1)
-curl -sf -X PUT --data-binary @"$work/html/blob" "http://127.0.0.1:$port/0.1/$user/chunks/$chunk" >/dev/null
+cleanup() {
+  for pid in "${pids[@]:-}"; do [[ -n $pid ]] && kill "$pid" 2>/dev/null || true; done
+  pkill -f "pouchdb-server --port 18490" 2>/dev/null || true
+  [[ -f ${work:-}/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  [[ -n ${work:-} ]] && rm -rf "$work"
+}
 
-wrk_rate() {  # URL CONNECTIONS [LUA]
+wrk_rate() {  # URL CONNECTIONS [LUA_SCRIPT]
   local script=()
   [[ -n ${3:-} ]] && script=(-s "$3")
   wrk -t1 -c"$2" -d"${seconds}s" "${script[@]}" "$1" | awk '/Requests\/sec/ {print $2}'
 }
-bench_rate() {  # CONNECTIONS [extra chunklog-bench args...]
-  local c=$1; shift
-  build/bin/chunklog-bench "$@" --workload put-chunks --connections "$c" --duration "$seconds" --warmup 1 \
-    --size "$size" --json | python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["ops_per_second"])'
+
+bench_json() {  # FIELD chunklog-bench args...: one field of the JSON line
+  local field=$1; shift
+  "$bench" "$@" --json | python3 -c "import json, sys; print(json.loads(sys.stdin.readline())$field)"
 }
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-cat >"$work/put.lua" <<LUA
-local counter = 0
-local body = string.rep("x", $size)
+row() {  # NAME CONNS OURS THEIRS [UNIT]
+  printf '%-44s %6s %12.0f %12.0f %7s  %s\n' "$1" "$2" "$3" "$4" "$(ratio "$3" "$4")" "${5:-}"
+}
+
+# wrk PUT scripts: unique 1 KiB bodies "%08d" + padding, numbered from $FIRST;
+# for chunklogd the path is each body's SHA-256, computed here in advance.
+# chunklog-bench rows start their own chunklogd (--spawn) on a fresh directory.
+make_put_scripts() {
+  python3 - "$work" 400000 <<'PY'
+import hashlib, sys
+work, n = sys.argv[1], int(sys.argv[2])
+pad = "x" * (1024 - 8)
+with open(f"{work}/ids.txt", "w") as out:
+    for i in range(n):
+        out.write(hashlib.sha256((f"{i:08d}" + pad).encode()).hexdigest() + "\n")
+PY
+  cat >"$work/put-chunklog.lua" <<LUA
+local ids, n = {}, 0
+local i = tonumber(os.getenv("FIRST") or "0")
+for line in io.lines("$work/ids.txt") do n = n + 1; ids[n] = line end
+local pad = string.rep("x", 1024 - 8)
 request = function()
-  counter = counter + 1
-  return wrk.format("PUT", "/dav/" .. counter .. "-" .. math.random(1e9), nil, body)
+  local body = string.format("%08d", i) .. pad
+  local path = "/0.1/$user/chunks/" .. ids[i + 1]
+  i = (i + 1) % n
+  return wrk.format("PUT", path, {["Content-Type"] = "application/octet-stream"}, body)
 end
 LUA
+  cat >"$work/put-nginx.lua" <<LUA
+local i = tonumber(os.getenv("FIRST") or "0")
+local pad = string.rep("x", 1024 - 8)
+request = function()
+  local body = string.format("%08d", i) .. pad
+  i = i + 1
+  return wrk.format("PUT", "/dav/" .. i, nil, body)
+end
+LUA
+}
 
-printf '%-34s %6s %12s %12s %7s\n' "comparison (size $size B)" conns chunklogd peer ratio
-for c in 1 32; do
-  ours=$(wrk_rate "http://127.0.0.1:$port/0.1/$user/chunks/$chunk" "$c")
-  theirs=$(wrk_rate "http://127.0.0.1:18480/blob" "$c")
-  printf '%-34s %6s %12.0f %12.0f %7s\n' "GET chunk vs nginx static" "$c" "$ours" "$theirs" "$(ratio "$ours" "$theirs")"
+pids=()
+trap cleanup EXIT
+install_peers
+start_servers
+chunklogd=http://127.0.0.1:18470
+pouch=http://127.0.0.1:18490
+user=$(cat /proc/sys/kernel/random/uuid)
+chunk=$(sha256sum "$work/html/blob" | cut -d' ' -f1)
+curl -sf -X PUT --data-binary @"$work/html/blob" "$chunklogd/0.1/$user/chunks/$chunk" >/dev/null
+make_put_scripts
+
+echo "$(build/bin/chunklogd --version), $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB," \
+  "$(date -u +%Y-%m-%d), ${seconds}s per row"
+printf '%-44s %6s %12s %12s %7s\n' "comparison" conns chunklogd peer ratio
+
+for c in 1 $conns; do
+  row "GET 1 KiB chunk / nginx static file" "$c" \
+    "$(wrk_rate "$chunklogd/0.1/$user/chunks/$chunk" "$c")" "$(wrk_rate http://127.0.0.1:18480/blob "$c")" "req/s"
 done
-for c in 1 32; do
-  synced=$(bench_rate "$c" --server "http://127.0.0.1:$port")
-  theirs=$(wrk_rate "http://127.0.0.1:18480/dav/" "$c" "$work/put.lua")
-  printf '%-34s %6s %12.0f %12.0f %7s\n' "PUT chunk (synced) vs nginx DAV" "$c" "$synced" "$theirs" "$(ratio "$synced" "$theirs")"
-  unsynced=$(bench_rate "$c" --spawn --server-arg --unsafe-no-sync)
-  printf '%-34s %6s %12.0f %12.0f %7s\n' "PUT chunk (no sync) vs nginx DAV" "$c" "$unsynced" "$theirs" "$(ratio "$unsynced" "$theirs")"
+first=0
+for c in 1 $conns; do  # each run starts on bodies no earlier run sent
+  export FIRST=$first
+  row "PUT 1 KiB chunk, synced / nginx WebDAV PUT" "$c" \
+    "$(wrk_rate "$chunklogd" "$c" "$work/put-chunklog.lua")" "$(wrk_rate http://127.0.0.1:18480/ "$c" "$work/put-nginx.lua")" "req/s"
+  first=200000
 done
-echo
-echo "SHA-256 ceiling (openssl speed, $size-byte blocks):"
-openssl speed -evp sha256 -bytes "$size" -seconds 2 2>/dev/null | tail -1
+for c in 1 $conns; do
+  row "chunk PUT 1 KiB, synced / RocksDB synced put" "$c" \
+    "$(bench_json '["ops_per_second"]' --spawn --workload put-chunks --size 1024 --connections "$c" --duration "$seconds")" \
+    "$(bench_json '["ops_per_second"]' --workload rocksdb-sync --size 1024 --connections "$c" --duration "$seconds")" "ops/s"
+done
+
+sha_speed=$(openssl speed -evp sha256 -bytes 1048576 -seconds 2 2>/dev/null | tail -1 | awk '{print $NF}' | tr -d k)
+sha_mb=$(awk -v k="$sha_speed" 'BEGIN { printf "%.0f", k * 1000 / 1e6 }')
+put_1m=$("$bench" --spawn --workload put-chunks --size 1048576 --connections 4 --duration "$seconds" --json)
+field() { python3 -c "import json, sys; print(json.loads(sys.stdin.readline())$1)"; }
+row "PUT 1 MiB chunks MB/s / SHA-256 MB/s, 1 core" 4 "$(field '["mb_per_second"]' <<<"$put_1m")" "$sha_mb" "MB/s"
+echo "  chunklogd RSS before and after that load: $(field '["server_rss_kib"]' <<<"$put_1m") KiB"
+
+publish_64=$(bench_json '["items_per_second"]' --spawn --workload publish --users $conns --connections $conns --size 1024 \
+  --duration "$seconds")
+row "publish 1 op / PouchDB _bulk_docs 1 doc" $conns "$publish_64" \
+  "$(bench_json '["items_per_second"]' --server "$pouch" --workload pouch-bulk-docs --connections $conns --size 1024 --duration "$seconds")" "docs/s"
+row "publish 100 ops / PouchDB _bulk_docs 100 docs" 8 \
+  "$(bench_json '["items_per_second"]' --spawn --workload publish --batch 100 --users 8 --connections 8 --size 1024 --duration "$seconds")" \
+  "$(bench_json '["items_per_second"]' --server "$pouch" --workload pouch-bulk-docs --batch 100 --connections 8 --size 1024 --duration "$seconds")" "docs/s"
+row "publish across 64 users / RocksDB synced put" $conns "$publish_64" \
+  "$(bench_json '["ops_per_second"]' --workload rocksdb-sync --size 1024 --connections $conns --duration "$seconds")" "advances/s"
+echo "  one user, 16 racing clients (HEAD advances/s, errors, 409s answered with HEAD and retried):"
+"$bench" --spawn --workload publish --users 1 --connections 16 --size 1024 --duration "$seconds" | tail -n +2
+
+pulls=$("$bench" --spawn --workload pull --count 5000 --size 1024 --json)
+prototype=$(echo "$pulls" | python3 -c 'import json, sys; print([json.loads(l) for l in sys.stdin][0]["seconds"])')
+log_page=$(echo "$pulls" | python3 -c 'import json, sys; print([json.loads(l) for l in sys.stdin][2]["seconds"])')
+pouch_pull=$(bench_json '["seconds"]' --server "$pouch" --workload pouch-pull --count 5000 --size 1024)
+row "pull 5,000: GET log / prototype (tx/s)" 1 "$(ratio 5000 "$log_page")" "$(ratio 5000 "$prototype")" "tx/s"
+row "pull 5,000: GET log / PouchDB _changes (tx/s)" 1 "$(ratio 5000 "$log_page")" "$(ratio 5000 "$pouch_pull")" "tx/s"
+
+echo "long poll, 10,000 waiters on one user, one advance:"
+"$bench" --spawn --server-arg --max-connections --server-arg 20000 --workload longpoll --connections 10000

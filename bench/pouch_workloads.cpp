@@ -18,8 +18,10 @@ namespace {
 
 namespace json = boost::json;
 
+// A fresh database per run, so document ids never collide with an earlier run's.
 std::string database(const bench_options& o, const char* purpose) {
-    return "/chunklog-bench-" + std::string(purpose) + "-" + std::to_string(o.seed);
+    auto run = std::chrono::system_clock::now().time_since_epoch().count();
+    return "/chunklog-bench-" + std::string(purpose) + "-" + std::to_string(o.seed) + "-" + std::to_string(run);
 }
 
 // B documents {"_id", "payload"} with unique ids and letter payloads.
@@ -63,7 +65,7 @@ private:
 
 boost::asio::awaitable<pull_result> pouch_pull(load_connection& conn, const bench_options& o, std::size_t count) {
     chunk_maker maker(std::min<std::size_t>(o.value_size, 1024), o.seed, chunk_maker::alphabet::letters);
-    auto db = database(o, "pull") + "-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    auto db = database(o, "pull");
     co_await create_database(conn, db);
     constexpr unsigned per_request = 500;
     for (std::size_t done = 0; done < count; done += per_request) {
