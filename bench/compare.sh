@@ -177,6 +177,8 @@ sha_mb=$(awk -v k="$sha_speed" 'BEGIN { printf "%.0f", k * 1000 / 1e6 }')
 put_1m=$("$bench" --spawn --workload put-chunks --size 1048576 --connections 4 --duration "$seconds" --json)
 field() { python3 -c "import json, sys; print(json.loads(sys.stdin.readline())$1)"; }
 row "PUT 1 MiB chunks MB/s / SHA-256 MB/s, 1 core" 4 "$(field '["mb_per_second"]' <<<"$put_1m")" "$sha_mb" "MB/s"
+row "PUT 1 MiB chunks MB/s / RocksDB synced 1 MiB puts" 4 "$(field '["mb_per_second"]' <<<"$put_1m")" \
+  "$(bench_json '["mb_per_second"]' --workload rocksdb-sync --size 1048576 --connections 4 --duration "$seconds")" "MB/s"
 echo "  chunklogd RSS before and after that load: $(field '["server_rss_kib"]' <<<"$put_1m") KiB"
 
 publish_64=$(bench_json '["items_per_second"]' --spawn --workload publish --users $conns --connections $conns --size 1024 \
