@@ -2,7 +2,8 @@
 // listener. A session only does I/O: read a request (header, then body under
 // the router's limits), hand it to the router (on the blocking pool when it
 // may wait on a synced write), write the answer, and loop for keep-alive and
-// pipelining. Each session runs on its own strand; session_registry is
+// pipelining. Each session lives on one io_context, run by one thread, so
+// its handlers never run concurrently; session_registry is
 // thread-safe.
 #pragma once
 
