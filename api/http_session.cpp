@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
@@ -103,6 +104,41 @@ private:
         co_return !ec && n > 0;
     }
 
+    enum class request_part { header, whole };
+
+    // Feeds the parser from the buffer, reading from the socket only when it
+    // needs more: a request that arrived whole costs no extra I/O step (Beast's
+    // async_read would still post its completion through the scheduler).
+    // Errors as Beast's: end_of_stream before any byte, partial_message on
+    // EOF inside a request, header_limit, body_limit, timeout.
+    asio::awaitable<beast::error_code> read_into(http::request_parser<request_body>& parser, request_part part) {
+        auto finished = [&] { return part == request_part::header ? parser.is_header_done() : parser.is_done(); };
+        for (;;) {
+            beast::error_code ec;
+            while (buffer_.size() > 0 && !finished()) {
+                auto used = parser.put(buffer_.data(), ec);
+                buffer_.consume(used);
+                if (ec == http::error::need_more) {
+                    ec = {};
+                    break;
+                }
+                if (ec) co_return ec;
+                if (used == 0) break;
+            }
+            if (finished()) co_return ec;
+            auto [read_ec, n] = co_await stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
+                                                                 use_tuple);
+            if (read_ec == asio::error::eof) {
+                if (!parser.got_some()) co_return http::error::end_of_stream;
+                parser.put_eof(ec);  // completes a body that ends with the connection
+                if (!ec && finished()) co_return ec;
+                co_return http::error::partial_message;
+            }
+            if (read_ec) co_return read_ec;
+            buffer_.commit(n);
+        }
+    }
+
     // Reads one request, answers it; returns whether the connection stays open.
     asio::awaitable<bool> serve_one() {
         auto rid = state_.next_request_id.fetch_add(1);
@@ -110,7 +146,7 @@ private:
         parser.header_limit(static_cast<std::uint32_t>(state_.config.max_header_bytes));
         parser.body_limit(boost::none);
         stream_.expires_after(state_.config.header_timeout);
-        auto [ec, ignored] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
+        auto ec = co_await read_into(parser, request_part::header);
         if (ec == http::error::header_limit)
             co_return co_await answer_refusal(rid, parser, 431, errc::bad_request, "request header too large");
         if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted)
@@ -130,12 +166,9 @@ private:
         parser.get().body().hash = rule.hash;
         if (boost::iequals(parser.get()[http::field::expect], "100-continue")) co_await send_continue(parser);
 
-        beast::error_code body_ec;
-        if (!parser.is_done()) {  // a bodiless request would only cost a posted no-op read
-            stream_.expires_after(state_.config.body_timeout);
-            auto [read_ec, n] = co_await http::async_read(stream_, buffer_, parser, use_tuple);
-            body_ec = read_ec;
-        }
+        stream_.expires_after(state_.config.body_timeout);
+        parser.eager(true);
+        auto body_ec = co_await read_into(parser, request_part::whole);
         if (body_ec == http::error::body_limit)
             co_return co_await answer_refusal(rid, parser, 413, errc::payload_too_large,
                                               "request body larger than " + std::to_string(rule.limit) + " bytes");

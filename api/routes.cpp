@@ -46,14 +46,21 @@ route_kind service_route(std::string_view segment) {
 constexpr std::size_t max_segments = 4;
 using segment_list = std::array<std::string, max_segments>;
 
-// A path of unreserved characters and slashes, without a query: the common
-// case, split without a URL parser since nothing needs decoding.
-bool is_plain_path(std::string_view target) {
+bool is_unreserved(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
+           c == '_' || c == '~';
+}
+
+// A target of unreserved characters, slashes and a simple query (`=`, `&`):
+// the common case, split without a URL parser since nothing needs decoding.
+bool is_plain_target(std::string_view target) {
     if (target.empty() || target.front() != '/') return false;
-    return std::all_of(target.begin(), target.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c == '/' || c == '-' ||
-               c == '.' || c == '_' || c == '~';
-    });
+    auto query = target.find('?');
+    auto path = target.substr(0, query);
+    if (!std::all_of(path.begin(), path.end(), [](char c) { return is_unreserved(c) || c == '/'; })) return false;
+    if (query == std::string_view::npos) return true;
+    auto rest = target.substr(query + 1);
+    return std::all_of(rest.begin(), rest.end(), [](char c) { return is_unreserved(c) || c == '=' || c == '&'; });
 }
 
 // Splits "/a/b" into its segments as a URL parser would ("/" has none, a
@@ -67,6 +74,18 @@ bool split_plain_path(std::string_view path, segment_list& segments, std::size_t
         segments[n++] = path.substr(0, slash);
         if (slash == std::string_view::npos) return true;
         path.remove_prefix(slash + 1);
+    }
+}
+
+// "a=1&b&c=" as a URL parser lists it: [("a","1"), ("b",""), ("c","")].
+void split_plain_query(std::string_view query, std::vector<std::pair<std::string, std::string>>& out) {
+    for (;;) {
+        auto amp = query.find('&');
+        auto param = query.substr(0, amp);
+        auto eq = param.find('=');
+        out.emplace_back(param.substr(0, eq), eq == std::string_view::npos ? "" : param.substr(eq + 1));
+        if (amp == std::string_view::npos) return;
+        query.remove_prefix(amp + 1);
     }
 }
 
@@ -96,8 +115,10 @@ route_match match_route(std::string_view target) {
     route_match m;
     segment_list segments;
     std::size_t n = 0;
-    if (is_plain_path(target)) {
-        if (!split_plain_path(target, segments, n)) return m;
+    if (is_plain_target(target)) {
+        auto query = target.find('?');
+        if (!split_plain_path(target.substr(0, query), segments, n)) return m;
+        if (query != std::string_view::npos) split_plain_query(target.substr(query + 1), m.query);
     } else {
         auto url = boost::urls::parse_origin_form(target);
         if (!url) return m;

@@ -45,6 +45,19 @@ TEST_CASE("percent-encoded paths and queries match as their decoded form") {
     CHECK(listing.param("flag") == "");
     CHECK_FALSE(listing.param("other"));
     CHECK(match_route("/0.1/" + user + "/chunks/%zz").kind == route_kind::unmatched);
+    CHECK(match_route("/0.1/" + user + "/log?from=%61").param("from") == "a");
+    CHECK(match_route("/0.1/" + user + "/log?from=a+b").param("from").has_value());
+}
+
+TEST_CASE("plain queries split as a URL parser splits them") {
+    auto m = match_route("/0.1/" + user + "/log?a=b=c&&flag&limit=");
+    CHECK(m.kind == route_kind::log);
+    REQUIRE(m.query.size() == 4);
+    CHECK(m.param("a") == "b=c");
+    CHECK(m.query[1].first.empty());
+    CHECK(m.param("flag") == "");
+    CHECK(m.param("limit") == "");
+    CHECK(match_route("/healthz?").kind == route_kind::healthz);
 }
 
 TEST_CASE("response header: status line, fields, framing and connection") {
