@@ -153,8 +153,7 @@ response handle_head(handler_context& ctx, const uuid& user, const route_match& 
     }
     if (h->head != known) return json_response(200, json::head_object(*h));
     response r;
-    r.poll = long_poll{user, known, std::chrono::seconds(*seconds), [&ctx = ctx.store, user] {
-                           auto now = ctx.head(user);
+    r.poll = long_poll{user, known, std::chrono::seconds(*seconds), [](const outcome<head_state>& now) {
                            return now ? json_response(200, json::head_object(*now)) : error_response(now.error());
                        }};
     return r;

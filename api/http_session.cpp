@@ -189,8 +189,8 @@ private:
         else
             res = state_.routes.handle(req, route);
         if (res.poll) {
-            co_await wait_for_head_change(*res.poll);
-            res = res.poll->answer();
+            auto now = co_await wait_for_head_change(*res.poll);
+            res = res.poll->answer(now);
         }
         bool keep_alive = message.keep_alive() && !res.close && !state_.stopping.load();
         bool written = co_await write_response(res, req.method == http_method::head, message.version(), keep_alive, rid);
@@ -199,25 +199,29 @@ private:
     }
 
     // Waits, holding no thread, until the user's HEAD differs from poll.known,
-    // the wait is over, or the server stops. A notification only wakes the
-    // wait; HEAD is always read again before deciding.
-    asio::awaitable<void> wait_for_head_change(const long_poll& poll) {
+    // the wait is over, or the server stops; returns HEAD as read last. A
+    // notification only wakes the wait; HEAD is always read again before
+    // deciding.
+    asio::awaitable<outcome<head_state>> wait_for_head_change(const long_poll& poll) {
         auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
         timer->expires_after(poll.wait);
         auto& watch = state_.routes.watch();
+        auto& store = state_.routes.store();
         auto executor = stream_.get_executor();
+        auto settled = [&](const outcome<head_state>& h) { return !h || h->head != poll.known || state_.stopping.load(); };
         for (;;) {
             auto id = watch.subscribe(poll.user, [timer, executor] {
                 asio::post(executor, [timer] { timer->cancel(); });
             });
-            auto h = state_.routes.store().head(poll.user);
-            if (!h || h->head != poll.known || state_.stopping.load()) {
+            auto before = store.head(poll.user);
+            if (settled(before)) {
                 watch.unsubscribe(poll.user, id);
-                co_return;
+                co_return before;
             }
             auto [ec] = co_await timer->async_wait(use_tuple);
             watch.unsubscribe(poll.user, id);
-            if (!ec) co_return;  // the wait is over
+            auto after = store.head(poll.user);
+            if (!ec || settled(after)) co_return after;  // the wait is over, or HEAD moved
         }
     }
 

@@ -4,7 +4,9 @@
 // synchronization.
 #pragma once
 
+#include <chunklog/errors.hpp>
 #include <chunklog/ids.hpp>
+#include <chunklog/records.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -51,12 +53,12 @@ enum class stream_step { more, done, failed };
 
 // A GET head?wait= request whose HEAD still equals `known`: the session waits
 // (holding no thread) until the user's HEAD moves or `wait` passes, then
-// sends answer().
+// sends answer(HEAD as read last).
 struct long_poll {
     uuid user;
     uuid known;
     std::chrono::seconds wait{0};
-    std::function<struct response()> answer;
+    std::function<struct response(const outcome<head_state>& now)> answer;
 };
 
 struct response {
