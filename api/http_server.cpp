@@ -32,11 +32,15 @@ public:
         for (unsigned i = 0; i < threads; ++i) {
             contexts_.push_back(std::make_unique<asio::io_context>(1));
             keep_running_.push_back(asio::make_work_guard(*contexts_.back()));
+            sweepers_.push_back(std::make_unique<deadline_sweeper>(*contexts_.back()));
         }
     }
     asio::io_context& first() { return *contexts_.front(); }
-    // Round-robin: where the next connection lives.
-    asio::io_context& next() { return *contexts_[next_++ % contexts_.size()]; }
+    // Round-robin: where the next connection lives, and its deadlines.
+    std::pair<asio::io_context&, deadline_sweeper&> next() {
+        auto i = next_++ % contexts_.size();
+        return {*contexts_[i], *sweepers_[i]};
+    }
     // Runs every context (the first on the calling thread) until each is out of work.
     void run() {
         std::vector<std::thread> threads;
@@ -55,13 +59,15 @@ public:
 private:
     std::vector<std::unique_ptr<asio::io_context>> contexts_;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
+    std::vector<std::unique_ptr<deadline_sweeper>> sweepers_;  // destroyed before the contexts
     std::size_t next_ = 0;  // used by the accept loop only
 };
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& state, io_pool& pool) {
     auto& ioc = pool.first();
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(pool.next(), asio::as_tuple(asio::use_awaitable));
+        auto home = pool.next();
+        auto [ec, socket] = co_await acceptor.async_accept(home.first, asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
             // Out of descriptors and similar: back off briefly instead of spinning.
@@ -73,7 +79,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& state, 
         if (static_cast<std::size_t>(state.counters.open_connections()) >= state.config.max_connections)
             refuse_connection(std::move(socket), state);
         else
-            start_session(std::move(socket), state);
+            start_session(std::move(socket), state, home.second);
     }
 }
 

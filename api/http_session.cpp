@@ -2,6 +2,7 @@
 
 #include "error_response.hpp"
 #include "request_body.hpp"
+#include "deadline_sweeper.hpp"
 #include "request_log.hpp"
 #include "response_header.hpp"
 #include "routes.hpp"
@@ -51,20 +52,23 @@ asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-    http_session(tcp::socket socket, server_state& state) : stream_(std::move(socket)), state_(state) {}
+    http_session(tcp::socket socket, server_state& state, deadline_sweeper& sweeper)
+        : socket_(std::move(socket)), state_(state), sweeper_(sweeper) {}
 
     void start() {
         state_.counters.connection_opened();
         auto self = shared_from_this();
         std::weak_ptr<http_session> weak = self;
         registry_id_ = state_.registry.add([weak] {
-            if (auto s = weak.lock()) asio::post(s->stream_.get_executor(), [s] { s->stop_if_idle(); });
+            if (auto s = weak.lock()) asio::post(s->socket_.get_executor(), [s] { s->stop_if_idle(); });
         });
-        asio::co_spawn(stream_.get_executor(), [self]() { return self->run(); }, asio::detached);
+        asio::co_spawn(socket_.get_executor(), [self]() { return self->run(); }, asio::detached);
     }
 
 private:
-    beast::tcp_stream stream_;
+    tcp::socket socket_;
+    deadline_sweeper& sweeper_;
+    deadline_sweeper::handle deadline_;  // registered while run() runs
     beast::flat_buffer buffer_;
     server_state& state_;
     std::uint64_t registry_id_ = 0;
@@ -74,10 +78,12 @@ private:
     void stop_if_idle() {
         log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": stop requested, idle=" +
                                           std::to_string(idle_));
-        if (idle_) stream_.cancel();
+        boost::system::error_code ignored;
+        if (idle_) socket_.cancel(ignored);
     }
 
     asio::awaitable<void> run() {
+        deadline_ = sweeper_.add(socket_);  // here, on this connection's own thread
         // Plain statements around each co_await: g++ 12 mis-evaluates co_await
         // inside && and ?: expressions.
         while (!state_.stopping.load()) {
@@ -91,6 +97,7 @@ private:
         log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": closing");
         co_await close_gracefully();
         log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": closed");
+        sweeper_.remove(deadline_);
         state_.counters.connection_closed();
         state_.registry.remove(registry_id_);
     }
@@ -98,8 +105,8 @@ private:
     // Waits, under the idle timeout, until a request's first bytes are here.
     asio::awaitable<bool> wait_for_request() {
         if (buffer_.size() > 0) co_return true;
-        stream_.expires_after(state_.config.idle_timeout);
-        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(first_read_bytes), use_tuple);
+        deadline_->arm(state_.config.idle_timeout);
+        auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(first_read_bytes), use_tuple);
         buffer_.commit(n);
         co_return !ec && n > 0;
     }
@@ -126,7 +133,7 @@ private:
                 if (used == 0) break;
             }
             if (finished()) co_return ec;
-            auto [read_ec, n] = co_await stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
+            auto [read_ec, n] = co_await socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
                                                                  use_tuple);
             if (read_ec == asio::error::eof) {
                 if (!parser.got_some()) co_return http::error::end_of_stream;
@@ -145,7 +152,7 @@ private:
         http::request_parser<request_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(state_.config.max_header_bytes));
         parser.body_limit(boost::none);
-        stream_.expires_after(state_.config.header_timeout);
+        deadline_->arm(state_.config.header_timeout);
         auto ec = co_await read_into(parser, request_part::header);
         if (ec == http::error::header_limit)
             co_return co_await answer_refusal(rid, parser, 431, errc::bad_request, "request header too large");
@@ -166,7 +173,7 @@ private:
         parser.get().body().hash = rule.hash;
         if (boost::iequals(parser.get()[http::field::expect], "100-continue")) co_await send_continue(parser);
 
-        stream_.expires_after(state_.config.body_timeout);
+        deadline_->arm(state_.config.body_timeout);
         parser.eager(true);
         auto body_ec = co_await read_into(parser, request_part::whole);
         if (body_ec == http::error::body_limit)
@@ -203,11 +210,11 @@ private:
     // notification only wakes the wait; HEAD is always read again before
     // deciding.
     asio::awaitable<outcome<head_state>> wait_for_head_change(const long_poll& poll) {
-        auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
+        auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor());
         timer->expires_after(poll.wait);
         auto& watch = state_.routes.watch();
         auto& store = state_.routes.store();
-        auto executor = stream_.get_executor();
+        auto executor = socket_.get_executor();
         auto settled = [&](const outcome<head_state>& h) { return !h || h->head != poll.known || state_.stopping.load(); };
         for (;;) {
             auto id = watch.subscribe(poll.user, [timer, executor] {
@@ -227,8 +234,8 @@ private:
 
     asio::awaitable<void> send_continue(http::request_parser<request_body>& parser) {
         http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
-        stream_.expires_after(state_.config.write_timeout);
-        co_await http::async_write(stream_, cont, use_tuple);
+        deadline_->arm(state_.config.write_timeout);
+        co_await http::async_write(socket_, cont, use_tuple);
     }
 
     // Answers a request that will not be read further, then closes.
@@ -257,8 +264,8 @@ private:
         auto header = response_header(r, framing);
         std::array<asio::const_buffer, 2> message{asio::buffer(header), asio::buffer(r.body)};
         if (bodiless || head_only) message[1] = asio::const_buffer{};
-        stream_.expires_after(state_.config.write_timeout);
-        auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
+        deadline_->arm(state_.config.write_timeout);
+        auto [ec, n] = co_await asio::async_write(socket_, message, use_tuple);
         co_return !ec;
     }
 
@@ -267,8 +274,8 @@ private:
     asio::awaitable<bool> write_streamed(response& r, header_framing framing) {
         framing.chunked = true;
         auto header = response_header(r, framing);
-        stream_.expires_after(state_.config.write_timeout);
-        auto [header_ec, header_bytes] = co_await asio::async_write(stream_, asio::buffer(header), use_tuple);
+        deadline_->arm(state_.config.write_timeout);
+        auto [header_ec, header_bytes] = co_await asio::async_write(socket_, asio::buffer(header), use_tuple);
         if (header_ec) co_return false;
         std::string piece;
         for (;;) {
@@ -277,13 +284,13 @@ private:
             if (step == stream_step::failed) co_return false;
             if (!piece.empty()) {
                 streamed_bytes_ += piece.size();
-                stream_.expires_after(state_.config.write_timeout);
-                auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(piece)), use_tuple);
+                deadline_->arm(state_.config.write_timeout);
+                auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk(asio::buffer(piece)), use_tuple);
                 if (ec) co_return false;
             }
             if (step == stream_step::done) break;
         }
-        auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), use_tuple);
+        auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk_last(), use_tuple);
         co_return !ec;
     }
 
@@ -300,16 +307,16 @@ private:
     // answer sent before the body was read is not destroyed by a reset.
     asio::awaitable<void> close_gracefully() {
         beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        socket_.shutdown(tcp::socket::shutdown_send, ec);
         std::size_t drained = 0;
-        stream_.expires_after(drain_timeout);
+        deadline_->arm(drain_timeout);
         while (!ec && drained < max_drain_bytes) {
             char scratch[16384];
-            auto [read_ec, n] = co_await stream_.async_read_some(asio::buffer(scratch), use_tuple);
+            auto [read_ec, n] = co_await socket_.async_read_some(asio::buffer(scratch), use_tuple);
             ec = read_ec;
             drained += n;
         }
-        stream_.socket().close(ec);
+        socket_.close(ec);
     }
 };
 
@@ -347,9 +354,9 @@ void session_registry::stop_all(std::function<void()> on_drained) {
     for (auto& stop : stops) stop();
 }
 
-void start_session(tcp::socket socket, server_state& state) {
+void start_session(tcp::socket socket, server_state& state, deadline_sweeper& sweeper) {
     socket.set_option(tcp::no_delay(true));
-    std::make_shared<http_session>(std::move(socket), state)->start();
+    std::make_shared<http_session>(std::move(socket), state, sweeper)->start();
 }
 
 void refuse_connection(tcp::socket socket, server_state& state) {

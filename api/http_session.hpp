@@ -7,6 +7,7 @@
 // thread-safe.
 #pragma once
 
+#include "deadline_sweeper.hpp"
 #include "http_server.hpp"
 #include "metrics.hpp"
 #include "router.hpp"
@@ -48,7 +49,7 @@ struct server_state {
 };
 
 // Takes ownership of an accepted socket and serves it until it closes.
-void start_session(boost::asio::ip::tcp::socket socket, server_state& state);
+void start_session(boost::asio::ip::tcp::socket socket, server_state& state, deadline_sweeper& sweeper);
 // Answers 503 on a socket over the connection limit and closes it.
 void refuse_connection(boost::asio::ip::tcp::socket socket, server_state& state);
 

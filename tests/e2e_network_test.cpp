@@ -76,6 +76,26 @@ TEST_CASE("a client that never finishes its header is cut off") {
     CHECK(http_call(server.port(), "GET", "/healthz").status == 200);
 }
 
+TEST_CASE("a client that stops sending its body is cut off, and nothing is stored") {
+    temp_dir dir;
+    server_process server(dir.path() / "db", {"--body-timeout", "1"});
+    raw_socket raw(server.port());
+    auto user = random_uuid();
+    auto target = "/0.1/" + user + "/chunks/" + sha256_hex(std::string(100, 'x'));
+    asio::write(raw.socket, asio::buffer("PUT " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nxxxxxxxxxx"));
+    CHECK(closed_by_server(raw.socket, std::chrono::milliseconds(5000)));
+    CHECK(http_call(server.port(), "GET", target).status == 404);
+}
+
+TEST_CASE("a long poll outlasts the header and body timeouts") {
+    temp_dir dir;
+    server_process server(dir.path() / "db", {"--header-timeout", "1", "--body-timeout", "1"});
+    auto started = std::chrono::steady_clock::now();
+    auto r = http_call(server.port(), "GET", "/0.1/" + random_uuid() + "/head?wait=3");
+    CHECK(r.status == 200);
+    CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(2900));
+}
+
 TEST_CASE("connections over the limit are answered 503") {
     temp_dir dir;
     server_process server(dir.path() / "db", {"--max-connections", "2"});
