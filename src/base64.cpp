@@ -2,14 +2,24 @@
 
 #include <openssl/evp.h>
 
-#include <algorithm>
+#include <array>
+#include <cstdint>
 
 namespace chunklog {
 namespace {
 
-bool is_base64_char(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+constexpr signed char invalid = -1;
+
+// The 6-bit value of each base64 character, or `invalid`.
+constexpr std::array<signed char, 256> decoding_table() {
+    std::array<signed char, 256> table{};
+    table.fill(invalid);
+    constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
+    return table;
 }
+
+constexpr auto values = decoding_table();
 
 }  // namespace
 
@@ -22,18 +32,30 @@ std::string base64_encode(std::string_view bytes) {
     return out;
 }
 
+// One pass that validates and decodes: only the alphabet, length a multiple
+// of four, '=' only as one or two final characters.
 std::optional<std::string> base64_decode(std::string_view text) {
     if (text.size() % 4 != 0) return std::nullopt;
     std::size_t padding = text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0;
-    // EVP_DecodeBlock skips white space and accepts '=' anywhere; be strict.
-    if (!std::all_of(text.begin(), text.end() - static_cast<std::ptrdiff_t>(padding), is_base64_char))
-        return std::nullopt;
-    std::string out(3 * text.size() / 4, '\0');
-    if (text.empty()) return out;
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-    if (n < 0) return std::nullopt;
-    out.resize(static_cast<std::size_t>(n) - padding);
+    std::string out;
+    out.resize(3 * text.size() / 4 - padding);
+    std::size_t o = 0;
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+        bool last = i + 4 == text.size();
+        std::uint32_t group = 0;
+        for (std::size_t k = 0; k < 4; ++k) {
+            auto c = static_cast<unsigned char>(text[i + k]);
+            if (last && c == '=' && k >= 4 - padding) {
+                group <<= 6;
+                continue;
+            }
+            auto v = values[c];
+            if (v == invalid) return std::nullopt;
+            group = group << 6 | static_cast<std::uint32_t>(v);
+        }
+        auto produced = last ? 3 - padding : 3;
+        for (std::size_t b = 0; b < produced; ++b) out[o++] = static_cast<char>(group >> (16 - 8 * b) & 0xff);
+    }
     return out;
 }
 

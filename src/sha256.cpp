@@ -5,13 +5,24 @@
 #include <stdexcept>
 
 namespace chunklog {
+namespace {
+
+// Fetched once: with OpenSSL 3, initialising from EVP_sha256() looks the
+// implementation up again on every call, which costs more than hashing a
+// small chunk.
+const EVP_MD* sha256_algorithm() {
+    static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md;
+}
+
+}  // namespace
 
 struct sha256_hasher::context {
     EVP_MD_CTX* md = EVP_MD_CTX_new();
     ~context() { EVP_MD_CTX_free(md); }
 
     void reset() {
-        if (md == nullptr || EVP_DigestInit_ex(md, EVP_sha256(), nullptr) != 1)
+        if (md == nullptr || sha256_algorithm() == nullptr || EVP_DigestInit_ex2(md, sha256_algorithm(), nullptr) != 1)
             throw std::runtime_error("OpenSSL: cannot initialise SHA-256");
     }
 };
@@ -36,7 +47,7 @@ digest sha256_hasher::finish() {
 }
 
 digest sha256_of(std::string_view bytes) {
-    sha256_hasher h;
+    thread_local sha256_hasher h;  // finish() leaves it ready for the next digest
     h.update(bytes);
     return h.finish();
 }

@@ -23,6 +23,12 @@ TEST_CASE("base64 round-trips and rejects non-canonical text") {
     CHECK_FALSE(base64_decode("Zm9v YmFy"));
     CHECK_FALSE(base64_decode("Zm=vYmFy"));
     CHECK_FALSE(base64_decode("Zm9v!mFy"));
+    CHECK_FALSE(base64_decode("===="));
+    CHECK_FALSE(base64_decode("Z==="));
+    CHECK_FALSE(base64_decode("Zg==Zg=="));
+    std::string all_bytes;
+    for (int i = 0; i < 3 * 256 + 1; ++i) all_bytes.push_back(static_cast<char>(i * 7));
+    CHECK(base64_decode(base64_encode(all_bytes)) == all_bytes);
 }
 
 TEST_CASE_FIXTURE(test::store_fixture, "a publish stores chunks, a chain of transactions and the HEAD advance at once") {
