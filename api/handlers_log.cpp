@@ -24,6 +24,33 @@ void append_line(std::string& out, const boost::json::object& line) {
     out += '\n';
 }
 
+// The per-transaction lines are written directly, as boost::json would
+// serialize them: every value is hex, a UUID, base64 or a number, so nothing
+// needs escaping, and a page of thousands of lines builds no JSON trees.
+void append_chunk_line(std::string& out, const digest& id, std::string_view bytes) {
+    out += R"({"chunk":{"id":")";
+    out += id.to_string();
+    out += R"(","data":")";
+    out += base64_encode(bytes);
+    out += "\"}}\n";
+}
+
+void append_transaction_line(std::string& out, const transaction_record& t) {
+    out += R"({"transaction":{"id":")";
+    out += t.id.to_string();
+    out += R"(","parent":")";
+    out += t.parent.to_string();
+    out += R"(","seq":)";
+    out += std::to_string(t.seq);
+    out += R"(,"chunks":[)";
+    for (std::size_t i = 0; i < t.chunks.size(); ++i) {
+        out += i == 0 ? "\"" : ",\"";
+        out += t.chunks[i].to_string();
+        out += '"';
+    }
+    out += "]}}\n";
+}
+
 // Produces the page one line at a time, so memory stays bounded by the
 // largest chunk whatever the page size.
 class log_stream {
@@ -31,8 +58,10 @@ public:
     log_stream(storage::log_cursor cursor, const uuid& from, std::size_t limit, bool with_data)
         : cursor_(std::move(cursor)), last_(from), limit_(limit), with_data_(with_data) {}
 
+    // Appends the next line to `out`.
     stream_step next(std::string& out) {
-        while (out.empty()) {
+        auto before = out.size();
+        while (out.size() == before) {
             if (ended_) return stream_step::done;
             if (current_) {
                 if (auto step = next_line_of_current(out); step != stream_step::more) return step;
@@ -60,10 +89,10 @@ private:
             if (!with_data_ || !sent_.insert(id).second) continue;
             auto bytes = cursor_.chunk(id);
             if (!bytes || !*bytes) return stream_step::failed;
-            append_line(out, {{"chunk", {{"id", id.to_string()}, {"data", base64_encode(**bytes)}}}});
+            append_chunk_line(out, id, **bytes);
             return stream_step::more;
         }
-        append_line(out, {{"transaction", json::transaction_object(*current_)}});
+        append_transaction_line(out, *current_);
         last_ = current_->id;
         ++sent_transactions_;
         current_.reset();

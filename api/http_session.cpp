@@ -30,6 +30,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t first_read_bytes = 4096;
 constexpr std::size_t max_drain_bytes = 4 << 20;
 constexpr std::chrono::seconds drain_timeout{2};
+constexpr std::size_t stream_batch_bytes = 64 * 1024;
 
 http_method to_method(http::verb v) {
     switch (v) {
@@ -269,26 +270,29 @@ private:
         co_return !ec;
     }
 
-    // Sends the header, then each piece the generator yields as one chunk of
-    // chunked transfer encoding. A failed generator ends the connection.
+    // Sends the header, then what the generator yields as chunks of chunked
+    // transfer encoding, each gathering pieces up to stream_batch_bytes so a
+    // page of small lines costs few writes. A failed generator ends the
+    // connection without the last chunk.
     asio::awaitable<bool> write_streamed(response& r, header_framing framing) {
         framing.chunked = true;
         auto header = response_header(r, framing);
         deadline_->arm(state_.config.write_timeout);
         auto [header_ec, header_bytes] = co_await asio::async_write(socket_, asio::buffer(header), use_tuple);
         if (header_ec) co_return false;
-        std::string piece;
-        for (;;) {
-            piece.clear();
-            auto step = r.stream(piece);
-            if (step == stream_step::failed) co_return false;
-            if (!piece.empty()) {
-                streamed_bytes_ += piece.size();
-                deadline_->arm(state_.config.write_timeout);
-                auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk(asio::buffer(piece)), use_tuple);
-                if (ec) co_return false;
+        std::string batch;
+        for (bool done = false; !done;) {
+            batch.clear();
+            while (!done && batch.size() < stream_batch_bytes) {
+                auto step = r.stream(batch);
+                if (step == stream_step::failed) co_return false;
+                done = step == stream_step::done;
             }
-            if (step == stream_step::done) break;
+            if (batch.empty()) continue;
+            streamed_bytes_ += batch.size();
+            deadline_->arm(state_.config.write_timeout);
+            auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk(asio::buffer(batch)), use_tuple);
+            if (ec) co_return false;
         }
         auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk_last(), use_tuple);
         co_return !ec;

@@ -69,7 +69,8 @@ struct response {
     route_kind route = route_kind::unmatched;  // for metrics
     bool close = false;                        // close the connection after answering
     // When set, the body is produced piece by piece and sent with chunked
-    // transfer encoding: each call appends the next piece to `out`. On
+    // transfer encoding: each call appends the next piece to `out` (which
+    // may already hold earlier pieces not yet sent). On
     // `failed` the connection is closed without finishing the body. Called
     // on an I/O thread, one call at a time.
     std::function<stream_step(std::string& out)> stream;
