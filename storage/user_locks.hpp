@@ -48,7 +48,7 @@ private:
         return h % keys_.size();
     }
 
-    std::array<user_entry, 256> users_;
+    std::array<user_entry, 4096> users_;
     std::array<std::mutex, 4096> keys_;
 };
 
