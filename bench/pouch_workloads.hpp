@@ -1,7 +1,8 @@
 // PouchDB Server as a peer doing the same job as chunklogd: the
 // `pouch-bulk-docs` load workload (see workloads.hpp) and the `pouch-pull`
 // measurement, which loads N documents and pulls them back through one
-// GET {db}/_changes?include_docs=true. Single-threaded.
+// GET {db}/_changes?include_docs=true (the median of pull_repetitions
+// pulls). Single-threaded.
 #pragma once
 
 #include "bench_options.hpp"

@@ -12,6 +12,9 @@
 
 namespace chunklog::bench {
 
+// Each pull is timed this many times; the median is reported.
+inline constexpr int pull_repetitions = 3;
+
 struct pull_result {
     std::string method;
     std::uint64_t transactions = 0;
@@ -19,7 +22,8 @@ struct pull_result {
     double seconds = 0;
 };
 
-// Publishes `count` transactions for a fresh user, then pulls them both ways.
+// Publishes `count` transactions for a fresh user, then pulls them each way
+// (median of pull_repetitions runs).
 std::vector<pull_result> run_pull_comparison(const bench_options& options, std::size_t count);
 
 }  // namespace chunklog::bench
