@@ -10,9 +10,9 @@
 namespace chunklog::api {
 namespace {
 
-response text_response(std::string content_type, std::string body) {
+response text_response(std::string_view content_type, std::string body) {
     response r;
-    r.content_type = std::move(content_type);
+    r.content_type = content_type;
     r.body = std::move(body);
     return r;
 }

@@ -56,12 +56,12 @@ response advance(handler_context& ctx, const uuid& user, const request& req) {
 }
 
 response chunk_get(handler_context& ctx, const uuid& user, const digest& id, const request& req) {
-    auto etag = "\"" + id.to_string() + "\"";
     auto bytes = ctx.store.chunk(user, id);
     if (!bytes) return error_response(bytes.error());
     if (!*bytes) return error_response(errc::not_found, "no such chunk");
     response r;
-    r.set_header("ETag", etag);
+    r.headers.reserve(2);
+    auto& etag = r.headers.emplace_back("ETag", "\"" + id.to_string() + "\"").second;
     r.set_header("Cache-Control", "public, max-age=31536000, immutable");
     if (!req.if_none_match.empty() && etag_matches(req.if_none_match, etag)) {
         r.status = 304;

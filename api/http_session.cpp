@@ -18,6 +18,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include <optional>
+
 namespace chunklog::api {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -75,6 +77,7 @@ private:
     std::uint64_t registry_id_ = 0;
     bool idle_ = true;
     std::uint64_t streamed_bytes_ = 0;  // body bytes of the current streamed answer
+    std::optional<http::request_parser<request_body>> parser_;  // the request being read
 
     void stop_if_idle() {
         log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": stop requested, idle=" +
@@ -150,7 +153,7 @@ private:
     // Reads one request, answers it; returns whether the connection stays open.
     asio::awaitable<bool> serve_one() {
         auto rid = state_.next_request_id.fetch_add(1);
-        http::request_parser<request_body> parser;
+        auto& parser = parser_.emplace();  // a member: keeps the coroutine frame small enough to be recycled
         parser.header_limit(static_cast<std::uint32_t>(state_.config.max_header_bytes));
         parser.body_limit(boost::none);
         deadline_->arm(state_.config.header_timeout);

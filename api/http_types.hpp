@@ -63,7 +63,7 @@ struct long_poll {
 
 struct response {
     unsigned status = 200;
-    std::string content_type;
+    std::string_view content_type;  // a string literal: every handler names a fixed type
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
     route_kind route = route_kind::unmatched;  // for metrics
