@@ -56,7 +56,7 @@ asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
     http_session(tcp::socket socket, server_state& state, deadline_sweeper& sweeper)
-        : socket_(std::move(socket)), state_(state), sweeper_(sweeper) {}
+        : socket_(std::move(socket)), sweeper_(sweeper), state_(state) {}
 
     void start() {
         state_.counters.connection_opened();
