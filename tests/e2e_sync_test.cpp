@@ -56,7 +56,11 @@ log_page read_log(http_connection& conn, const std::string& target) {
     log_page page;
     std::istringstream lines(r.body);
     for (std::string line; std::getline(lines, line);) {
-        auto v = parse_json(line).as_object();
+        auto parsed = parse_json(line);
+        // The per-transaction lines are written by hand: they must be the
+        // same canonical JSON a serializer produces.
+        CHECK(boost::json::serialize(parsed) == line);
+        auto v = parsed.as_object();
         if (v.contains("chunk")) page.chunks.push_back(text(v.at("chunk").at("id")));
         if (v.contains("transaction")) page.transactions.push_back(text(v.at("transaction").at("id")));
         if (v.contains("end")) {
