@@ -1,4 +1,4 @@
-#include "error_response.hpp"
+#include "api/error_response.hpp"
 
 #include <boost/json.hpp>
 

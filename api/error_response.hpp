@@ -3,7 +3,7 @@
 // and "missing" for missing chunks). Pure functions; thread-safe.
 #pragma once
 
-#include "http_types.hpp"
+#include "api/http_types.hpp"
 
 #include <chunklog/errors.hpp>
 

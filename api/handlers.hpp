@@ -4,12 +4,12 @@
 // as the context's members are (they are).
 #pragma once
 
-#include "head_watch.hpp"
-#include "http_types.hpp"
-#include "log_store.hpp"
-#include "metrics.hpp"
-#include "routes.hpp"
-#include "service_options.hpp"
+#include "api/head_watch.hpp"
+#include "api/http_types.hpp"
+#include <chunklog/storage/log_store.hpp>
+#include "api/metrics.hpp"
+#include "api/routes.hpp"
+#include "api/service_options.hpp"
 
 #include <boost/json/value.hpp>
 

@@ -1,8 +1,8 @@
 // GET /0.1/{user}/log: committed transactions with their chunks as NDJSON,
 // streamed piece by piece from one storage snapshot (protocol section 3).
-#include "error_response.hpp"
-#include "handlers.hpp"
-#include "json_codec.hpp"
+#include "api/error_response.hpp"
+#include "api/handlers.hpp"
+#include "api/json_codec.hpp"
 
 #include <chunklog/base64.hpp>
 

@@ -1,7 +1,7 @@
 // Handlers of the service endpoints (protocol section 4): /, /healthz,
 // /limits, /metrics.
-#include "error_response.hpp"
-#include "handlers.hpp"
+#include "api/error_response.hpp"
+#include "api/handlers.hpp"
 
 #include <chunklog/version.hpp>
 

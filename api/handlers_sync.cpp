@@ -1,8 +1,8 @@
 // Handlers of the batching extensions (protocol section 3): POST
 // chunks/missing and POST publish.
-#include "error_response.hpp"
-#include "handlers.hpp"
-#include "json_codec.hpp"
+#include "api/error_response.hpp"
+#include "api/handlers.hpp"
+#include "api/json_codec.hpp"
 
 #include <boost/json.hpp>
 

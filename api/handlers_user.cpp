@@ -1,7 +1,7 @@
 // Handlers of the core endpoints under /0.1/{user} (protocol section 2).
-#include "error_response.hpp"
-#include "handlers.hpp"
-#include "json_codec.hpp"
+#include "api/error_response.hpp"
+#include "api/handlers.hpp"
+#include "api/json_codec.hpp"
 
 #include <chunklog/sha256.hpp>
 

@@ -1,4 +1,4 @@
-#include "head_watch.hpp"
+#include "api/head_watch.hpp"
 
 #include <vector>
 

@@ -1,4 +1,4 @@
-#include "json_codec.hpp"
+#include "api/json_codec.hpp"
 
 #include <chunklog/base64.hpp>
 #include <chunklog/sha256.hpp>

@@ -4,8 +4,8 @@
 // functions; thread-safe.
 #pragma once
 
-#include "log_store.hpp"
-#include "service_options.hpp"
+#include <chunklog/storage/log_store.hpp>
+#include "api/service_options.hpp"
 
 #include <chunklog/errors.hpp>
 #include <chunklog/records.hpp>

@@ -1,6 +1,6 @@
-#include "metrics.hpp"
+#include "api/metrics.hpp"
 
-#include "routes.hpp"
+#include "api/routes.hpp"
 
 #include <algorithm>
 #include <sstream>

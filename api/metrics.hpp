@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-#include "http_types.hpp"
+#include "api/http_types.hpp"
 
 namespace chunklog::api {
 

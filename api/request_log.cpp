@@ -1,4 +1,4 @@
-#include "request_log.hpp"
+#include "api/request_log.hpp"
 
 #include <atomic>
 #include <cstdio>

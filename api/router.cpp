@@ -1,8 +1,8 @@
-#include "router.hpp"
+#include "api/router.hpp"
 
-#include "error_response.hpp"
-#include "handlers.hpp"
-#include "routes.hpp"
+#include "api/error_response.hpp"
+#include "api/handlers.hpp"
+#include "api/routes.hpp"
 
 #include <exception>
 

@@ -3,7 +3,7 @@
 // Pure values; thread-safe.
 #pragma once
 
-#include "http_types.hpp"
+#include "api/http_types.hpp"
 
 #include <optional>
 #include <string>

@@ -1,4 +1,4 @@
-#include "bench_options.hpp"
+#include "bench/bench_options.hpp"
 
 #include <boost/algorithm/string/split.hpp>
 #include <boost/url/parse.hpp>

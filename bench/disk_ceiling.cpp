@@ -1,4 +1,4 @@
-#include "disk_ceiling.hpp"
+#include "bench/disk_ceiling.hpp"
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>

@@ -6,8 +6,8 @@
 // Call from one thread; it starts and joins its own writers.
 #pragma once
 
-#include "bench_options.hpp"
-#include "runner.hpp"
+#include "bench/bench_options.hpp"
+#include "bench/runner.hpp"
 
 namespace chunklog::bench {
 

@@ -1,4 +1,4 @@
-#include "load_connection.hpp"
+#include "bench/load_connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>

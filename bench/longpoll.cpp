@@ -1,6 +1,6 @@
-#include "longpoll.hpp"
+#include "bench/longpoll.hpp"
 
-#include "load_connection.hpp"
+#include "bench/load_connection.hpp"
 
 #include <chunklog/ids.hpp>
 

@@ -4,7 +4,7 @@
 // Single-threaded.
 #pragma once
 
-#include "bench_options.hpp"
+#include "bench/bench_options.hpp"
 
 #include <functional>
 #include <vector>

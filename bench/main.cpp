@@ -1,13 +1,13 @@
 // chunklog-bench: a load generator for chunklogd that reports throughput and
 // latency percentiles per named workload.
-#include "bench_options.hpp"
-#include "disk_ceiling.hpp"
-#include "longpoll.hpp"
-#include "pouch_workloads.hpp"
-#include "pull_compare.hpp"
-#include "task_sync.hpp"
-#include "runner.hpp"
-#include "spawned_server.hpp"
+#include "bench/bench_options.hpp"
+#include "bench/disk_ceiling.hpp"
+#include "bench/longpoll.hpp"
+#include "bench/pouch_workloads.hpp"
+#include "bench/pull_compare.hpp"
+#include "bench/task_sync.hpp"
+#include "bench/runner.hpp"
+#include "bench/common/spawned_server.hpp"
 
 #include <boost/json.hpp>
 

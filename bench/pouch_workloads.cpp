@@ -2,9 +2,9 @@
 // server): the same payloads as chunklog's publish, sent as JSON documents
 // through POST {db}/_bulk_docs, and pulled back through
 // GET {db}/_changes?include_docs=true.
-#include "pouch_workloads.hpp"
+#include "bench/pouch_workloads.hpp"
 
-#include "workload_support.hpp"
+#include "bench/workload_support.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>

@@ -5,8 +5,8 @@
 // pulls). Single-threaded.
 #pragma once
 
-#include "bench_options.hpp"
-#include "pull_compare.hpp"
+#include "bench/bench_options.hpp"
+#include "bench/pull_compare.hpp"
 
 namespace chunklog::bench {
 

@@ -2,7 +2,7 @@
 // operations: its chunks, one transaction naming them and the HEAD advance,
 // in one synced request. On 409 the connection rebases on the HEAD in the
 // answer and sends again, as a replica does.
-#include "workload_support.hpp"
+#include "bench/workload_support.hpp"
 
 #include <chunklog/base64.hpp>
 #include <chunklog/sha256.hpp>

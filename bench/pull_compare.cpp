@@ -1,4 +1,4 @@
-#include "pull_compare.hpp"
+#include "bench/pull_compare.hpp"
 
 #include <chunklog/client.hpp>
 #include <chunklog/sha256.hpp>

@@ -4,7 +4,7 @@
 // public client API. Single-threaded.
 #pragma once
 
-#include "bench_options.hpp"
+#include "bench/bench_options.hpp"
 
 #include <cstdint>
 #include <string>

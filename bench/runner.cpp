@@ -1,6 +1,6 @@
-#include "runner.hpp"
+#include "bench/runner.hpp"
 
-#include "workloads.hpp"
+#include "bench/workloads.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -3,7 +3,7 @@
 // main.
 #pragma once
 
-#include "bench_options.hpp"
+#include "bench/bench_options.hpp"
 
 #include <cstdint>
 #include <map>

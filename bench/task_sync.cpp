@@ -1,6 +1,6 @@
-#include "task_sync.hpp"
+#include "bench/task_sync.hpp"
 
-#include <chunklog/replica.hpp>
+#include <chunklog/tasks/replica.hpp>
 
 #include <chrono>
 #include <filesystem>

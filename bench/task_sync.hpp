@@ -3,7 +3,7 @@
 // replica's sync and a listing of every task. Single-threaded.
 #pragma once
 
-#include "bench_options.hpp"
+#include "bench/bench_options.hpp"
 
 namespace chunklog::bench {
 

@@ -3,7 +3,7 @@
 // chunk_maker is immutable after construction and safe to share.
 #pragma once
 
-#include "workloads.hpp"
+#include "bench/workloads.hpp"
 
 #include <chunklog/ids.hpp>
 

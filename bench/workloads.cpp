@@ -1,6 +1,6 @@
-#include "workloads.hpp"
+#include "bench/workloads.hpp"
 
-#include "workload_support.hpp"
+#include "bench/workload_support.hpp"
 
 #include <chunklog/sha256.hpp>
 

@@ -4,8 +4,8 @@
 // all execute on one io_context thread, so no locking is needed.
 #pragma once
 
-#include "bench_options.hpp"
-#include "load_connection.hpp"
+#include "bench/bench_options.hpp"
+#include "bench/load_connection.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

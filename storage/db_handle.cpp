@@ -1,6 +1,6 @@
-#include "db_handle.hpp"
+#include "storage/db_handle.hpp"
 
-#include "keys.hpp"
+#include "storage/keys.hpp"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>

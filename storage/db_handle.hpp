@@ -5,7 +5,7 @@
 // Thread-safe, like rocksdb::DB itself.
 #pragma once
 
-#include "log_store.hpp"
+#include <chunklog/storage/log_store.hpp>
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>

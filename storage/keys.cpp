@@ -1,4 +1,4 @@
-#include "keys.hpp"
+#include "storage/keys.hpp"
 
 #include <boost/endian/conversion.hpp>
 

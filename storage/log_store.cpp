@@ -1,7 +1,7 @@
-#include "log_store.hpp"
+#include <chunklog/storage/log_store.hpp>
 
-#include "keys.hpp"
-#include "log_store_impl.hpp"
+#include "storage/keys.hpp"
+#include "storage/log_store_impl.hpp"
 
 #include <rocksdb/snapshot.h>
 

@@ -4,10 +4,10 @@
 // planning helpers expect the caller to hold the locks the operation needs.
 #pragma once
 
-#include "db_handle.hpp"
-#include "keys.hpp"
-#include "log_store.hpp"
-#include "user_locks.hpp"
+#include "storage/db_handle.hpp"
+#include "storage/keys.hpp"
+#include <chunklog/storage/log_store.hpp>
+#include "storage/user_locks.hpp"
 
 #include <unordered_map>
 #include <unordered_set>

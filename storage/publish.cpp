@@ -1,5 +1,5 @@
 // log_store::publish: chunks, transactions and a HEAD advance as one batch.
-#include "log_store_impl.hpp"
+#include "storage/log_store_impl.hpp"
 
 #include <mutex>
 #include <shared_mutex>

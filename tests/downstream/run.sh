@@ -9,4 +9,4 @@ rm -rf "$work"
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 cmake -S "$here" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/build" -j 2 >/dev/null
-"$work/build/downstream"
+"$work/build/downstream" "$work/replica"

@@ -1,4 +1,4 @@
-#include "protocol.hpp"
+#include "support/protocol.hpp"
 
 #include <chunklog/ids.hpp>
 #include <chunklog/sha256.hpp>

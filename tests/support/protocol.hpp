@@ -3,7 +3,7 @@
 // thread-safe (wraps one connection).
 #pragma once
 
-#include "http_client.hpp"
+#include "support/http_client.hpp"
 
 #include <boost/json/value.hpp>
 

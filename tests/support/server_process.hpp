@@ -2,7 +2,7 @@
 // loopback port with its own data directory (see spawned_server).
 #pragma once
 
-#include "spawned_server.hpp"
+#include "bench/common/spawned_server.hpp"
 
 namespace chunklog::test {
 

@@ -6,7 +6,7 @@
 #include "support/outcome_printer.hpp"
 #include "support/temp_dir.hpp"
 
-#include "log_store.hpp"
+#include <chunklog/storage/log_store.hpp>
 
 #include <chunklog/sha256.hpp>
 

@@ -1,0 +1,157 @@
+#include "api/server/http_server.hpp"
+
+#include "api/server/http_session.hpp"
+#include "api/request_log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace chunklog::api {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// One io_context per I/O thread, each run by exactly that thread: a
+// connection lives on one of them, so its handlers never need a strand or a
+// lock, and the threads share nothing on the hot path.
+class io_pool {
+public:
+    explicit io_pool(unsigned threads) {
+        for (unsigned i = 0; i < threads; ++i) {
+            contexts_.push_back(std::make_unique<asio::io_context>(1));
+            keep_running_.push_back(asio::make_work_guard(*contexts_.back()));
+            sweepers_.push_back(std::make_unique<deadline_sweeper>(*contexts_.back()));
+        }
+    }
+    asio::io_context& first() { return *contexts_.front(); }
+    // Round-robin: where the next connection lives, and its deadlines.
+    std::pair<asio::io_context&, deadline_sweeper&> next() {
+        auto i = next_++ % contexts_.size();
+        return {*contexts_[i], *sweepers_[i]};
+    }
+    // Runs every context (the first on the calling thread) until each is out of work.
+    void run() {
+        std::vector<std::thread> threads;
+        for (std::size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
+        contexts_.front()->run();
+        for (auto& t : threads) t.join();
+    }
+    // Lets each context return once its connections are gone.
+    void release() {
+        for (auto& guard : keep_running_) guard.reset();
+    }
+    void stop() {
+        for (auto& context : contexts_) context->stop();
+    }
+
+private:
+    std::vector<std::unique_ptr<asio::io_context>> contexts_;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
+    std::vector<std::unique_ptr<deadline_sweeper>> sweepers_;  // destroyed before the contexts
+    std::size_t next_ = 0;  // used by the accept loop only
+};
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& state, io_pool& pool) {
+    auto& ioc = pool.first();
+    for (;;) {
+        auto home = pool.next();
+        auto [ec, socket] = co_await acceptor.async_accept(home.first, asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) {
+            // Out of descriptors and similar: back off briefly instead of spinning.
+            log_message(log_level::warn, "accept failed: " + ec.message());
+            asio::steady_timer pause(ioc, std::chrono::milliseconds(50));
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+        }
+        if (static_cast<std::size_t>(state.counters.open_connections()) >= state.config.max_connections)
+            refuse_connection(std::move(socket), state);
+        else
+            start_session(std::move(socket), state, home.second);
+    }
+}
+
+tcp::acceptor open_acceptor(asio::io_context& ioc, const server_config& config) {
+    tcp::endpoint endpoint{asio::ip::make_address(config.host), config.port};
+    tcp::acceptor acceptor(ioc);
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+    return acceptor;
+}
+
+unsigned io_thread_count(const server_config& config) {
+    if (config.io_threads != 0) return config.io_threads;
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+int run_server(const server_config& config) {
+    auto opened = storage::log_store::open(config.store);
+    if (!opened) {
+        log_message(log_level::error, "cannot open the store: " + opened.error().message);
+        return 1;
+    }
+    auto store = std::move(*opened);
+    metrics counters;
+    router routes(*store, config.service, counters);
+    asio::thread_pool blocking(config.blocking_threads);
+    io_pool pool(io_thread_count(config));
+    auto& ioc = pool.first();
+    server_state state{config, routes, counters, blocking, {}, {false}, {1}};
+
+    tcp::acceptor acceptor(ioc);
+    try {
+        acceptor = open_acceptor(ioc, config);
+    } catch (const std::exception& e) {
+        log_message(log_level::error, "cannot listen on " + config.host + ":" + std::to_string(config.port) + ": " +
+                                          e.what());
+        return 1;
+    }
+    auto local = acceptor.local_endpoint();
+    std::cout << "chunklogd listening on http://" << local.address().to_string() << ':' << local.port() << std::endl;
+    log_message(log_level::info, "listening on " + local.address().to_string() + ":" + std::to_string(local.port()) +
+                                     ", data in " + config.store.dir.string());
+
+    asio::steady_timer grace(ioc);
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        log_message(log_level::info, "signal " + std::to_string(signal) + ": shutting down");
+        state.stopping.store(true);
+        pool.release();
+        routes.watch().notify_all();  // long polls answer now
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+        grace.expires_after(config.shutdown_grace);
+        grace.async_wait([&](const boost::system::error_code& timer_ec) {
+            if (timer_ec) return;
+            log_message(log_level::warn, "shutdown grace period over: closing remaining connections");
+            pool.stop();
+        });
+        state.registry.stop_all([&] { asio::post(ioc, [&] { grace.cancel(); }); });
+    });
+
+    asio::co_spawn(ioc, accept_loop(acceptor, state, pool), asio::detached);
+    pool.run();
+    blocking.join();
+    store.reset();
+    log_message(log_level::info, "stopped");
+    return 0;
+}
+
+}  // namespace chunklog::api

@@ -1,0 +1,383 @@
+#include "api/server/http_session.hpp"
+
+#include "api/error_response.hpp"
+#include "api/server/request_body.hpp"
+#include "api/server/deadline_sweeper.hpp"
+#include "api/request_log.hpp"
+#include "api/server/response_header.hpp"
+#include "api/routes.hpp"
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <optional>
+
+namespace chunklog::api {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t first_read_bytes = 4096;
+constexpr std::size_t max_drain_bytes = 4 << 20;
+constexpr std::chrono::seconds drain_timeout{2};
+constexpr std::size_t stream_batch_bytes = 64 * 1024;
+
+http_method to_method(http::verb v) {
+    switch (v) {
+    case http::verb::get: return http_method::get;
+    case http::verb::head: return http_method::head;
+    case http::verb::put: return http_method::put;
+    case http::verb::post: return http_method::post;
+    case http::verb::delete_: return http_method::delete_;
+    default: return http_method::other;
+    }
+}
+
+template <typename F>
+asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F fn) {
+    using result = std::invoke_result_t<F>;
+    co_return co_await asio::co_spawn(
+        pool.get_executor(), [fn = std::move(fn)]() mutable -> asio::awaitable<result> { co_return fn(); },
+        asio::use_awaitable);
+}
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+    http_session(tcp::socket socket, server_state& state, deadline_sweeper& sweeper)
+        : socket_(std::move(socket)), sweeper_(sweeper), state_(state) {}
+
+    void start() {
+        state_.counters.connection_opened();
+        auto self = shared_from_this();
+        std::weak_ptr<http_session> weak = self;
+        registry_id_ = state_.registry.add([weak] {
+            if (auto s = weak.lock()) asio::post(s->socket_.get_executor(), [s] { s->stop_if_idle(); });
+        });
+        asio::co_spawn(socket_.get_executor(), [self]() { return self->run(); }, asio::detached);
+    }
+
+private:
+    tcp::socket socket_;
+    deadline_sweeper& sweeper_;
+    deadline_sweeper::handle deadline_;  // registered while run() runs
+    beast::flat_buffer buffer_;
+    server_state& state_;
+    std::uint64_t registry_id_ = 0;
+    bool idle_ = true;
+    std::uint64_t streamed_bytes_ = 0;  // body bytes of the current streamed answer
+    std::optional<http::request_parser<request_body>> parser_;  // the request being read
+
+    void stop_if_idle() {
+        log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": stop requested, idle=" +
+                                          std::to_string(idle_));
+        boost::system::error_code ignored;
+        if (idle_) socket_.cancel(ignored);
+    }
+
+    asio::awaitable<void> run() {
+        deadline_ = sweeper_.add(socket_);  // here, on this connection's own thread
+        // Plain statements around each co_await: g++ 12 mis-evaluates co_await
+        // inside && and ?: expressions.
+        while (!state_.stopping.load()) {
+            bool request_arrived = co_await wait_for_request();
+            if (!request_arrived || state_.stopping.load()) break;
+            idle_ = false;
+            bool keep_alive = co_await serve_one();
+            idle_ = true;
+            if (!keep_alive) break;
+        }
+        log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": closing");
+        co_await close_gracefully();
+        log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": closed");
+        sweeper_.remove(deadline_);
+        state_.counters.connection_closed();
+        state_.registry.remove(registry_id_);
+    }
+
+    // Waits, under the idle timeout, until a request's first bytes are here.
+    asio::awaitable<bool> wait_for_request() {
+        if (buffer_.size() > 0) co_return true;
+        deadline_->arm(state_.config.idle_timeout);
+        auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(first_read_bytes), use_tuple);
+        buffer_.commit(n);
+        co_return !ec && n > 0;
+    }
+
+    enum class request_part { header, whole };
+
+    // Feeds the parser from the buffer, reading from the socket only when it
+    // needs more: a request that arrived whole costs no extra I/O step (Beast's
+    // async_read would still post its completion through the scheduler).
+    // Errors as Beast's: end_of_stream before any byte, partial_message on
+    // EOF inside a request, header_limit, body_limit, timeout.
+    asio::awaitable<beast::error_code> read_into(http::request_parser<request_body>& parser, request_part part) {
+        auto finished = [&] { return part == request_part::header ? parser.is_header_done() : parser.is_done(); };
+        for (;;) {
+            beast::error_code ec;
+            while (buffer_.size() > 0 && !finished()) {
+                auto used = parser.put(buffer_.data(), ec);
+                buffer_.consume(used);
+                if (ec == http::error::need_more) {
+                    ec = {};
+                    break;
+                }
+                if (ec) co_return ec;
+                if (used == 0) break;
+            }
+            if (finished()) co_return ec;
+            auto [read_ec, n] = co_await socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
+                                                                 use_tuple);
+            if (read_ec == asio::error::eof) {
+                if (!parser.got_some()) co_return http::error::end_of_stream;
+                parser.put_eof(ec);  // completes a body that ends with the connection
+                if (!ec && finished()) co_return ec;
+                co_return http::error::partial_message;
+            }
+            if (read_ec) co_return read_ec;
+            buffer_.commit(n);
+        }
+    }
+
+    // Reads one request, answers it; returns whether the connection stays open.
+    asio::awaitable<bool> serve_one() {
+        auto rid = state_.next_request_id.fetch_add(1);
+        auto& parser = parser_.emplace();  // a member: keeps the coroutine frame small enough to be recycled
+        parser.header_limit(static_cast<std::uint32_t>(state_.config.max_header_bytes));
+        parser.body_limit(boost::none);
+        deadline_->arm(state_.config.header_timeout);
+        auto ec = co_await read_into(parser, request_part::header);
+        if (ec == http::error::header_limit)
+            co_return co_await answer_refusal(rid, parser, 431, errc::bad_request, "request header too large");
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted)
+            co_return false;
+        if (ec) co_return co_await answer_refusal(rid, parser, 400, errc::bad_request, "malformed HTTP request");
+
+        auto started = std::chrono::steady_clock::now();
+        request req;
+        req.method = to_method(parser.get().method());
+        req.target = std::string(parser.get().target());
+        auto route = match_route(req.target);
+        auto rule = state_.routes.body_rule_for(req.method, route.kind);
+        if (auto length = parser.content_length(); length && *length > rule.limit)
+            co_return co_await answer_refusal(rid, parser, 413, errc::payload_too_large,
+                                              "request body larger than " + std::to_string(rule.limit) + " bytes");
+        parser.body_limit(rule.limit);
+        parser.get().body().hash = rule.hash;
+        if (boost::iequals(parser.get()[http::field::expect], "100-continue")) co_await send_continue(parser);
+
+        deadline_->arm(state_.config.body_timeout);
+        parser.eager(true);
+        auto body_ec = co_await read_into(parser, request_part::whole);
+        if (body_ec == http::error::body_limit)
+            co_return co_await answer_refusal(rid, parser, 413, errc::payload_too_large,
+                                              "request body larger than " + std::to_string(rule.limit) + " bytes");
+        if (body_ec == http::error::partial_message || body_ec == beast::error::timeout ||
+            body_ec == asio::error::operation_aborted || body_ec == asio::error::eof)
+            co_return false;
+        if (body_ec) co_return co_await answer_refusal(rid, parser, 400, errc::bad_request, "malformed HTTP body");
+
+        auto& message = parser.get();
+        auto& body = message.body();
+        req.body = std::move(body.data);
+        if (body.hasher) req.body_sha256 = body.hasher->finish();
+        req.if_none_match = std::string(message[http::field::if_none_match]);
+
+        response res;
+        if (router::may_block(req.method))
+            res = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.routes.handle(req, route); });
+        else
+            res = state_.routes.handle(req, route);
+        if (res.poll) {
+            auto now = co_await wait_for_head_change(*res.poll);
+            res = res.poll->answer(now);
+        }
+        bool keep_alive = message.keep_alive() && !res.close && !state_.stopping.load();
+        bool written = co_await write_response(res, req.method == http_method::head, message.version(), keep_alive, rid);
+        finish_log(rid, req, res, started);
+        co_return written && keep_alive;
+    }
+
+    // Waits, holding no thread, until the user's HEAD differs from poll.known,
+    // the wait is over, or the server stops; returns HEAD as read last. A
+    // notification only wakes the wait; HEAD is always read again before
+    // deciding.
+    asio::awaitable<outcome<head_state>> wait_for_head_change(const long_poll& poll) {
+        auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor());
+        timer->expires_after(poll.wait);
+        auto& watch = state_.routes.watch();
+        auto& store = state_.routes.store();
+        auto executor = socket_.get_executor();
+        auto settled = [&](const outcome<head_state>& h) { return !h || h->head != poll.known || state_.stopping.load(); };
+        for (;;) {
+            auto id = watch.subscribe(poll.user, [timer, executor] {
+                asio::post(executor, [timer] { timer->cancel(); });
+            });
+            auto before = store.head(poll.user);
+            if (settled(before)) {
+                watch.unsubscribe(poll.user, id);
+                co_return before;
+            }
+            auto [ec] = co_await timer->async_wait(use_tuple);
+            watch.unsubscribe(poll.user, id);
+            auto after = store.head(poll.user);
+            if (!ec || settled(after)) co_return after;  // the wait is over, or HEAD moved
+        }
+    }
+
+    asio::awaitable<void> send_continue(http::request_parser<request_body>& parser) {
+        http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
+        deadline_->arm(state_.config.write_timeout);
+        co_await http::async_write(socket_, cont, use_tuple);
+    }
+
+    // Answers a request that will not be read further, then closes.
+    asio::awaitable<bool> answer_refusal(std::uint64_t rid, http::request_parser<request_body>& parser,
+                                         unsigned status, errc code, std::string message) {
+        auto started = std::chrono::steady_clock::now();
+        auto res = error_response(code, std::move(message));
+        res.status = status;
+        request req;
+        if (parser.is_header_done()) {
+            req.method = to_method(parser.get().method());
+            req.target = std::string(parser.get().target());
+        }
+        unsigned version = parser.is_header_done() ? parser.get().version() : 11;
+        co_await write_response(res, false, version, false, rid);
+        finish_log(rid, req, res, started);
+        co_return false;
+    }
+
+    asio::awaitable<bool> write_response(response& r, bool head_only, unsigned version, bool keep_alive,
+                                         std::uint64_t rid) {
+        header_framing framing{version, keep_alive, rid, std::nullopt, false};
+        if (r.stream && !head_only) co_return co_await write_streamed(r, framing);
+        bool bodiless = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
+        if (!bodiless && !r.stream) framing.content_length = r.body.size();
+        auto header = response_header(r, framing);
+        std::array<asio::const_buffer, 2> message{asio::buffer(header), asio::buffer(r.body)};
+        if (bodiless || head_only) message[1] = asio::const_buffer{};
+        deadline_->arm(state_.config.write_timeout);
+        auto [ec, n] = co_await asio::async_write(socket_, message, use_tuple);
+        co_return !ec;
+    }
+
+    // Sends the header, then what the generator yields as chunks of chunked
+    // transfer encoding, each gathering pieces up to stream_batch_bytes so a
+    // page of small lines costs few writes. A failed generator ends the
+    // connection without the last chunk.
+    asio::awaitable<bool> write_streamed(response& r, header_framing framing) {
+        framing.chunked = true;
+        auto header = response_header(r, framing);
+        deadline_->arm(state_.config.write_timeout);
+        auto [header_ec, header_bytes] = co_await asio::async_write(socket_, asio::buffer(header), use_tuple);
+        if (header_ec) co_return false;
+        std::string batch;
+        for (bool done = false; !done;) {
+            batch.clear();
+            while (!done && batch.size() < stream_batch_bytes) {
+                auto step = r.stream(batch);
+                if (step == stream_step::failed) co_return false;
+                done = step == stream_step::done;
+            }
+            if (batch.empty()) continue;
+            streamed_bytes_ += batch.size();
+            deadline_->arm(state_.config.write_timeout);
+            auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk(asio::buffer(batch)), use_tuple);
+            if (ec) co_return false;
+        }
+        auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk_last(), use_tuple);
+        co_return !ec;
+    }
+
+    void finish_log(std::uint64_t rid, const request& req, const response& res,
+                    std::chrono::steady_clock::time_point started) {
+        auto elapsed = std::chrono::steady_clock::now() - started;
+        auto out = req.method == http_method::head ? 0 : res.body.size() + streamed_bytes_;
+        streamed_bytes_ = 0;
+        state_.counters.record_request(res.route, res.status, elapsed, req.body.size(), out);
+        log_request(rid, method_name(req.method), req.target, res.status, req.body.size(), out, elapsed);
+    }
+
+    // Half-closes, then drains what the peer still sends for a moment, so an
+    // answer sent before the body was read is not destroyed by a reset.
+    asio::awaitable<void> close_gracefully() {
+        beast::error_code ec;
+        socket_.shutdown(tcp::socket::shutdown_send, ec);
+        std::size_t drained = 0;
+        deadline_->arm(drain_timeout);
+        while (!ec && drained < max_drain_bytes) {
+            char scratch[16384];
+            auto [read_ec, n] = co_await socket_.async_read_some(asio::buffer(scratch), use_tuple);
+            ec = read_ec;
+            drained += n;
+        }
+        socket_.close(ec);
+    }
+};
+
+}  // namespace
+
+std::uint64_t session_registry::add(std::function<void()> stop_if_idle) {
+    std::lock_guard lock(mutex_);
+    auto id = ++next_id_;
+    sessions_.emplace(id, std::move(stop_if_idle));
+    return id;
+}
+
+void session_registry::remove(std::uint64_t id) {
+    std::function<void()> drained;
+    {
+        std::lock_guard lock(mutex_);
+        sessions_.erase(id);
+        if (stopping_ && sessions_.empty()) drained = std::move(on_drained_);
+    }
+    if (drained) drained();
+}
+
+void session_registry::stop_all(std::function<void()> on_drained) {
+    std::vector<std::function<void()>> stops;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        if (sessions_.empty()) {
+            on_drained();
+            return;
+        }
+        on_drained_ = std::move(on_drained);
+        for (auto& [id, stop] : sessions_) stops.push_back(stop);
+    }
+    for (auto& stop : stops) stop();
+}
+
+void start_session(tcp::socket socket, server_state& state, deadline_sweeper& sweeper) {
+    socket.set_option(tcp::no_delay(true));
+    std::make_shared<http_session>(std::move(socket), state, sweeper)->start();
+}
+
+void refuse_connection(tcp::socket socket, server_state& state) {
+    state.counters.connection_refused();
+    auto text = std::make_shared<std::string>(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        "Content-Length: 68\r\n\r\n{\"error\":\"unavailable\",\"message\":\"too many open connections, retry\"}");
+    auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+    stream->expires_after(std::chrono::seconds(5));
+    asio::async_write(*stream, asio::buffer(*text), [stream, text](beast::error_code, std::size_t) {
+        beast::error_code ignored;
+        stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream->socket().close(ignored);
+    });
+}
+
+}  // namespace chunklog::api

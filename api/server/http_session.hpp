@@ -1,0 +1,56 @@
+// The per-connection HTTP/1.1 session and the state it shares with the
+// listener. A session only does I/O: read a request (header, then body under
+// the router's limits), hand it to the router (on the blocking pool when it
+// may wait on a synced write), write the answer, and loop for keep-alive and
+// pipelining. Each session lives on one io_context, run by one thread, so
+// its handlers never run concurrently; session_registry is
+// thread-safe.
+#pragma once
+
+#include "api/server/deadline_sweeper.hpp"
+#include "api/server/http_server.hpp"
+#include "api/metrics.hpp"
+#include "api/router.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+
+namespace chunklog::api {
+
+// Open sessions, so shutdown can close the idle ones and know when all ended.
+class session_registry {
+public:
+    std::uint64_t add(std::function<void()> stop_if_idle);
+    void remove(std::uint64_t id);
+    // Asks every session to stop once idle; on_drained runs when none remain.
+    void stop_all(std::function<void()> on_drained);
+
+private:
+    std::mutex mutex_;
+    std::uint64_t next_id_ = 0;
+    std::unordered_map<std::uint64_t, std::function<void()>> sessions_;
+    std::function<void()> on_drained_;
+    bool stopping_ = false;
+};
+
+struct server_state {
+    const server_config& config;
+    router& routes;
+    metrics& counters;
+    boost::asio::thread_pool& blocking;
+    session_registry registry;
+    std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> next_request_id{1};
+};
+
+// Takes ownership of an accepted socket and serves it until it closes.
+void start_session(boost::asio::ip::tcp::socket socket, server_state& state, deadline_sweeper& sweeper);
+// Answers 503 on a socket over the connection limit and closes it.
+void refuse_connection(boost::asio::ip::tcp::socket socket, server_state& state);
+
+}  // namespace chunklog::api

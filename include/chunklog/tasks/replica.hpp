@@ -1,0 +1,67 @@
+// replica: an offline-first task replica in a local directory (embedded
+// RocksDB), synced through a chunklog server.
+//
+// Every local change is recorded as operations and applied to the local
+// tasks in one synced write, with no server needed. sync() pulls every
+// transaction since the last synced one, transforms the local unsynced
+// operations over the incoming ones (see operations.hpp), applies the
+// result, and publishes the local operations as one transaction with the
+// HEAD advance, repeating on conflict. A publish in flight is recorded
+// before it is sent, so a replica killed mid-sync neither loses nor repeats
+// operations. Tasks keep a working set of small stable numbers for display
+// (local, never synced).
+//
+// One replica object per directory and process (RocksDB locks the
+// directory); not thread-safe.
+#pragma once
+
+#include <chunklog/client.hpp>
+#include <chunklog/tasks/operations.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace chunklog {
+
+struct sync_report {
+    std::size_t pulled_transactions = 0;
+    std::size_t applied_operations = 0;    // server operations applied locally
+    std::size_t published_operations = 0;  // local operations now on the server
+    unsigned conflicts = 0;                // publishes refused and retried
+    head_state head;
+};
+
+class replica {
+public:
+    // Opens or creates the replica; waits up to `lock_wait` while another
+    // process holds it.
+    static outcome<std::unique_ptr<replica>> open(const std::filesystem::path& dir,
+                                                  std::chrono::milliseconds lock_wait = std::chrono::seconds(10));
+    ~replica();
+
+    // Records the operations and applies them, atomically and durably.
+    outcome<void> commit(const std::vector<operation>& ops);
+
+    outcome<task_set> tasks() const;
+    outcome<std::optional<task_properties>> task(const uuid& id) const;
+    // Working set: entry i is the task numbered i + 1 (nullopt for a free number).
+    outcome<std::vector<std::optional<uuid>>> working_set() const;
+    outcome<std::size_t> pending_operations() const;
+    outcome<uuid> last_synced() const;
+
+    outcome<sync_report> sync(client& server);
+
+    struct impl;
+
+private:
+    explicit replica(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+// Default directory: $CHUNKLOG_REPLICA, else $XDG_DATA_HOME/chunklog/replica,
+// else ~/.local/share/chunklog/replica.
+std::filesystem::path default_replica_dir();
+
+}  // namespace chunklog

@@ -1,0 +1,64 @@
+#include "cli/commands.hpp"
+
+#include <boost/json.hpp>
+
+#include <unistd.h>
+
+namespace chunklog::cli {
+
+context::context(global_options g, std::ostream& out, std::ostream& err)
+    : globals_(std::move(g)), config_(resolve_config(globals_)), out_(out), err_(err) {}
+
+std::optional<client> context::connect() {
+    auto user = uuid::parse(config_.user);
+    if (!user) {
+        usage_error(config_.user.empty() ? "no user: pass --user UUID, set CHUNKLOG_USER, or run `chunklog init`"
+                                         : "the user must be a canonical lowercase UUID, got '" + config_.user + "'");
+        return std::nullopt;
+    }
+    try {
+        client_options o;
+        o.server_url = config_.server;
+        o.user = *user;
+        return client(o);
+    } catch (const std::invalid_argument& e) {
+        usage_error(e.what());
+        return std::nullopt;
+    }
+}
+
+int context::fail(const error& e) {
+    if (globals_.json) {
+        boost::json::object o{{"error", code_name(e.code)}, {"message", e.message}};
+        if (e.head) o["head"] = e.head->to_string();
+        out_ << boost::json::serialize(o) << std::endl;
+    } else {
+        err_ << "chunklog: " << code_name(e.code) << ": " << e.message << '\n';
+    }
+    switch (e.code) {
+    case errc::conflict: return exit_conflict;
+    case errc::not_found:
+    case errc::unknown_transaction:
+    case errc::missing_chunks: return exit_not_found;
+    case errc::network:
+    case errc::unavailable: return exit_network;
+    default: return exit_failure;
+    }
+}
+
+int context::usage_error(const std::string& message) {
+    if (globals_.json)
+        out_ << boost::json::serialize(boost::json::object{{"error", "usage"}, {"message", message}}) << std::endl;
+    else
+        err_ << "chunklog: " << message << "\n(see chunklog --help)\n";
+    return exit_usage;
+}
+
+void context::print(const boost::json::object& json, const std::string& text) {
+    if (globals_.json) out_ << boost::json::serialize(json) << std::endl;
+    else out_ << text << std::endl;
+}
+
+bool context::show_progress() const { return !globals_.json && ::isatty(STDOUT_FILENO); }
+
+}  // namespace chunklog::cli

@@ -1,0 +1,272 @@
+// `chunklog task ...`: an offline-first task list kept in a local replica and
+// synced through the server (see replica.hpp).
+#include "cli/commands.hpp"
+
+#include <chunklog/tasks/replica.hpp>
+
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+namespace chunklog::cli {
+namespace json = boost::json;
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::filesystem::path replica_dir(context& ctx) {
+    return ctx.settings().replica.empty() ? default_replica_dir() : std::filesystem::path(ctx.settings().replica);
+}
+
+// Updates that stamp `modified` along with the given properties.
+std::vector<operation> updates(const uuid& task, const std::vector<std::pair<std::string, std::optional<std::string>>>& props) {
+    auto ts = now_ms();
+    std::vector<operation> ops;
+    for (const auto& [k, v] : props) ops.push_back(operation::update(task, k, v, ts));
+    ops.push_back(operation::update(task, "modified", std::to_string(ts / 1000), ts));
+    return ops;
+}
+
+// "prop:value" arguments; an empty value removes the property.
+std::vector<std::pair<std::string, std::optional<std::string>>> parse_properties(const std::vector<std::string>& args,
+                                                                                 std::string* description) {
+    std::vector<std::pair<std::string, std::optional<std::string>>> props;
+    std::string words;
+    for (const auto& a : args) {
+        auto colon = a.find(':');
+        if (colon != std::string::npos && colon > 0 && a.find(' ') == std::string::npos) {
+            auto value = a.substr(colon + 1);
+            props.emplace_back(a.substr(0, colon), value.empty() ? std::nullopt : std::optional(value));
+        } else {
+            words += (words.empty() ? "" : " ") + a;
+        }
+    }
+    if (description) *description = words;
+    else if (!words.empty()) props.emplace_back("description", words);
+    return props;
+}
+
+std::optional<std::size_t> working_number(const std::vector<std::optional<uuid>>& ws, const uuid& id) {
+    for (std::size_t i = 0; i < ws.size(); ++i)
+        if (ws[i] == id) return i + 1;
+    return std::nullopt;
+}
+
+json::object task_json(const uuid& id, const task_properties& props, std::optional<std::size_t> number) {
+    json::object o;
+    for (const auto& [k, v] : props) o[k] = v;
+    o["uuid"] = id.to_string();
+    o["id"] = number ? json::value(*number) : json::value(nullptr);
+    if (!o.contains("status")) o["status"] = "pending";
+    if (!o.contains("description")) o["description"] = "";
+    return o;
+}
+
+// Resolves a working-set number or a UUID to a task id.
+std::optional<uuid> resolve_id(const std::vector<std::optional<uuid>>& ws, const std::string& text) {
+    if (auto id = uuid::parse(text)) return id;
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || end != text.data() + text.size() || n == 0 || n > ws.size()) return std::nullopt;
+    return ws[n - 1];
+}
+
+struct task_command {
+    const char* name;
+    const char* usage;
+    const char* summary;
+    int (*run)(context&, replica&, const std::vector<std::string>&);
+};
+
+int task_add(context& ctx, replica& r, const std::vector<std::string>& args) {
+    std::string description;
+    auto props = parse_properties(args, &description);
+    if (description.empty()) return ctx.usage_error("task add needs a DESCRIPTION");
+    auto id = uuid::random();
+    auto ts = now_ms();
+    std::vector<operation> ops{operation::create(id)};
+    props.insert(props.begin(), {{"description", description}, {"status", "pending"}, {"entry", std::to_string(ts / 1000)}});
+    for (auto& op : updates(id, props)) ops.push_back(std::move(op));
+    if (auto c = r.commit(ops); !c) return ctx.fail(c.error());
+    auto ws = r.working_set();
+    if (!ws) return ctx.fail(ws.error());
+    auto number = working_number(*ws, id);
+    ctx.print({{"uuid", id.to_string()}, {"id", number ? json::value(*number) : json::value(nullptr)}},
+              "created task " + (number ? std::to_string(*number) : id.to_string()));
+    return exit_ok;
+}
+
+int task_list(context& ctx, replica& r, const std::vector<std::string>& args) {
+    bool all = std::find(args.begin(), args.end(), "--all") != args.end();
+    auto tasks = r.tasks();
+    auto ws = r.working_set();
+    if (!tasks) return ctx.fail(tasks.error());
+    if (!ws) return ctx.fail(ws.error());
+    json::array out;
+    std::ostringstream text;
+    auto show = [&](const uuid& id, const task_properties& props, std::optional<std::size_t> number) {
+        auto o = task_json(id, props, number);
+        text << (number ? std::to_string(*number) : id.to_string().substr(0, 8)) << "  "
+             << o.at("description").as_string().c_str() << "  [" << o.at("status").as_string().c_str() << "]\n";
+        out.push_back(std::move(o));
+    };
+    for (std::size_t i = 0; i < ws->size(); ++i)
+        if (auto id = (*ws)[i]; id && tasks->contains(*id)) show(*id, tasks->at(*id), i + 1);
+    if (all)
+        for (const auto& [id, props] : *tasks)
+            if (!working_number(*ws, id)) show(id, props, std::nullopt);
+    auto s = text.str();
+    if (!s.empty()) s.pop_back();
+    if (ctx.globals().json) ctx.out() << json::serialize(out) << std::endl;
+    else ctx.out() << s << (s.empty() ? "" : "\n");
+    return exit_ok;
+}
+
+// Shared by info, modify, done, delete: finds the task named by args[0].
+std::optional<uuid> find_task(context& ctx, replica& r, const std::vector<std::string>& args, int& exit) {
+    if (args.empty()) {
+        exit = ctx.usage_error("this command needs a task ID (working-set number or UUID)");
+        return std::nullopt;
+    }
+    auto ws = r.working_set();
+    auto id = ws ? resolve_id(*ws, args[0]) : std::nullopt;
+    auto t = id ? r.task(*id) : outcome<std::optional<task_properties>>(std::nullopt);
+    if (!id || !t || !*t) {
+        exit = ctx.fail(make_error(errc::not_found, "no task " + args[0]));
+        return std::nullopt;
+    }
+    return id;
+}
+
+int modify_task(context& ctx, replica& r, const std::vector<std::string>& args,
+                std::vector<std::pair<std::string, std::optional<std::string>>> props, const char* verb) {
+    int exit = exit_ok;
+    auto id = find_task(ctx, r, args, exit);
+    if (!id) return exit;
+    if (props.empty()) return ctx.usage_error("nothing to change");
+    if (auto c = r.commit(updates(*id, props)); !c) return ctx.fail(c.error());
+    ctx.print({{"uuid", id->to_string()}, {"action", verb}}, std::string(verb) + " task " + args[0]);
+    return exit_ok;
+}
+
+int task_modify(context& ctx, replica& r, const std::vector<std::string>& args) {
+    std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
+    return modify_task(ctx, r, args, parse_properties(rest, nullptr), "modified");
+}
+
+int task_done(context& ctx, replica& r, const std::vector<std::string>& args) {
+    return modify_task(ctx, r, args, {{"status", "completed"}, {"end", std::to_string(now_ms() / 1000)}}, "completed");
+}
+
+int task_delete(context& ctx, replica& r, const std::vector<std::string>& args) {
+    return modify_task(ctx, r, args, {{"status", "deleted"}}, "deleted");
+}
+
+int task_info(context& ctx, replica& r, const std::vector<std::string>& args) {
+    int exit = exit_ok;
+    auto id = find_task(ctx, r, args, exit);
+    if (!id) return exit;
+    auto props = r.task(*id).value();
+    auto ws = r.working_set().value();
+    auto o = task_json(*id, *props, working_number(ws, *id));
+    std::string text;
+    for (const auto& [k, v] : o) text += std::string(k) + "  " + (v.is_string() ? std::string(v.get_string()) : json::serialize(v)) + "\n";
+    text.pop_back();
+    ctx.print(o, text);
+    return exit_ok;
+}
+
+json::object report_json(const sync_report& s) {
+    return {{"pulled_transactions", s.pulled_transactions}, {"applied_operations", s.applied_operations},
+            {"published_operations", s.published_operations}, {"conflicts", s.conflicts}};
+}
+
+int sync_once(context& ctx, client& server) {
+    auto r = replica::open(replica_dir(ctx));
+    if (!r) return ctx.fail(r.error());
+    auto s = (*r)->sync(server);
+    if (!s) return ctx.fail(s.error());
+    ctx.print(report_json(*s), "synced: pulled " + std::to_string(s->pulled_transactions) + " transactions (" +
+                                   std::to_string(s->applied_operations) + " operations), published " +
+                                   std::to_string(s->published_operations) + " operations");
+    return exit_ok;
+}
+
+// Syncs whenever local operations appear or the server's HEAD moves; keeps
+// going offline and catches up when the server returns. The replica is
+// opened only while syncing, so other commands can use it meanwhile.
+int sync_watch(context& ctx, client& server) {
+    constexpr auto poll = std::chrono::seconds(2);
+    for (bool first = true;; first = false) {
+        uuid base = root_id;
+        std::size_t pending = 0;
+        {
+            auto r = replica::open(replica_dir(ctx));
+            if (!r) return ctx.fail(r.error());
+            auto synced = (*r)->last_synced();
+            auto count = (*r)->pending_operations();
+            if (synced) base = *synced;
+            if (count) pending = *count;
+        }
+        auto head = server.head();
+        bool moved = head && head->head != base;
+        if (first || pending > 0 || moved) {
+            if (sync_once(ctx, server) != exit_ok) std::this_thread::sleep_for(poll);  // offline: retry later
+            continue;
+        }
+        if (!head) std::this_thread::sleep_for(poll);
+        else (void)server.wait_head(base, poll);  // wakes early when HEAD moves
+    }
+}
+
+const std::vector<task_command>& task_commands() {
+    static const std::vector<task_command> table{
+        {"add", "task add DESCRIPTION [prop:value ...]", "create a pending task", task_add},
+        {"list", "task list [--all]", "pending tasks by number; --all: every task", task_list},
+        {"info", "task info ID", "every property of a task", task_info},
+        {"modify", "task modify ID prop:value ...", "change properties (prop: with no value removes it)", task_modify},
+        {"done", "task done ID", "mark a task completed", task_done},
+        {"delete", "task delete ID", "mark a task deleted", task_delete},
+    };
+    return table;
+}
+
+}  // namespace
+
+std::string task_help() {
+    std::string text = "usage: chunklog [--replica DIR] task COMMAND\n\nID is a task number from `task list` or a UUID.\n\n";
+    for (const auto& c : task_commands()) text += "  " + std::string(c.usage) + "\n      " + c.summary + "\n";
+    text += "  task sync [--watch]\n      sync with the server; --watch: keep syncing as things change\n";
+    return text;
+}
+
+int run_task(context& ctx) {
+    const auto& args = ctx.args();
+    if (args.empty() || ctx.globals().help) {
+        ctx.out() << task_help();
+        return args.empty() && !ctx.globals().help ? exit_usage : exit_ok;
+    }
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (args[0] == "sync") {
+        auto server = ctx.connect();
+        if (!server) return exit_usage;
+        if (std::find(rest.begin(), rest.end(), "--watch") != rest.end()) return sync_watch(ctx, *server);
+        return sync_once(ctx, *server);
+    }
+    for (const auto& c : task_commands()) {
+        if (args[0] != c.name) continue;
+        auto r = replica::open(replica_dir(ctx));
+        if (!r) return ctx.fail(r.error());
+        return c.run(ctx, **r, rest);
+    }
+    return ctx.usage_error("unknown task command '" + args[0] + "'");
+}
+
+}  // namespace chunklog::cli

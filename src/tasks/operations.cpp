@@ -1,0 +1,118 @@
+#include <chunklog/tasks/operations.hpp>
+
+#include <boost/json.hpp>
+
+namespace chunklog {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view format_name = "chunklog-task-ops";
+
+// Total order of concurrent updates of one property: later timestamp, then
+// greater value (a removal is smaller than any value).
+bool wins_over(const operation& a, const operation& b) {
+    if (a.timestamp_ms != b.timestamp_ms) return a.timestamp_ms > b.timestamp_ms;
+    return a.value > b.value;
+}
+
+const char* kind_name(operation::kind k) {
+    switch (k) {
+    case operation::kind::create: return "create";
+    case operation::kind::remove: return "delete";
+    case operation::kind::update: return "update";
+    }
+    return "?";
+}
+
+}  // namespace
+
+void apply_operation(task_set& tasks, const operation& op) {
+    switch (op.type) {
+    case operation::kind::create: tasks.try_emplace(op.task); break;
+    case operation::kind::remove: tasks.erase(op.task); break;
+    case operation::kind::update: {
+        auto it = tasks.find(op.task);
+        if (it == tasks.end()) break;
+        if (op.value) it->second[op.property] = *op.value;
+        else it->second.erase(op.property);
+        break;
+    }
+    }
+}
+
+std::pair<std::optional<operation>, std::optional<operation>> transform(const operation& a, const operation& b) {
+    using k = operation::kind;
+    if (a.task != b.task) return {a, b};
+    if (a.type == b.type && a.type != k::update) return {std::nullopt, std::nullopt};
+    if (a.type == k::create && b.type == k::remove) return {a, std::nullopt};
+    if (a.type == k::remove && b.type == k::create) return {std::nullopt, b};
+    if (a.type == k::update && b.type == k::create) return {a, std::nullopt};
+    if (a.type == k::create && b.type == k::update) return {std::nullopt, b};
+    if (a.type == k::update && b.type == k::remove) return {std::nullopt, b};
+    if (a.type == k::remove && b.type == k::update) return {a, std::nullopt};
+    // Two updates.
+    if (a.property != b.property) return {a, b};
+    if (a.value == b.value) return {std::nullopt, std::nullopt};
+    if (wins_over(a, b)) return {a, std::nullopt};
+    return {std::nullopt, b};
+}
+
+std::string encode_operations(const std::vector<operation>& ops) {
+    json::array items;
+    items.reserve(ops.size());
+    for (const auto& op : ops) {
+        json::object o{{"op", kind_name(op.type)}, {"task", op.task.to_string()}};
+        if (op.type == operation::kind::update) {
+            o["property"] = op.property;
+            o["value"] = op.value ? json::value(*op.value) : json::value(nullptr);
+            o["timestamp"] = op.timestamp_ms;
+        }
+        items.push_back(std::move(o));
+    }
+    return json::serialize(json::object{
+        {"format", format_name}, {"version", operations_format_version}, {"operations", std::move(items)}});
+}
+
+outcome<std::vector<operation>> decode_operations(std::string_view chunk) {
+    auto bad = [](std::string why) { return make_error(errc::bad_request, "not a task operation chunk: " + why); };
+    boost::system::error_code ec;
+    auto v = json::parse(chunk, ec);
+    if (ec || !v.is_object()) return bad("not a JSON object");
+    const auto& root = v.as_object();
+    auto format = root.if_contains("format");
+    auto version = root.if_contains("version");
+    auto items = root.if_contains("operations");
+    if (!format || !format->is_string() || format->get_string() != format_name) return bad("unknown format");
+    if (!version || !version->is_int64() || version->get_int64() != operations_format_version)
+        return bad("unsupported version");
+    if (!items || !items->is_array()) return bad("no operations");
+    std::vector<operation> ops;
+    for (const auto& item : items->get_array()) {
+        const auto* o = item.if_object();
+        if (!o) return bad("operation is not an object");
+        auto op_name = o->if_contains("op");
+        auto task_text = o->if_contains("task");
+        auto task = task_text && task_text->is_string() ? uuid::parse(task_text->get_string()) : std::nullopt;
+        if (!op_name || !op_name->is_string() || !task) return bad("operation lacks op or task");
+        if (op_name->get_string() == "create") ops.push_back(operation::create(*task));
+        else if (op_name->get_string() == "delete") ops.push_back(operation::remove(*task));
+        else if (op_name->get_string() == "update") {
+            auto property = o->if_contains("property");
+            auto value = o->if_contains("value");
+            auto timestamp = o->if_contains("timestamp");
+            if (!property || !property->is_string() || !value || !(value->is_string() || value->is_null()) ||
+                !timestamp || !timestamp->is_int64())
+                return bad("malformed update");
+            std::optional<std::string> text;
+            if (value->is_string()) text = std::string(value->get_string());
+            ops.push_back(operation::update(*task, std::string(property->get_string()), std::move(text),
+                                            timestamp->get_int64()));
+        } else {
+            return bad("unknown op");
+        }
+    }
+    return ops;
+}
+
+}  // namespace chunklog

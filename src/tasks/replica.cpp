@@ -1,0 +1,76 @@
+#include <chunklog/tasks/replica.hpp>
+#include <chunklog/sha256.hpp>
+
+#include "tasks/replica_impl.hpp"
+
+#include <cstdlib>
+#include <set>
+#include <thread>
+
+namespace chunklog {
+namespace json = boost::json;
+
+std::filesystem::path default_replica_dir() {
+    if (const char* dir = std::getenv("CHUNKLOG_REPLICA"); dir && *dir) return dir;
+    if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data)
+        return std::filesystem::path(data) / "chunklog" / "replica";
+    const char* home = std::getenv("HOME");
+    return std::filesystem::path(home ? home : ".") / ".local" / "share" / "chunklog" / "replica";
+}
+
+replica::replica(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+replica::~replica() = default;
+
+outcome<std::unique_ptr<replica>> replica::open(const std::filesystem::path& dir, std::chrono::milliseconds lock_wait) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return make_error(errc::internal, "cannot create " + dir.string() + ": " + ec.message());
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    auto deadline = std::chrono::steady_clock::now() + lock_wait;
+    for (;;) {
+        rocksdb::DB* raw = nullptr;
+        auto s = rocksdb::DB::Open(options, dir.string(), &raw);
+        if (s.ok()) {
+            auto p = std::make_unique<impl>();
+            p->db.reset(raw);
+            return std::unique_ptr<replica>(new replica(std::move(p)));
+        }
+        bool locked = s.IsIOError() && s.ToString().find("lock") != std::string::npos;
+        if (!locked || std::chrono::steady_clock::now() >= deadline)
+            return make_error(errc::unavailable, "cannot open replica " + dir.string() + ": " + s.ToString());
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+outcome<void> replica::commit(const std::vector<operation>& ops) {
+    auto pending = impl_->pending();
+    if (!pending) return pending.error();
+    task_set touched_tasks;
+    std::set<uuid> touched;
+    for (const auto& op : ops) {
+        if (touched.insert(op.task).second) {
+            auto t = impl_->task(op.task);
+            if (!t) return t.error();
+            if (*t) touched_tasks.emplace(op.task, std::move(**t));
+        }
+        apply_operation(touched_tasks, op);
+        pending->push_back(op);
+    }
+    rocksdb::WriteBatch batch;
+    if (auto staged = impl_->stage_state(batch, touched_tasks, touched, *pending); !staged) return staged;
+    return impl_->write(batch);
+}
+
+outcome<task_set> replica::tasks() const { return impl_->all_tasks(); }
+outcome<std::optional<task_properties>> replica::task(const uuid& id) const { return impl_->task(id); }
+outcome<std::vector<std::optional<uuid>>> replica::working_set() const { return impl_->working_set(); }
+outcome<uuid> replica::last_synced() const { return impl_->base(); }
+
+outcome<std::size_t> replica::pending_operations() const {
+    auto p = impl_->pending();
+    if (!p) return p.error();
+    return p->size();
+}
+
+}  // namespace chunklog

@@ -1,0 +1,112 @@
+// log_store: the chunklog data model on RocksDB (chunks, transactions, HEAD,
+// committed chain) with the protocol's rules for HEAD.
+//
+// Every write is one atomic RocksDB WriteBatch, synced to the write-ahead log
+// before the call returns (unless sync is turned off in store_options), and
+// concurrent callers share syncs through RocksDB's write group. Calls block
+// on disk: run them off I/O threads. After a failed write the store refuses
+// writes (errc::unavailable) until it is reopened. All member functions are
+// thread-safe.
+#pragma once
+
+#include <chunklog/errors.hpp>
+#include <chunklog/ids.hpp>
+#include <chunklog/records.hpp>
+
+#include <chunklog/storage/log_cursor.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace rocksdb {
+class Env;
+}
+
+namespace chunklog::storage {
+
+struct store_options {
+    std::filesystem::path dir = "data";
+    bool sync_writes = true;                      // fsync the WAL before a write returns
+    std::size_t block_cache_bytes = 64ULL << 20;  // shared read cache
+    rocksdb::Env* env = nullptr;                  // custom environment (fault injection in tests)
+};
+
+// A transaction as a client proposes it: seq, when given, is checked.
+struct new_transaction {
+    uuid id;
+    uuid parent;
+    std::optional<std::uint64_t> seq;
+    std::vector<digest> chunks;
+};
+
+struct committed_listing {
+    head_state head;
+    std::vector<uuid> ids;  // ascending seq
+};
+
+enum class insert_result { created, already_present };
+
+struct stored_transaction {
+    insert_result result;
+    transaction_record record;  // as stored, with its seq
+};
+
+// One POST publish: chunks, transactions (parent-first) and optionally the
+// HEAD to advance to, applied all or nothing.
+struct publish_request {
+    std::vector<std::pair<digest, std::string>> chunks;  // id, bytes (verified by the caller)
+    std::vector<new_transaction> transactions;
+    std::optional<uuid> head;
+};
+
+class log_store {
+public:
+    // Opens (creating if needed) the store in options.dir.
+    static outcome<std::unique_ptr<log_store>> open(const store_options& options);
+    ~log_store();
+    log_store(const log_store&) = delete;
+    log_store& operator=(const log_store&) = delete;
+
+    // False once a write has failed: the store then only serves reads.
+    bool writable() const noexcept;
+
+    outcome<head_state> head(const uuid& user) const;
+    outcome<user_summary> summary(const uuid& user) const;
+    outcome<std::optional<std::string>> chunk(const uuid& user, const digest& id) const;
+    // The chunks of `ids` not stored for the user, in order, without repeats.
+    outcome<std::vector<digest>> missing_chunks(const uuid& user, std::span<const digest> ids) const;
+    // A committed transaction; nullopt for unknown, pending, dead or ROOT.
+    outcome<std::optional<transaction_record>> committed_transaction(const uuid& user, const uuid& id) const;
+    // Committed transactions after `from` (ROOT or committed, else not_found).
+    outcome<committed_listing> list_committed(const uuid& user, const uuid& from, std::size_t limit) const;
+
+    // A cursor over committed transactions after `from` (ROOT or committed,
+    // else not_found), reading from a snapshot taken now.
+    outcome<log_cursor> open_log(const uuid& user, const uuid& from) const;
+
+    // Precondition: id is the SHA-256 of bytes (the caller verified it).
+    outcome<insert_result> put_chunk(const uuid& user, const digest& id, std::string_view bytes);
+    outcome<stored_transaction> put_transaction(const uuid& user, const new_transaction& t);
+    // Compare-and-swap HEAD to `target`, committing the chain up to it.
+    outcome<void> advance_head(const uuid& user, const uuid& target);
+    // Stores everything in `request` and advances HEAD in one atomic, synced
+    // write, or nothing at all. A head that is already committed (HEAD or an
+    // ancestor) is left alone, so a re-sent publish changes nothing.
+    // Returns HEAD after the request.
+    outcome<head_state> publish(const uuid& user, const publish_request& request);
+    // Removes everything of the user in one atomic step; idempotent.
+    outcome<void> delete_user(const uuid& user);
+
+    struct impl;
+
+private:
+    explicit log_store(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace chunklog::storage

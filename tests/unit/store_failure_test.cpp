@@ -1,0 +1,101 @@
+// A write failure on disk (injected through a RocksDB FileSystem wrapper)
+// makes the store refuse writes from then on, and /healthz report it.
+#include "support/outcome_printer.hpp"
+#include "support/temp_dir.hpp"
+
+#include "api/error_response.hpp"
+#include <chunklog/storage/log_store.hpp>
+#include "api/router.hpp"
+
+#include <chunklog/sha256.hpp>
+
+#include <doctest/doctest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
+#include <atomic>
+
+using namespace chunklog;
+
+namespace {
+
+class failing_file final : public rocksdb::FSWritableFileOwnerWrapper {
+public:
+    failing_file(std::unique_ptr<rocksdb::FSWritableFile> target, const std::atomic<bool>& fail)
+        : FSWritableFileOwnerWrapper(std::move(target)), fail_(fail) {}
+
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                             rocksdb::IODebugContext* d) override {
+        return fail_ ? injected() : target()->Append(data, o, d);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                             const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* d) override {
+        return fail_ ? injected() : target()->Append(data, o, v, d);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
+        return fail_ ? injected() : target()->Sync(o, d);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
+        return fail_ ? injected() : target()->Fsync(o, d);
+    }
+
+private:
+    static rocksdb::IOStatus injected() { return rocksdb::IOStatus::IOError("injected write failure"); }
+    const std::atomic<bool>& fail_;
+};
+
+class failing_fs final : public rocksdb::FileSystemWrapper {
+public:
+    failing_fs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+    const char* Name() const override { return "chunklog_failing_fs"; }
+
+    rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* out,
+                                      rocksdb::IODebugContext* d) override {
+        auto s = target()->NewWritableFile(name, o, out, d);
+        if (s.ok()) *out = std::make_unique<failing_file>(std::move(*out), fail);
+        return s;
+    }
+
+    std::atomic<bool> fail{false};
+};
+
+}  // namespace
+
+TEST_SUITE("store_failure") {
+
+TEST_CASE("after a failed synced write the store refuses writes and healthz is 503") {
+    test::temp_dir dir;
+    auto fs = std::make_shared<failing_fs>();
+    auto env = rocksdb::NewCompositeEnv(fs);
+    storage::store_options options{dir.path() / "db"};
+    options.env = env.get();
+    auto store = std::move(storage::log_store::open(options).value());
+    api::metrics counters;
+    api::router routes(*store, {}, counters);
+    auto user = *uuid::parse("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+
+    REQUIRE(store->put_chunk(user, sha256_of("before"), "before"));
+    CHECK(routes.handle({api::http_method::get, "/healthz", {}, {}, {}}).status == 200);
+
+    fs->fail = true;
+    auto failed = store->put_chunk(user, sha256_of("during"), "during");
+    REQUIRE_FALSE(failed);
+    CHECK(failed.error().code == errc::unavailable);
+    fs->fail = false;
+
+    CHECK_FALSE(store->writable());
+    CHECK(store->put_chunk(user, sha256_of("after"), "after").error().code == errc::unavailable);
+    CHECK(store->advance_head(user, root_id).error().code == errc::unavailable);
+    auto health = routes.handle({api::http_method::get, "/healthz", {}, {}, {}});
+    CHECK(health.status == 503);
+    CHECK(health.body.find("\"error\":\"unavailable\"") != std::string::npos);
+    auto put = routes.handle({api::http_method::put, "/0.1/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/chunks/" +
+                                                         sha256_of("x").to_string(), "x", {}, {}});
+    CHECK(put.status == 503);
+    // Reads still work.
+    CHECK(store->chunk(user, sha256_of("before")).value());
+    store.reset();
+}
+
+}
