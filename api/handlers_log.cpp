@@ -55,8 +55,8 @@ void append_transaction_line(std::string& out, const transaction_record& t) {
 // largest chunk whatever the page size.
 class log_stream {
 public:
-    log_stream(storage::log_cursor cursor, const uuid& from, std::size_t limit, bool with_data)
-        : cursor_(std::move(cursor)), last_(from), limit_(limit), with_data_(with_data) {}
+    log_stream(storage::log_cursor cursor, const uuid& from, std::size_t limit, std::size_t max_bytes, bool with_data)
+        : cursor_(std::move(cursor)), last_(from), limit_(limit), max_bytes_(max_bytes), with_data_(with_data) {}
 
     // Appends the next line to `out`.
     stream_step next(std::string& out) {
@@ -67,7 +67,7 @@ public:
                 if (auto step = next_line_of_current(out); step != stream_step::more) return step;
                 continue;
             }
-            if (sent_transactions_ < limit_ && (sent_transactions_ == 0 || sent_.size() < max_remembered_chunks)) {
+            if (sent_transactions_ < limit_ && (sent_transactions_ == 0 || room_for_more())) {
                 auto t = cursor_.next();
                 if (!t) return stream_step::failed;
                 if (*t) {
@@ -89,15 +89,23 @@ private:
             if (!with_data_ || !sent_.insert(id).second) continue;
             auto bytes = cursor_.chunk(id);
             if (!bytes || !*bytes) return stream_step::failed;
+            auto before = out.size();
             append_chunk_line(out, id, **bytes);
+            sent_bytes_ += out.size() - before;
             return stream_step::more;
         }
+        auto before = out.size();
         append_transaction_line(out, *current_);
+        sent_bytes_ += out.size() - before;
         last_ = current_->id;
         ++sent_transactions_;
         current_.reset();
         return stream_step::more;
     }
+
+    // Whether another transaction may start: a page ends early to bound the
+    // memory of both sides (the ids remembered here, the bytes a client holds).
+    bool room_for_more() const { return sent_.size() < max_remembered_chunks && sent_bytes_ < max_bytes_; }
 
     void end_page(std::string& out) {
         bool more = cursor_.position() < cursor_.head().seq;
@@ -108,7 +116,9 @@ private:
     storage::log_cursor cursor_;
     uuid last_;
     std::size_t limit_;
+    std::size_t max_bytes_;
     bool with_data_;
+    std::size_t sent_bytes_ = 0;
     std::unordered_set<digest, id_hash> sent_;
     std::optional<transaction_record> current_;
     std::size_t chunk_index_ = 0;
@@ -134,7 +144,8 @@ response handle_log(handler_context& ctx, const uuid& user, const route_match& m
     auto cursor = ctx.store.open_log(user, *from);
     if (!cursor) return error_response(cursor.error());
 
-    auto stream = std::make_shared<log_stream>(std::move(*cursor), *from, *limit, *with_data);
+    auto stream = std::make_shared<log_stream>(std::move(*cursor), *from, *limit, ctx.options.limits.max_log_page_bytes,
+                                               *with_data);
     response r;
     r.content_type = "application/x-ndjson";
     r.stream = [stream](std::string& out) { return stream->next(out); };

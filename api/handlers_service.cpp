@@ -21,19 +21,20 @@ boost::json::object limits_object(const service_limits& l) {
     return {{"max_chunk_bytes", l.max_chunk_bytes},
             {"max_json_bytes", l.max_json_bytes},
             {"max_publish_bytes", l.max_publish_bytes},
+            {"max_publish_chunks", l.max_publish_chunks},
+            {"max_publish_transactions", l.max_publish_transactions},
             {"max_chunks_per_transaction", l.max_chunks_per_transaction},
             {"max_missing_query", l.max_missing_query},
             {"max_list_limit", l.max_list_limit},
-            {"max_log_limit", l.max_log_limit}};
+            {"max_log_limit", l.max_log_limit},
+            {"max_log_page_bytes", l.max_log_page_bytes}};
 }
 
 response health(handler_context& ctx) {
     if (ctx.store.writable()) return json_response(200, {{"status", "ok"}});
-    auto r = error_response(errc::unavailable, "the store refuses writes after a write failure");
-    auto body = boost::json::parse(r.body).as_object();
-    body["status"] = "unavailable";
-    r.body = boost::json::serialize(body);
-    return r;
+    return json_response(503, {{"error", "unavailable"},
+                               {"message", "the store refuses writes after a write failure"},
+                               {"status", "unavailable"}});
 }
 
 }  // namespace

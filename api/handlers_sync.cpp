@@ -22,17 +22,18 @@ response handle_chunks_missing(handler_context& ctx, const uuid& user, const req
 response handle_publish(handler_context& ctx, const uuid& user, const request& req) {
     auto request = json::parse_publish(req.body, ctx.options.limits);
     if (!request) return error_response(request.error());
-    auto before = ctx.store.head(user);
-    auto after = ctx.store.publish(user, *request);
-    if (!after) {
-        if (after.error().code == errc::conflict) ctx.counters.conflict();
-        return error_response(after.error());
+    auto result = ctx.store.publish(user, *request);
+    if (!result) {
+        if (result.error().code == errc::conflict) ctx.counters.conflict();
+        return error_response(result.error());
     }
-    if (before && before->head != after->head) {
+    ctx.counters.chunks_stored(result->chunks_created, result->chunk_bytes_created);
+    ctx.counters.transactions_stored(result->transactions_created);
+    if (result->head_advanced) {
         ctx.counters.head_advanced();
         ctx.watch.notify(user);
     }
-    return json_response(200, json::head_object(*after));
+    return json_response(200, json::head_object(result->after));
 }
 
 }  // namespace chunklog::api

@@ -80,7 +80,7 @@ response chunk_put(handler_context& ctx, const uuid& user, const digest& id, con
         return error_response(errc::hash_mismatch, "the body's SHA-256 is " + actual.to_string());
     auto stored = ctx.store.put_chunk(user, id, req.body);
     if (!stored) return error_response(stored.error());
-    if (*stored == insert_result::created) ctx.counters.chunk_stored(req.body.size());
+    if (*stored == insert_result::created) ctx.counters.chunks_stored(1, req.body.size());
     return stored_response(*stored, {{"id", id.to_string()}, {"size", req.body.size()}});
 }
 
@@ -180,7 +180,7 @@ response handle_transaction(handler_context& ctx, const uuid& user, const route_
         if (!t) return error_response(t.error());
         auto stored = ctx.store.put_transaction(user, *t);
         if (!stored) return error_response(stored.error());
-        if (stored->result == insert_result::created) ctx.counters.transaction_stored();
+        if (stored->result == insert_result::created) ctx.counters.transactions_stored(1);
         return stored_response(stored->result, json::transaction_object(stored->record));
     }
     auto t = ctx.store.committed_transaction(user, *id);

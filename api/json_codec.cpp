@@ -120,13 +120,22 @@ outcome<storage::publish_request> parse_publish(std::string_view body, const ser
     storage::publish_request request;
     auto chunks = optional_array(*o, "chunks");
     if (!chunks) return chunks.error();
+    auto transactions = optional_array(*o, "transactions");
+    if (!transactions) return transactions.error();
+    if ((*chunks)->size() > limits.max_publish_chunks)
+        return make_error(errc::payload_too_large,
+                          "a publish holds at most " + std::to_string(limits.max_publish_chunks) + " chunks");
+    if ((*transactions)->size() > limits.max_publish_transactions)
+        return make_error(errc::payload_too_large, "a publish holds at most " +
+                                                       std::to_string(limits.max_publish_transactions) +
+                                                       " transactions");
+    request.chunks.reserve((*chunks)->size());
     for (const auto& v : **chunks) {
         auto chunk = chunk_from_value(v, limits.max_chunk_bytes);
         if (!chunk) return chunk.error();
         request.chunks.push_back(std::move(*chunk));
     }
-    auto transactions = optional_array(*o, "transactions");
-    if (!transactions) return transactions.error();
+    request.transactions.reserve((*transactions)->size());
     for (const auto& v : **transactions) {
         if (!v.is_object()) return bad_request("each transaction must be an object");
         auto id = uuid_field(v.get_object(), "id");

@@ -30,8 +30,8 @@ void metrics::record_request(route_kind route, unsigned status, std::chrono::nan
     bytes_out_.fetch_add(bytes_out, std::memory_order_relaxed);
 }
 
-void metrics::chunk_stored(std::uint64_t bytes) {
-    chunks_stored_.fetch_add(1, std::memory_order_relaxed);
+void metrics::chunks_stored(std::uint64_t count, std::uint64_t bytes) {
+    chunks_stored_.fetch_add(count, std::memory_order_relaxed);
     chunk_bytes_stored_.fetch_add(bytes, std::memory_order_relaxed);
 }
 
@@ -66,6 +66,10 @@ std::string metrics::render() const {
             refused_connections_.load());
     counter(out, "chunklog_open_connections", "Connections open now.",
             static_cast<std::uint64_t>(std::max<std::int64_t>(0, open_connections_.load())), "gauge");
+    counter(out, "chunklog_long_polls_waiting", "Long polls waiting for HEAD to change now.",
+            static_cast<std::uint64_t>(std::max<std::int64_t>(0, long_polls_.load())), "gauge");
+    counter(out, "chunklog_requests_in_flight", "Requests being read, handled or answered now.",
+            static_cast<std::uint64_t>(std::max<std::int64_t>(0, in_flight_.load())), "gauge");
     return out.str();
 }
 

@@ -23,9 +23,12 @@ public:
     void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
     void connection_refused() { refused_connections_.fetch_add(1, std::memory_order_relaxed); }
     std::int64_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+    void long_poll_waiting(bool starts) { long_polls_.fetch_add(starts ? 1 : -1, std::memory_order_relaxed); }
+    // From a request's first byte to the end of its answer.
+    void request_in_flight(bool starts) { in_flight_.fetch_add(starts ? 1 : -1, std::memory_order_relaxed); }
 
-    void chunk_stored(std::uint64_t bytes);
-    void transaction_stored() { transactions_stored_.fetch_add(1, std::memory_order_relaxed); }
+    void chunks_stored(std::uint64_t count, std::uint64_t bytes);
+    void transactions_stored(std::uint64_t count) { transactions_stored_.fetch_add(count, std::memory_order_relaxed); }
     void head_advanced() { head_advances_.fetch_add(1, std::memory_order_relaxed); }
     void conflict() { conflicts_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -47,6 +50,8 @@ private:
     std::atomic<std::uint64_t> bytes_out_{0};
     std::atomic<std::int64_t> open_connections_{0};
     std::atomic<std::uint64_t> refused_connections_{0};
+    std::atomic<std::int64_t> long_polls_{0};
+    std::atomic<std::int64_t> in_flight_{0};
     std::atomic<std::uint64_t> chunks_stored_{0};
     std::atomic<std::uint64_t> chunk_bytes_stored_{0};
     std::atomic<std::uint64_t> transactions_stored_{0};

@@ -116,17 +116,21 @@ struct log_store::impl {
     // The chunks of `ids` the user lacks, in order, without repeats.
     outcome<std::vector<digest>> missing_chunks(const uuid& user, std::span<const digest> ids);
 
-    // Adds a new chunk to `batch` unless the user has it; true when added.
-    outcome<bool> plan_chunk(const uuid& user, const digest& id, std::string_view bytes, rocksdb::WriteBatch& batch) {
-        auto size_key = keys::chunk_size(user, id);
-        auto present = handle->get(handle->meta(), size_key);
-        if (!present) return present.error();
-        if (*present) return false;
+    // Adds a chunk the user lacks to `batch` (the caller checked, holding its stripe).
+    void add_chunk(const uuid& user, const digest& id, std::string_view bytes, rocksdb::WriteBatch& batch) {
         std::string size_value;
         keys::put_be64(size_value, bytes.size());
         batch.Put(handle->chunks(), keys::chunk(user, id), bytes);
-        batch.Put(handle->meta(), size_key, size_value);
+        batch.Put(handle->meta(), keys::chunk_size(user, id), size_value);
         batch.Merge(handle->meta(), keys::stats(user), keys::encode_stats({1, static_cast<std::int64_t>(bytes.size())}));
+    }
+
+    // Adds a new chunk to `batch` unless the user has it; true when added.
+    outcome<bool> plan_chunk(const uuid& user, const digest& id, std::string_view bytes, rocksdb::WriteBatch& batch) {
+        auto present = handle->get(handle->meta(), keys::chunk_size(user, id));
+        if (!present) return present.error();
+        if (*present) return false;
+        add_chunk(user, id, bytes, batch);
         return true;
     }
 
@@ -137,6 +141,11 @@ struct log_store::impl {
                                                  const std::unordered_set<digest, id_hash>* new_chunks,
                                                  rocksdb::WriteBatch& batch);
 
+    // The HEAD part of a publish, after its transactions are planned: a
+    // re-send of a committed head (nothing to do), a conflict, or an advance
+    // added to `batch` and recorded in `result` (whose `before` is set).
+    outcome<void> plan_publish_head(const uuid& user, const uuid& target, const pending_transactions& pending,
+                                    rocksdb::WriteBatch& batch, publish_result& result);
 };
 
 }  // namespace chunklog::storage

@@ -5,7 +5,10 @@
 // by cancelling the socket's pending operations (they complete with
 // operation_aborted). The timer runs only while connections are registered,
 // so an io_context with none runs out of work. Every member is used on the
-// io_context's own thread only (each runs on exactly one thread).
+// io_context's own thread only (each runs on exactly one thread). close()
+// drops the timer while its io_context still exists; entries may then still
+// be removed (by sessions destroyed with the io_context), and the sweeper
+// must outlive them.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -14,6 +17,7 @@
 
 #include <chrono>
 #include <list>
+#include <optional>
 
 namespace chunklog::api {
 
@@ -43,12 +47,15 @@ public:
     using handle = std::list<entry>::iterator;
     handle add(boost::asio::ip::tcp::socket& socket);
     void remove(handle h);
+    std::size_t size() const { return entries_.size(); }
+    // Stops sweeping for good and destroys the timer (before its io_context).
+    void close();
 
 private:
     void schedule();
     void sweep();
 
-    boost::asio::steady_timer timer_;
+    std::optional<boost::asio::steady_timer> timer_;
     clock::duration resolution_;
     std::list<entry> entries_;
     bool scheduled_ = false;

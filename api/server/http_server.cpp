@@ -26,6 +26,10 @@ namespace {
 // One io_context per I/O thread, each run by exactly that thread: a
 // connection lives on one of them, so its handlers never need a strand or a
 // lock, and the threads share nothing on the hot path.
+//
+// Destruction order matters when stop() left sessions pending: their
+// coroutine frames die with the contexts and unregister from the sweepers,
+// so the sweepers' timers go first (close) and the sweepers themselves last.
 class io_pool {
 public:
     explicit io_pool(unsigned threads) {
@@ -35,6 +39,13 @@ public:
             sweepers_.push_back(std::make_unique<deadline_sweeper>(*contexts_.back()));
         }
     }
+    ~io_pool() {
+        for (auto& sweeper : sweepers_) sweeper->close();
+        keep_running_.clear();
+        contexts_.clear();
+    }
+    io_pool(const io_pool&) = delete;
+    io_pool& operator=(const io_pool&) = delete;
     asio::io_context& first() { return *contexts_.front(); }
     // Round-robin: where the next connection lives, and its deadlines.
     std::pair<asio::io_context&, deadline_sweeper&> next() {
@@ -57,9 +68,9 @@ public:
     }
 
 private:
+    std::vector<std::unique_ptr<deadline_sweeper>> sweepers_;  // outlive the contexts (see above)
     std::vector<std::unique_ptr<asio::io_context>> contexts_;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
-    std::vector<std::unique_ptr<deadline_sweeper>> sweepers_;  // destroyed before the contexts
     std::size_t next_ = 0;  // used by the accept loop only
 };
 
@@ -81,6 +92,17 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& state, 
         else
             start_session(std::move(socket), state, home.second);
     }
+}
+
+// Runs the accept loop; one that ends by an exception is logged and started
+// again (the server must not silently stop accepting).
+void spawn_accept_loop(tcp::acceptor& acceptor, server_state& state, io_pool& pool) {
+    asio::co_spawn(pool.first(), accept_loop(acceptor, state, pool),
+                   [&acceptor, &state, &pool](std::exception_ptr e) {
+                       if (!e) return;
+                       log_if_failed("the accept loop", e);
+                       if (!state.stopping.load() && acceptor.is_open()) spawn_accept_loop(acceptor, state, pool);
+                   });
 }
 
 tcp::acceptor open_acceptor(asio::io_context& ioc, const server_config& config) {
@@ -106,13 +128,18 @@ int run_server(const server_config& config) {
         log_message(log_level::error, "cannot open the store: " + opened.error().message);
         return 1;
     }
+    // Declared so that they are destroyed in reverse: the I/O contexts (and
+    // any session frame still holding a log cursor) before the state they
+    // use, and the store last.
     auto store = std::move(*opened);
     metrics counters;
     router routes(*store, config.service, counters);
     asio::thread_pool blocking(config.blocking_threads);
+    server_state state{config, routes,
+                       [&routes](const request& req, const route_match& route) { return routes.handle(req, route); },
+                       counters, blocking, {}, {false}, {1}};
     io_pool pool(io_thread_count(config));
     auto& ioc = pool.first();
-    server_state state{config, routes, counters, blocking, {}, {false}, {1}};
 
     tcp::acceptor acceptor(ioc);
     try {
@@ -141,15 +168,21 @@ int run_server(const server_config& config) {
         grace.async_wait([&](const boost::system::error_code& timer_ec) {
             if (timer_ec) return;
             log_message(log_level::warn, "shutdown grace period over: closing remaining connections");
-            pool.stop();
+            state.registry.close_all();
+            grace.expires_after(std::chrono::seconds(5));
+            grace.async_wait([&](const boost::system::error_code& last_ec) {
+                if (last_ec) return;
+                log_message(log_level::warn, "sessions still busy after closing: stopping the I/O threads");
+                pool.stop();
+            });
         });
         state.registry.stop_all([&] { asio::post(ioc, [&] { grace.cancel(); }); });
     });
 
-    asio::co_spawn(ioc, accept_loop(acceptor, state, pool), asio::detached);
+    spawn_accept_loop(acceptor, state, pool);
     pool.run();
+    state.registry.forget_drained();  // sessions destroyed with the pool must not post to it
     blocking.join();
-    store.reset();
     log_message(log_level::info, "stopped");
     return 0;
 }

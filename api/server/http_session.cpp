@@ -53,25 +53,51 @@ asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F
         asio::use_awaitable);
 }
 
+// Counts something in a gauge for as long as it lives (a long poll
+// waiting, a request in flight).
+template <void (metrics::*Count)(bool)>
+class gauge_scope {
+public:
+    explicit gauge_scope(metrics& m) : metrics_(m) { (metrics_.*Count)(true); }
+    ~gauge_scope() { (metrics_.*Count)(false); }
+    gauge_scope(const gauge_scope&) = delete;
+    gauge_scope& operator=(const gauge_scope&) = delete;
+
+private:
+    metrics& metrics_;
+};
+using waiting_poll = gauge_scope<&metrics::long_poll_waiting>;
+using request_in_flight = gauge_scope<&metrics::request_in_flight>;
+
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
     http_session(tcp::socket socket, server_state& state, deadline_sweeper& sweeper)
-        : socket_(std::move(socket)), sweeper_(sweeper), state_(state) {}
+        : socket_(std::move(socket)), sweeper_(sweeper), state_(state) {
+        state_.counters.connection_opened();
+    }
+
+    // Whatever ended the session (the peer, a timeout, an exception, or the
+    // io_context destroyed with the coroutine pending), it unregisters here.
+    ~http_session() {
+        if (deadline_) sweeper_.remove(*deadline_);
+        state_.counters.connection_closed();
+        if (registry_id_ != 0) state_.registry.remove(registry_id_);
+    }
 
     void start() {
-        state_.counters.connection_opened();
         auto self = shared_from_this();
         std::weak_ptr<http_session> weak = self;
-        registry_id_ = state_.registry.add([weak] {
-            if (auto s = weak.lock()) asio::post(s->socket_.get_executor(), [s] { s->stop_if_idle(); });
+        registry_id_ = state_.registry.add([weak](bool force) {
+            if (auto s = weak.lock()) asio::post(s->socket_.get_executor(), [s, force] { s->stop(force); });
         });
-        asio::co_spawn(socket_.get_executor(), [self]() { return self->run(); }, asio::detached);
+        asio::co_spawn(socket_.get_executor(), [self]() { return self->run(); },
+                       [](std::exception_ptr e) { log_if_failed("a session", e); });
     }
 
 private:
     tcp::socket socket_;
     deadline_sweeper& sweeper_;
-    deadline_sweeper::handle deadline_;  // registered while run() runs
+    std::optional<deadline_sweeper::handle> deadline_;  // registered while run() runs
     beast::flat_buffer buffer_;
     server_state& state_;
     std::uint64_t registry_id_ = 0;
@@ -79,11 +105,13 @@ private:
     std::uint64_t streamed_bytes_ = 0;  // body bytes of the current streamed answer
     std::optional<http::request_parser<request_body>> parser_;  // the request being read
 
-    void stop_if_idle() {
+    // Ends the session once idle, or now (closing the socket) when forced.
+    void stop(bool force) {
         log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": stop requested, idle=" +
-                                          std::to_string(idle_));
+                                          std::to_string(idle_) + ", force=" + std::to_string(force));
         boost::system::error_code ignored;
-        if (idle_) socket_.cancel(ignored);
+        if (force) socket_.close(ignored);
+        else if (idle_) socket_.cancel(ignored);
     }
 
     asio::awaitable<void> run() {
@@ -94,22 +122,23 @@ private:
             bool request_arrived = co_await wait_for_request();
             if (!request_arrived || state_.stopping.load()) break;
             idle_ = false;
-            bool keep_alive = co_await serve_one();
+            bool keep_alive = false;
+            {
+                request_in_flight counted(state_.counters);
+                keep_alive = co_await serve_one();
+            }
             idle_ = true;
             if (!keep_alive) break;
         }
         log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": closing");
         co_await close_gracefully();
         log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": closed");
-        sweeper_.remove(deadline_);
-        state_.counters.connection_closed();
-        state_.registry.remove(registry_id_);
     }
 
     // Waits, under the idle timeout, until a request's first bytes are here.
     asio::awaitable<bool> wait_for_request() {
         if (buffer_.size() > 0) co_return true;
-        deadline_->arm(state_.config.idle_timeout);
+        (*deadline_)->arm(state_.config.idle_timeout);
         auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(first_read_bytes), use_tuple);
         buffer_.commit(n);
         co_return !ec && n > 0;
@@ -121,7 +150,8 @@ private:
     // needs more: a request that arrived whole costs no extra I/O step (Beast's
     // async_read would still post its completion through the scheduler).
     // Errors as Beast's: end_of_stream before any byte, partial_message on
-    // EOF inside a request, header_limit, body_limit, timeout.
+    // EOF inside a request, header_limit, body_limit; a deadline shows as
+    // operation_aborted (the sweeper cancels the socket).
     asio::awaitable<beast::error_code> read_into(http::request_parser<request_body>& parser, request_part part) {
         auto finished = [&] { return part == request_part::header ? parser.is_header_done() : parser.is_done(); };
         for (;;) {
@@ -156,11 +186,11 @@ private:
         auto& parser = parser_.emplace();  // a member: keeps the coroutine frame small enough to be recycled
         parser.header_limit(static_cast<std::uint32_t>(state_.config.max_header_bytes));
         parser.body_limit(boost::none);
-        deadline_->arm(state_.config.header_timeout);
+        (*deadline_)->arm(state_.config.header_timeout);
         auto ec = co_await read_into(parser, request_part::header);
         if (ec == http::error::header_limit)
             co_return co_await answer_refusal(rid, parser, 431, errc::bad_request, "request header too large");
-        if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted)
+        if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted)
             co_return false;
         if (ec) co_return co_await answer_refusal(rid, parser, 400, errc::bad_request, "malformed HTTP request");
 
@@ -177,14 +207,14 @@ private:
         parser.get().body().hash = rule.hash;
         if (boost::iequals(parser.get()[http::field::expect], "100-continue")) co_await send_continue(parser);
 
-        deadline_->arm(state_.config.body_timeout);
+        (*deadline_)->arm(state_.config.body_timeout);
         parser.eager(true);
         auto body_ec = co_await read_into(parser, request_part::whole);
         if (body_ec == http::error::body_limit)
             co_return co_await answer_refusal(rid, parser, 413, errc::payload_too_large,
                                               "request body larger than " + std::to_string(rule.limit) + " bytes");
-        if (body_ec == http::error::partial_message || body_ec == beast::error::timeout ||
-            body_ec == asio::error::operation_aborted || body_ec == asio::error::eof)
+        if (body_ec == http::error::partial_message || body_ec == asio::error::operation_aborted ||
+            body_ec == asio::error::eof)
             co_return false;
         if (body_ec) co_return co_await answer_refusal(rid, parser, 400, errc::bad_request, "malformed HTTP body");
 
@@ -194,19 +224,35 @@ private:
         if (body.hasher) req.body_sha256 = body.hasher->finish();
         req.if_none_match = std::string(message[http::field::if_none_match]);
 
-        response res;
-        if (router::may_block(req.method))
-            res = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.routes.handle(req, route); });
-        else
-            res = state_.routes.handle(req, route);
-        if (res.poll) {
-            auto now = co_await wait_for_head_change(*res.poll);
-            res = res.poll->answer(now);
-        }
+        response res = co_await answer(req, route);
         bool keep_alive = message.keep_alive() && !res.close && !state_.stopping.load();
         bool written = co_await write_response(res, req.method == http_method::head, message.version(), keep_alive, rid);
         finish_log(rid, req, res, started);
         co_return written && keep_alive;
+    }
+
+    // The handler's answer, waiting first on the blocking pool or for HEAD
+    // when the request asks it. A handler that throws gets 500 and the
+    // connection closes; the server goes on.
+    asio::awaitable<response> answer(const request& req, const route_match& route) {
+        std::optional<response> res;
+        try {
+            if (router::may_block(req.method))
+                res = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.handle(req, route); });
+            else
+                res = state_.handle(req, route);
+            if (res->poll) {
+                auto now = co_await wait_for_head_change(*res->poll);
+                res = res->poll->answer(now);
+            }
+        } catch (const std::exception& e) {
+            log_message(log_level::error, "request " + req.target + " failed: " + e.what());
+            res.reset();
+        }
+        if (res) co_return std::move(*res);
+        auto failed = error_response(errc::internal, "the server failed to answer this request");
+        failed.close = true;
+        co_return failed;
     }
 
     // Waits, holding no thread, until the user's HEAD differs from poll.known,
@@ -220,6 +266,7 @@ private:
         auto& store = state_.routes.store();
         auto executor = socket_.get_executor();
         auto settled = [&](const outcome<head_state>& h) { return !h || h->head != poll.known || state_.stopping.load(); };
+        waiting_poll counted(state_.counters);
         for (;;) {
             auto id = watch.subscribe(poll.user, [timer, executor] {
                 asio::post(executor, [timer] { timer->cancel(); });
@@ -238,7 +285,7 @@ private:
 
     asio::awaitable<void> send_continue(http::request_parser<request_body>& parser) {
         http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
-        deadline_->arm(state_.config.write_timeout);
+        (*deadline_)->arm(state_.config.write_timeout);
         co_await http::async_write(socket_, cont, use_tuple);
     }
 
@@ -268,7 +315,7 @@ private:
         auto header = response_header(r, framing);
         std::array<asio::const_buffer, 2> message{asio::buffer(header), asio::buffer(r.body)};
         if (bodiless || head_only) message[1] = asio::const_buffer{};
-        deadline_->arm(state_.config.write_timeout);
+        (*deadline_)->arm(state_.config.write_timeout);
         auto [ec, n] = co_await asio::async_write(socket_, message, use_tuple);
         co_return !ec;
     }
@@ -280,7 +327,7 @@ private:
     asio::awaitable<bool> write_streamed(response& r, header_framing framing) {
         framing.chunked = true;
         auto header = response_header(r, framing);
-        deadline_->arm(state_.config.write_timeout);
+        (*deadline_)->arm(state_.config.write_timeout);
         auto [header_ec, header_bytes] = co_await asio::async_write(socket_, asio::buffer(header), use_tuple);
         if (header_ec) co_return false;
         std::string batch;
@@ -293,7 +340,7 @@ private:
             }
             if (batch.empty()) continue;
             streamed_bytes_ += batch.size();
-            deadline_->arm(state_.config.write_timeout);
+            (*deadline_)->arm(state_.config.write_timeout);
             auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk(asio::buffer(batch)), use_tuple);
             if (ec) co_return false;
         }
@@ -316,7 +363,7 @@ private:
         beast::error_code ec;
         socket_.shutdown(tcp::socket::shutdown_send, ec);
         std::size_t drained = 0;
-        deadline_->arm(drain_timeout);
+        (*deadline_)->arm(drain_timeout);
         while (!ec && drained < max_drain_bytes) {
             char scratch[16384];
             auto [read_ec, n] = co_await socket_.async_read_some(asio::buffer(scratch), use_tuple);
@@ -329,11 +376,41 @@ private:
 
 }  // namespace
 
-std::uint64_t session_registry::add(std::function<void()> stop_if_idle) {
+void log_if_failed(const char* what, std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        log_message(log_level::error, std::string(what) + " ended by an exception: " + ex.what());
+    } catch (...) {
+        log_message(log_level::error, std::string(what) + " ended by an unknown exception");
+    }
+}
+
+std::uint64_t session_registry::add(std::function<void(bool force)> stop) {
     std::lock_guard lock(mutex_);
     auto id = ++next_id_;
-    sessions_.emplace(id, std::move(stop_if_idle));
+    sessions_.emplace(id, std::move(stop));
     return id;
+}
+
+std::size_t session_registry::size() {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+void session_registry::close_all() {
+    std::vector<std::function<void(bool)>> stops;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, stop] : sessions_) stops.push_back(stop);
+    }
+    for (auto& stop : stops) stop(true);
+}
+
+void session_registry::forget_drained() {
+    std::lock_guard lock(mutex_);
+    on_drained_ = nullptr;
 }
 
 void session_registry::remove(std::uint64_t id) {
@@ -347,7 +424,7 @@ void session_registry::remove(std::uint64_t id) {
 }
 
 void session_registry::stop_all(std::function<void()> on_drained) {
-    std::vector<std::function<void()>> stops;
+    std::vector<std::function<void(bool)>> stops;
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
@@ -358,11 +435,12 @@ void session_registry::stop_all(std::function<void()> on_drained) {
         on_drained_ = std::move(on_drained);
         for (auto& [id, stop] : sessions_) stops.push_back(stop);
     }
-    for (auto& stop : stops) stop();
+    for (auto& stop : stops) stop(false);
 }
 
 void start_session(tcp::socket socket, server_state& state, deadline_sweeper& sweeper) {
-    socket.set_option(tcp::no_delay(true));
+    boost::system::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);  // a peer already gone is the session's to notice
     std::make_shared<http_session>(std::move(socket), state, sweeper)->start();
 }
 

@@ -16,6 +16,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
@@ -25,22 +26,32 @@ namespace chunklog::api {
 // Open sessions, so shutdown can close the idle ones and know when all ended.
 class session_registry {
 public:
-    std::uint64_t add(std::function<void()> stop_if_idle);
+    // `stop(force)` asks a session to end once idle, or at once when forced.
+    std::uint64_t add(std::function<void(bool force)> stop);
     void remove(std::uint64_t id);
+    std::size_t size();
     // Asks every session to stop once idle; on_drained runs when none remain.
     void stop_all(std::function<void()> on_drained);
+    // Closes every session's connection now (after the shutdown grace).
+    void close_all();
+    // Drops on_drained, once nothing it refers to may be used any more.
+    void forget_drained();
 
 private:
     std::mutex mutex_;
     std::uint64_t next_id_ = 0;
-    std::unordered_map<std::uint64_t, std::function<void()>> sessions_;
+    std::unordered_map<std::uint64_t, std::function<void(bool)>> sessions_;
     std::function<void()> on_drained_;
     bool stopping_ = false;
 };
 
+// Answers a complete request (the router's handle, or a stand-in in tests).
+using request_handler = std::function<response(const request&, const route_match&)>;
+
 struct server_state {
     const server_config& config;
     router& routes;
+    request_handler handle;
     metrics& counters;
     boost::asio::thread_pool& blocking;
     session_registry registry;
@@ -48,8 +59,13 @@ struct server_state {
     std::atomic<std::uint64_t> next_request_id{1};
 };
 
-// Takes ownership of an accepted socket and serves it until it closes.
+// Takes ownership of an accepted socket and serves it until it closes. A
+// session that fails in any way (an exception included) closes its own
+// connection only, and unregisters itself whatever the way it ended.
 void start_session(boost::asio::ip::tcp::socket socket, server_state& state, deadline_sweeper& sweeper);
+// Logs an exception that ended a coroutine, if any (asio::detached drops it).
+void log_if_failed(const char* what, std::exception_ptr e);
+
 // Answers 503 on a socket over the connection limit and closes it.
 void refuse_connection(boost::asio::ip::tcp::socket socket, server_state& state);
 

@@ -23,6 +23,9 @@ struct acknowledged {
     std::vector<std::string> advances;                        // in order
 };
 
+// HEAD advances acknowledged so far, over every writer.
+std::atomic<int> advances_acknowledged{0};
+
 // Writes chunk, transaction and HEAD advance in a loop until the server dies.
 void write_until_failure(std::uint16_t port, acknowledged& acked, unsigned seed) {
     std::mt19937 rng(seed);
@@ -40,6 +43,7 @@ void write_until_failure(std::uint16_t port, acknowledged& acked, unsigned seed)
             if (api.advance(id).status != 204) return;
             acked.advances.push_back(id);
             head = id;
+            advances_acknowledged.fetch_add(1);
         }
     } catch (const std::exception&) {
         // The server was killed under us: what was acknowledged is recorded.
@@ -60,7 +64,11 @@ TEST_CASE("kill -9 during writes loses no acknowledged write") {
         std::vector<std::thread> threads;
         for (int w = 0; w < writers; ++w)
             threads.emplace_back(write_until_failure, server.port(), std::ref(acked[w]), 1000u + w);
-        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        // Kill once enough writes are acknowledged (bounded: a writer that
+        // failed early shows up in the checks below).
+        auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (advances_acknowledged.load() < 200 && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
         server.kill_hard();
         for (auto& t : threads) t.join();
     }
@@ -87,7 +95,7 @@ TEST_CASE("kill -9 during writes loses no acknowledged write") {
         total_advances += a.advances.size();
     }
     MESSAGE("acknowledged before the kill: " << total_chunks << " chunks, " << total_advances << " advances");
-    CHECK(total_advances > 0);
+    CHECK(total_advances >= 200);
 }
 
 }

@@ -140,9 +140,10 @@ TEST_CASE("SIGTERM lets an in-flight upload finish") {
     std::string header = "PUT /0.1/" + user + "/chunks/" + sha256_hex(body) +
                          " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     asio::write(socket, asio::buffer(header + body.substr(0, 1000)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // In flight: the upload, and the metrics request that reads the gauge.
+    REQUIRE(wait_for_metric(server.port(), "chunklog_requests_in_flight", 2));
     ::kill(server.pid(), SIGTERM);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    REQUIRE(wait_until([&] { return server.log().find("shutting down") != std::string::npos; }));
     asio::write(socket, asio::buffer(body.substr(1000)));
     std::string answer;
     char buf[1024];

@@ -41,6 +41,11 @@ struct sync_server : live_server {
     }
 };
 
+// Waits, with a bound, until `count` long polls are waiting in the server.
+bool wait_for_long_polls(std::uint16_t port, long count) {
+    return wait_for_metric(port, "chunklog_long_polls_waiting", count);
+}
+
 struct log_page {
     std::vector<std::string> transactions;
     std::vector<std::string> chunks;
@@ -116,15 +121,65 @@ TEST_CASE_FIXTURE(sync_server, "a long poll is woken by another client's advance
     REQUIRE(api.put_transaction(id, root_id_text, {}).status == 201);
     auto waiter = std::async(std::launch::async, [&] {
         http_connection c(server.port());
-        return c.request("GET", api.path("/head?wait=30"));
+        return c.request("GET", api.path("/head?wait=30&known=" + root_id_text));
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    CHECK(waiter.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout);
+    REQUIRE(wait_for_long_polls(server.port(), 1));  // it waits: the advance below must wake it
     REQUIRE(api.advance(id).status == 204);
     REQUIRE(waiter.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
     auto r = waiter.get();
     CHECK(r.status == 200);
     CHECK(text(parse_json(r.body).at("head")) == id);
+    CHECK(wait_for_long_polls(server.port(), 0));
+}
+
+TEST_CASE_FIXTURE(sync_server, "a long poll is woken by a publish") {
+    auto waiter = std::async(std::launch::async, [&] {
+        http_connection c(server.port());
+        return c.request("GET", api.path("/head?wait=30&known=" + root_id_text));
+    });
+    REQUIRE(wait_for_long_polls(server.port(), 1));
+    auto ids = publish_chain(2);
+    REQUIRE(waiter.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    auto r = waiter.get();
+    CHECK(text(parse_json(r.body).at("head")) == ids.back());
+    CHECK(parse_json(r.body).at("seq").to_number<int>() == 2);
+    CHECK(metric(conn, "chunklog_head_advances_total") == 1);
+    CHECK(metric(conn, "chunklog_transactions_stored_total") == 2);
+    CHECK(metric(conn, "chunklog_chunks_stored_total") == 3);
+}
+
+TEST_CASE("GET log ends a page early at max_log_page_bytes, with at least one transaction") {
+    temp_dir dir;
+    server_process server(dir.path() / "db", {"--max-log-page-bytes", "2500"});
+    http_connection conn(server.port());
+    user_api api(conn);
+    boost::json::array chunks, transactions;
+    std::string parent = root_id_text;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 6; ++i) {
+        auto bytes = std::string(2000, static_cast<char>('a' + i));  // a chunk line is ~2,800 bytes: over the limit alone
+        chunks.push_back(boost::json::object{{"id", sha256_hex(bytes)}, {"data", chunklog::base64_encode(bytes)}});
+        ids.push_back(random_uuid());
+        transactions.push_back(boost::json::object{
+            {"id", ids.back()}, {"parent", parent}, {"chunks", boost::json::array{sha256_hex(bytes).c_str()}}});
+        parent = ids.back();
+    }
+    auto body = boost::json::serialize(
+        boost::json::object{{"chunks", chunks}, {"transactions", transactions}, {"head", parent}});
+    REQUIRE(conn.request("POST", api.path("/publish"), body).status == 200);
+    CHECK(parse_json(conn.request("GET", "/limits").body).at("max_log_page_bytes").to_number<int>() == 2500);
+
+    std::vector<std::string> seen;
+    std::string from = root_id_text;
+    for (bool more = true; more;) {
+        auto page = read_log(conn, api.path("/log?limit=100&from=" + from));
+        REQUIRE(page.ended);
+        CHECK(page.transactions.size() == 1);  // each transaction's chunk alone fills a page
+        seen.insert(seen.end(), page.transactions.begin(), page.transactions.end());
+        from = page.last;
+        more = page.more;
+    }
+    CHECK(seen == ids);
 }
 
 TEST_CASE_FIXTURE(sync_server, "a long poll answers at once when HEAD differs from known, else after the wait") {
@@ -143,7 +198,7 @@ TEST_CASE_FIXTURE(sync_server, "shutdown answers waiting long polls") {
         http_connection c(server.port());
         return c.request("GET", api.path("/head?wait=60"));
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    REQUIRE(wait_for_long_polls(server.port(), 1));
     CHECK(server.terminate_and_wait(SIGTERM) == 0);
     REQUIRE(waiter.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
     CHECK(waiter.get().status == 200);

@@ -1,5 +1,7 @@
 #include "support/protocol.hpp"
 
+#include <thread>
+
 #include <chunklog/ids.hpp>
 #include <chunklog/sha256.hpp>
 
@@ -60,6 +62,27 @@ std::vector<std::string> user_api::list(const std::string& from, std::optional<i
     auto listing = parse_json(r.body);
     for (const auto& v : listing.at("transactions").as_array()) ids.emplace_back(v.as_string());
     return ids;
+}
+
+long metric(http_connection& conn, const std::string& name) {
+    auto body = "\n" + conn.request("GET", "/metrics").body;
+    auto at = body.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stol(body.substr(at + name.size() + 2));
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::seconds bound) {
+    auto give_up = std::chrono::steady_clock::now() + bound;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > give_up) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+bool wait_for_metric(std::uint16_t port, const std::string& name, long value) {
+    http_connection conn(port);
+    return wait_until([&] { return metric(conn, name) == value; });
 }
 
 }  // namespace chunklog::test

@@ -7,6 +7,9 @@
 
 #include <boost/json/value.hpp>
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +25,13 @@ boost::json::value parse_json(const std::string& text);
 std::string text(const boost::json::value& v);
 // The "error" code of a JSON error body ("" when there is none).
 std::string error_code(const http_reply& r);
+
+// The value of a gauge or counter in GET /metrics (-1 when absent).
+long metric(http_connection& conn, const std::string& name);
+// Polls `condition` until it holds or `bound` passes; whether it held.
+bool wait_until(const std::function<bool()>& condition, std::chrono::seconds bound = std::chrono::seconds(20));
+// Waits until the server at `port` reports `name` equal to `value`.
+bool wait_for_metric(std::uint16_t port, const std::string& name, long value);
 
 class user_api {
 public:

@@ -11,6 +11,7 @@ using namespace chunklog;
 using chunklog::test::make_id;
 using storage::new_transaction;
 using storage::publish_request;
+using storage::insert_result;
 
 TEST_SUITE("publish") {
 
@@ -38,20 +39,54 @@ TEST_CASE_FIXTURE(test::store_fixture, "a publish stores chunks, a chain of tran
     r.transactions = {new_transaction{make_id(1), root_id, std::nullopt, {c}},
                       new_transaction{make_id(2), make_id(1), 2, {c, c}}};
     r.head = make_id(2);
-    auto after = store->publish(user, r);
-    REQUIRE(after);
-    CHECK(*after == head_state{make_id(2), 2});
+    auto done = store->publish(user, r);
+    REQUIRE(done);
+    CHECK(done->after == head_state{make_id(2), 2});
+    CHECK(done->before == head_state{});
+    CHECK(done->head_advanced);
+    CHECK(done->chunks_created == 1);
+    CHECK(done->chunk_bytes_created == 8);
+    CHECK(done->transactions_created == 2);
     CHECK(store->list_committed(user, root_id, 10).value().ids == std::vector{make_id(1), make_id(2)});
     CHECK(store->summary(user).value().chunks == 1);
 
     SUBCASE("re-sending it changes nothing and answers the same HEAD") {
-        CHECK(store->publish(user, r).value() == head_state{make_id(2), 2});
+        auto again = store->publish(user, r).value();
+        CHECK(again.after == head_state{make_id(2), 2});
+        CHECK_FALSE(again.head_advanced);
+        CHECK(again.chunks_created + again.transactions_created == 0);
         CHECK(store->summary(user).value().chunks == 1);
     }
     SUBCASE("a head that is an ancestor of HEAD is left alone") {
         publish_request old;
         old.head = make_id(1);
-        CHECK(store->publish(user, old).value() == head_state{make_id(2), 2});
+        CHECK(store->publish(user, old).value().after == head_state{make_id(2), 2});
+    }
+    SUBCASE("old transactions plus a new one with a committed head: 409 and nothing stored") {
+        // Not a re-send: the new transaction would be stored but never published.
+        publish_request mixed = r;
+        mixed.chunks.push_back({sha256_of("new op"), "new op"});
+        mixed.transactions.push_back(new_transaction{make_id(3), make_id(2), std::nullopt, {sha256_of("new op")}});
+        for (auto head : {make_id(1), make_id(2)}) {
+            mixed.head = head;
+            auto e = store->publish(user, mixed);
+            REQUIRE_FALSE(e);
+            CHECK(e.error().code == errc::conflict);
+            CHECK(e.error().head == make_id(2));
+            CHECK_FALSE(store->chunk(user, sha256_of("new op")).value());
+            new_transaction probe{make_id(3), make_id(1), std::nullopt, {}};
+            CHECK(store->put_transaction(user, probe).value().result == insert_result::created);  // id was free
+            REQUIRE(store->delete_user(user));
+            REQUIRE(store->publish(user, r));
+        }
+    }
+    SUBCASE("a re-send with a chunk the store lacks stores the chunk and changes nothing else") {
+        publish_request resend = r;
+        resend.chunks.push_back({sha256_of("extra"), "extra"});
+        auto again = store->publish(user, resend).value();
+        CHECK(again.chunks_created == 1);
+        CHECK_FALSE(again.head_advanced);
+        CHECK(store->chunk(user, sha256_of("extra")).value() == std::optional<std::string>("extra"));
     }
     SUBCASE("a publish on a stale parent conflicts and stores nothing") {
         publish_request stale;
@@ -87,6 +122,22 @@ TEST_CASE_FIXTURE(test::store_fixture, "one bad part and nothing of the publish 
     publish_request orphan;
     orphan.transactions = {new_transaction{make_id(5), make_id(77), std::nullopt, {}}};
     CHECK(store->publish(user, orphan).error().code == errc::unknown_parent);
+}
+
+TEST_CASE_FIXTURE(test::store_fixture, "a publish naming many ids locks the user whole and stores it all") {
+    publish_request r;
+    uuid parent = root_id;
+    for (int i = 1; i <= 300; ++i) {
+        auto bytes = "op " + std::to_string(i);
+        r.chunks.push_back({sha256_of(bytes), bytes});
+        r.transactions.push_back(new_transaction{make_id(i), parent, std::nullopt, {sha256_of(bytes)}});
+        parent = make_id(i);
+    }
+    r.head = parent;
+    auto done = store->publish(user, r).value();
+    CHECK(done.after.seq == 300);
+    CHECK(done.chunks_created == 300);
+    CHECK(store->summary(user).value().chunks == 300);
 }
 
 TEST_CASE_FIXTURE(test::store_fixture, "publish refuses a head with children, even new ones") {
@@ -130,6 +181,14 @@ TEST_CASE_FIXTURE(test::store_fixture, "the HTTP handlers of publish and chunks/
                     R"({"chunks":[{"id":")" + c + R"(","data":")" + base64_encode("other") + R"("}]})")) ==
           "hash_mismatch");
     CHECK(code(call(api::http_method::post, "/publish", R"({"head":"nope"})")) == "invalid_id");
+    std::string many_chunks = R"({"chunks":[)";
+    for (int i = 0; i <= 10'000; ++i) many_chunks += std::string(i ? "," : "") + "{}";
+    auto too_many = call(api::http_method::post, "/publish", many_chunks + "]}");
+    CHECK(too_many.status == 413);
+    CHECK(code(too_many) == "payload_too_large");
+    std::string many_transactions = R"({"transactions":[)";
+    for (int i = 0; i <= 10'000; ++i) many_transactions += std::string(i ? "," : "") + "{}";
+    CHECK(call(api::http_method::post, "/publish", many_transactions + "]}").status == 413);
     CHECK(code(call(api::http_method::post, "/publish", R"({"transactions":{}})")) == "bad_request");
     CHECK(code(call(api::http_method::post, "/chunks/missing", R"({"chunks":["xyz"]})")) == "invalid_id");
     CHECK(call(api::http_method::get, "/publish", "").status == 405);

@@ -53,6 +53,9 @@ TEST_CASE_FIXTURE(router_fixture, "service endpoints") {
     CHECK(limits.at("max_chunk_bytes").to_number<std::uint64_t>() == 16u << 20);
     CHECK(limits.at("max_json_bytes").to_number<std::uint64_t>() == 1u << 20);
     CHECK(limits.at("max_log_limit").to_number<std::uint64_t>() == 10000);
+    CHECK(limits.at("max_publish_chunks").to_number<std::uint64_t>() == 10000);
+    CHECK(limits.at("max_publish_transactions").to_number<std::uint64_t>() == 10000);
+    CHECK(limits.at("max_log_page_bytes").to_number<std::uint64_t>() == 32u << 20);
     auto m = call(http_method::get, "/metrics");
     CHECK(m.body.find("chunklog_open_connections") != std::string::npos);
     CHECK(call(http_method::post, "/healthz").status == 405);

@@ -64,6 +64,16 @@ struct publish_request {
     std::optional<uuid> head;
 };
 
+// What a publish did, so callers count and notify from facts, not guesses.
+struct publish_result {
+    head_state before;  // HEAD when the request was applied
+    head_state after;   // HEAD after it
+    bool head_advanced = false;
+    std::size_t chunks_created = 0;
+    std::uint64_t chunk_bytes_created = 0;
+    std::size_t transactions_created = 0;
+};
+
 class log_store {
 public:
     // Opens (creating if needed) the store in options.dir.
@@ -95,10 +105,15 @@ public:
     // Compare-and-swap HEAD to `target`, committing the chain up to it.
     outcome<void> advance_head(const uuid& user, const uuid& target);
     // Stores everything in `request` and advances HEAD in one atomic, synced
-    // write, or nothing at all. A head that is already committed (HEAD or an
-    // ancestor) is left alone, so a re-sent publish changes nothing.
-    // Returns HEAD after the request.
-    outcome<head_state> publish(const uuid& user, const publish_request& request);
+    // write, or nothing at all. A `head` that is already committed (HEAD or
+    // an ancestor of it) is a re-send only when every transaction of the
+    // request already exists with the same content: then nothing changes
+    // but chunks the store lacks are stored. With a new transaction such a
+    // `head` is a conflict and nothing is stored. Chunk existence is read
+    // before the HEAD lock; a request naming many ids locks the user's
+    // writes as a whole instead of one key stripe per id, so no request
+    // holds every stripe.
+    outcome<publish_result> publish(const uuid& user, const publish_request& request);
     // Removes everything of the user in one atomic step; idempotent.
     outcome<void> delete_user(const uuid& user);
 
