@@ -1,5 +1,6 @@
-// A write failure on disk (injected through a RocksDB FileSystem wrapper)
+// A write failure on disk (injected through test::fault_fs)
 // makes the store refuse writes from then on, and /healthz report it.
+#include "support/fault_fs.hpp"
 #include "support/outcome_printer.hpp"
 #include "support/temp_dir.hpp"
 
@@ -10,63 +11,14 @@
 #include <chunklog/sha256.hpp>
 
 #include <doctest/doctest.h>
-#include <rocksdb/env.h>
-#include <rocksdb/file_system.h>
-
-#include <atomic>
 
 using namespace chunklog;
-
-namespace {
-
-class failing_file final : public rocksdb::FSWritableFileOwnerWrapper {
-public:
-    failing_file(std::unique_ptr<rocksdb::FSWritableFile> target, const std::atomic<bool>& fail)
-        : FSWritableFileOwnerWrapper(std::move(target)), fail_(fail) {}
-
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
-                             rocksdb::IODebugContext* d) override {
-        return fail_ ? injected() : target()->Append(data, o, d);
-    }
-    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
-                             const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* d) override {
-        return fail_ ? injected() : target()->Append(data, o, v, d);
-    }
-    rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
-        return fail_ ? injected() : target()->Sync(o, d);
-    }
-    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
-        return fail_ ? injected() : target()->Fsync(o, d);
-    }
-
-private:
-    static rocksdb::IOStatus injected() { return rocksdb::IOStatus::IOError("injected write failure"); }
-    const std::atomic<bool>& fail_;
-};
-
-class failing_fs final : public rocksdb::FileSystemWrapper {
-public:
-    failing_fs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
-    const char* Name() const override { return "chunklog_failing_fs"; }
-
-    rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
-                                      std::unique_ptr<rocksdb::FSWritableFile>* out,
-                                      rocksdb::IODebugContext* d) override {
-        auto s = target()->NewWritableFile(name, o, out, d);
-        if (s.ok()) *out = std::make_unique<failing_file>(std::move(*out), fail);
-        return s;
-    }
-
-    std::atomic<bool> fail{false};
-};
-
-}  // namespace
 
 TEST_SUITE("store_failure") {
 
 TEST_CASE("after a failed synced write the store refuses writes and healthz is 503") {
     test::temp_dir dir;
-    auto fs = std::make_shared<failing_fs>();
+    auto fs = std::make_shared<test::fault_fs>();
     auto env = rocksdb::NewCompositeEnv(fs);
     storage::store_options options{dir.path() / "db"};
     options.env = env.get();

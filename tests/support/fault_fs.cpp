@@ -1,0 +1,123 @@
+#include "support/fault_fs.hpp"
+
+#include <fstream>
+
+namespace chunklog::test {
+namespace {
+
+std::string canonical(const std::string& name) {
+    return std::filesystem::weakly_canonical(std::filesystem::path(name)).string();
+}
+
+rocksdb::IOStatus injected() { return rocksdb::IOStatus::IOError("injected write failure"); }
+
+// A file written through fault_fs: fails when asked, reports its syncs.
+class fault_file final : public rocksdb::FSWritableFileOwnerWrapper {
+public:
+    fault_file(std::unique_ptr<rocksdb::FSWritableFile> target, fault_fs& fs, std::string name)
+        : FSWritableFileOwnerWrapper(std::move(target)), fs_(fs), name_(std::move(name)) {}
+
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                             rocksdb::IODebugContext* d) override {
+        return fs_.fail ? injected() : target()->Append(data, o, d);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                             const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* d) override {
+        return fs_.fail ? injected() : target()->Append(data, o, v, d);
+    }
+    rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const rocksdb::IOOptions& o,
+                                       rocksdb::IODebugContext* d) override {
+        return fs_.fail ? injected() : target()->PositionedAppend(data, offset, o, d);
+    }
+    rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const rocksdb::IOOptions& o,
+                                       const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* d) override {
+        return fs_.fail ? injected() : target()->PositionedAppend(data, offset, o, v, d);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
+        return record(fs_.fail ? injected() : target()->Sync(o, d), o, d);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
+        return record(fs_.fail ? injected() : target()->Fsync(o, d), o, d);
+    }
+
+private:
+    rocksdb::IOStatus record(rocksdb::IOStatus s, const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) {
+        if (s.ok()) fs_.synced(name_, target()->GetFileSize(o, d));
+        return s;
+    }
+    fault_fs& fs_;
+    std::string name_;
+};
+
+}  // namespace
+
+fault_fs::fault_fs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+
+rocksdb::IOStatus fault_fs::NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                            std::unique_ptr<rocksdb::FSWritableFile>* out,
+                                            rocksdb::IODebugContext* d) {
+    if (fail) return injected();
+    auto s = target()->NewWritableFile(name, o, out, d);
+    if (!s.ok()) return s;
+    synced(name, 0);  // new and empty: nothing of it survives until synced
+    *out = std::make_unique<fault_file>(std::move(*out), *this, name);
+    return s;
+}
+
+rocksdb::IOStatus fault_fs::ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                               std::unique_ptr<rocksdb::FSWritableFile>* out,
+                                               rocksdb::IODebugContext* d) {
+    if (fail) return injected();
+    auto s = target()->ReopenWritableFile(name, o, out, d);
+    if (s.ok()) *out = std::make_unique<fault_file>(std::move(*out), *this, name);
+    return s;
+}
+
+rocksdb::IOStatus fault_fs::RenameFile(const std::string& from, const std::string& to, const rocksdb::IOOptions& o,
+                                       rocksdb::IODebugContext* d) {
+    if (fail) return injected();
+    std::lock_guard lock(mutex_);
+    auto s = target()->RenameFile(from, to, o, d);
+    if (!s.ok()) return s;
+    auto it = synced_length_.find(canonical(from));
+    synced_length_.erase(canonical(to));
+    if (it != synced_length_.end()) {
+        synced_length_[canonical(to)] = it->second;
+        synced_length_.erase(it);
+    }
+    return s;
+}
+
+rocksdb::IOStatus fault_fs::DeleteFile(const std::string& name, const rocksdb::IOOptions& o,
+                                       rocksdb::IODebugContext* d) {
+    std::lock_guard lock(mutex_);
+    auto s = target()->DeleteFile(name, o, d);
+    if (s.ok()) synced_length_.erase(canonical(name));
+    return s;
+}
+
+void fault_fs::synced(const std::string& name, std::uint64_t length) {
+    std::lock_guard lock(mutex_);
+    synced_length_[canonical(name)] = length;
+}
+
+void fault_fs::copy_after_power_loss(const std::filesystem::path& dir, const std::filesystem::path& to) {
+    std::lock_guard lock(mutex_);  // no sync or rename moves the picture while it is taken
+    std::filesystem::create_directories(to);
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (!entry.is_regular_file()) continue;
+        auto target = to / entry.path().filename();
+        auto it = synced_length_.find(canonical(entry.path().string()));
+        if (it == synced_length_.end()) {  // not written through this file system: kept whole
+            std::filesystem::copy_file(entry.path(), target);
+            continue;
+        }
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::string kept(it->second, '\0');
+        in.read(kept.data(), static_cast<std::streamsize>(kept.size()));
+        kept.resize(static_cast<std::size_t>(in.gcount()));
+        std::ofstream(target, std::ios::binary).write(kept.data(), static_cast<std::streamsize>(kept.size()));
+    }
+}
+
+}  // namespace chunklog::test

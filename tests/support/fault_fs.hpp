@@ -1,0 +1,55 @@
+// fault_fs: a RocksDB FileSystem wrapper for storage failure tests, in the
+// manner of leveldb's fault_injection_test and RocksDB's
+// FaultInjectionTestFS. It can fail every write from a given moment on
+// (a disk that broke), and it remembers how much of each file written
+// through it was synced, so that copy_after_power_loss() can produce the
+// directory a power cut would leave: every file cut back to its last
+// synced length (a file never synced comes back empty). It models lost file
+// data, not lost directory entries. Use it through
+// rocksdb::NewCompositeEnv(shared_ptr) as storage::store_options::env.
+// Thread-safe.
+#pragma once
+
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace chunklog::test {
+
+class fault_fs final : public rocksdb::FileSystemWrapper {
+public:
+    fault_fs();
+    const char* Name() const override { return "chunklog_fault_fs"; }
+
+    // From now on every write and sync fails (an I/O error) until cleared.
+    std::atomic<bool> fail{false};
+
+    // Copies `dir` into `to` as a power cut now would leave it.
+    void copy_after_power_loss(const std::filesystem::path& dir, const std::filesystem::path& to);
+
+    rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* out,
+                                      rocksdb::IODebugContext* d) override;
+    rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                         std::unique_ptr<rocksdb::FSWritableFile>* out,
+                                         rocksdb::IODebugContext* d) override;
+    rocksdb::IOStatus RenameFile(const std::string& from, const std::string& to, const rocksdb::IOOptions& o,
+                                 rocksdb::IODebugContext* d) override;
+    rocksdb::IOStatus DeleteFile(const std::string& name, const rocksdb::IOOptions& o,
+                                 rocksdb::IODebugContext* d) override;
+
+    // Called by the files: the length of `name` that is synced now.
+    void synced(const std::string& name, std::uint64_t length);
+
+private:
+    std::mutex mutex_;
+    std::map<std::string, std::uint64_t> synced_length_;  // canonical path -> bytes
+};
+
+}  // namespace chunklog::test
