@@ -75,6 +75,8 @@ struct response {
     // on an I/O thread, one call at a time.
     std::function<stream_step(std::string& out)> stream;
     std::optional<long_poll> poll;  // set: wait before answering (see long_poll)
+    // The length a HEAD request is told, when the body was not produced.
+    std::optional<std::uint64_t> head_length;
 
     void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

@@ -14,6 +14,18 @@ struct log_cursor::impl {
     head_state head;
     std::uint64_t next_seq = 1;
 
+    impl(log_store::impl& s, const uuid& u, std::unique_ptr<rocksdb::ManagedSnapshot> snap, head_state h,
+         std::uint64_t next)
+        : store(s), user(u), snapshot(std::move(snap)), head(h), next_seq(next) {
+        store.open_cursors.fetch_add(1);
+    }
+    ~impl() {
+        snapshot.reset();  // releases the snapshot on the still open DB
+        store.open_cursors.fetch_sub(1);
+    }
+    impl(const impl&) = delete;
+    impl& operator=(const impl&) = delete;
+
     const rocksdb::Snapshot* snap() const { return snapshot->snapshot(); }
 };
 
@@ -49,8 +61,7 @@ outcome<log_cursor> log_store::open_log(const uuid& user, const uuid& from) cons
     if (!h) return h.error();
     auto from_seq = impl_->committed_seq(user, from, snapshot->snapshot());
     if (!from_seq) return from_seq.error();
-    return log_cursor(std::make_unique<log_cursor::impl>(
-        log_cursor::impl{*impl_, user, std::move(snapshot), *h, *from_seq + 1}));
+    return log_cursor(std::make_unique<log_cursor::impl>(*impl_, user, std::move(snapshot), *h, *from_seq + 1));
 }
 
 }  // namespace chunklog::storage

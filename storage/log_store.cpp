@@ -5,6 +5,8 @@
 
 #include <rocksdb/snapshot.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_set>
@@ -13,7 +15,14 @@ namespace chunklog::storage {
 
 
 log_store::log_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-log_store::~log_store() = default;
+log_store::~log_store() {
+    // A cursor still open would release its snapshot on a deleted DB later:
+    // a bug in the caller's destruction order, stopped here rather than there.
+    if (auto open = impl_->open_cursors.load(); open != 0) {
+        std::fprintf(stderr, "chunklog: fatal: log_store destroyed with %d log cursor(s) open\n", open);
+        std::abort();
+    }
+}
 
 outcome<std::unique_ptr<log_store>> log_store::open(const store_options& options) {
     auto handle = db_handle::open(options);
@@ -39,6 +48,14 @@ outcome<user_summary> log_store::summary(const uuid& user) const {
 
 outcome<std::optional<std::string>> log_store::chunk(const uuid& user, const digest& id) const {
     return impl_->handle->get(impl_->handle->chunks(), keys::chunk(user, id));
+}
+
+outcome<std::optional<std::uint64_t>> log_store::chunk_size(const uuid& user, const digest& id) const {
+    auto value = impl_->handle->get(impl_->handle->meta(), keys::chunk_size(user, id));
+    if (!value) return value.error();
+    if (!*value) return std::optional<std::uint64_t>{};
+    if ((*value)->size() != 8) return make_error(errc::internal, "corrupt chunk size record");
+    return std::optional<std::uint64_t>{keys::get_be64(**value)};
 }
 
 outcome<std::vector<digest>> log_store::missing_chunks(const uuid& user, std::span<const digest> ids) const {

@@ -9,6 +9,7 @@
 #include <chunklog/storage/log_store.hpp>
 #include "storage/user_locks.hpp"
 
+#include <atomic>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -20,6 +21,7 @@ using pending_transactions = std::unordered_map<uuid, transaction_record, id_has
 struct log_store::impl {
     std::unique_ptr<db_handle> handle;
     user_locks locks;
+    std::atomic<int> open_cursors{0};  // a cursor must not outlive the store
 
     rocksdb::DB& db() { return handle->db(); }
 

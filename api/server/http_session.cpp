@@ -311,7 +311,7 @@ private:
         header_framing framing{version, keep_alive, rid, std::nullopt, false};
         if (r.stream && !head_only) co_return co_await write_streamed(r, framing);
         bool bodiless = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
-        if (!bodiless && !r.stream) framing.content_length = r.body.size();
+        if (!bodiless && !r.stream) framing.content_length = head_only && r.head_length ? *r.head_length : r.body.size();
         auto header = response_header(r, framing);
         std::array<asio::const_buffer, 2> message{asio::buffer(header), asio::buffer(r.body)};
         if (bodiless || head_only) message[1] = asio::const_buffer{};

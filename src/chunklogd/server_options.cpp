@@ -47,6 +47,8 @@ po::options_description describe(api::server_config& c, parsed_options& out, std
         ("header-timeout", po::value<unsigned>()->default_value(10), "seconds to receive a request header")
         ("idle-timeout", po::value<unsigned>()->default_value(60), "seconds a keep-alive connection may stay silent")
         ("body-timeout", po::value<unsigned>()->default_value(120), "seconds to receive a request body")
+        ("write-timeout", po::value<unsigned>()->default_value(60), "seconds to send a response (or one piece of a streamed one)")
+        ("shutdown-grace", po::value<unsigned>()->default_value(20), "seconds in-flight requests may take after SIGTERM")
         ("disable-delete", po::bool_switch(&no_delete), "answer DELETE /0.1/{user} with 403")
         ("unsafe-no-sync", po::bool_switch(&no_sync), "do not fsync writes (loses acknowledged writes on power loss)")
         ("log-level", po::value(&out.log_level)->default_value("info"), "debug, info, warn or error");
@@ -82,6 +84,8 @@ parsed_options parse_server_options(const std::vector<std::string>& args) {
         out.config.header_timeout = std::chrono::seconds(vm["header-timeout"].as<unsigned>());
         out.config.idle_timeout = std::chrono::seconds(vm["idle-timeout"].as<unsigned>());
         out.config.body_timeout = std::chrono::seconds(vm["body-timeout"].as<unsigned>());
+        out.config.write_timeout = std::chrono::seconds(vm["write-timeout"].as<unsigned>());
+        out.config.shutdown_grace = std::chrono::seconds(vm["shutdown-grace"].as<unsigned>());
     } catch (const po::error& e) {
         out.error = e.what();
         return out;

@@ -4,6 +4,8 @@
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
 
+#include <chunklog/base64.hpp>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -44,6 +46,28 @@ bool closed_by_server(tcp::socket& socket, std::chrono::milliseconds within) {
     char c;
     auto n = ::recv(socket.native_handle(), &c, 1, 0);
     return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+// Publishes `count` transactions of one 256 KiB chunk each: a GET log of
+// them is far more than the socket buffers hold.
+void publish_big_log(http_connection& conn, const user_api& api, int count) {
+    std::string parent = root_id_text;
+    for (int i = 0; i < count; ++i) {
+        std::string bytes(256 * 1024, static_cast<char>('a' + i % 26));
+        bytes += std::to_string(i);
+        auto id = random_uuid();
+        auto body = R"({"chunks":[{"id":")" + sha256_hex(bytes) + R"(","data":")" + chunklog::base64_encode(bytes) +
+                    R"("}],"transactions":[{"id":")" + id + R"(","parent":")" + parent + R"(","chunks":[")" +
+                    sha256_hex(bytes) + R"("]}],"head":")" + id + R"("})";
+        REQUIRE(conn.request("POST", api.path("/publish"), body).status == 200);
+        parent = id;
+    }
+}
+
+// Starts a GET log of everything on a raw socket that then never reads.
+void start_unread_log(raw_socket& raw, const user_api& api) {
+    auto request = "GET " + api.path("/log?limit=1000") + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    asio::write(raw.socket, asio::buffer(request));
 }
 
 }  // namespace
@@ -152,6 +176,38 @@ TEST_CASE("SIGTERM lets an in-flight upload finish") {
     CHECK(first_status(answer) == 201);
     CHECK(answer.find("Connection: close") != std::string::npos);
     CHECK(server.terminate_and_wait(0) == 0);
+}
+
+TEST_CASE("a reader that never reads is cut off by the write timeout") {
+    temp_dir dir;
+    server_process server(dir.path() / "db", {"--write-timeout", "1"});
+    http_connection conn(server.port());
+    user_api api(conn);
+    publish_big_log(conn, api, 40);
+    raw_socket stalled(server.port());
+    start_unread_log(stalled, api);
+    REQUIRE(wait_for_metric(server.port(), "chunklog_requests_in_flight", 2));  // the log, and this scrape
+    // The server gives up on the stalled write and closes that connection:
+    // `conn` and the one reading the metrics stay open.
+    CHECK(wait_for_metric(server.port(), "chunklog_open_connections", 2));
+    CHECK(conn.request("GET", api.path("/head")).status == 200);  // the server goes on
+}
+
+TEST_CASE("SIGTERM with a stalled log stream closes it after the grace period and exits cleanly") {
+    temp_dir dir;
+    server_process server(dir.path() / "db", {"--shutdown-grace", "1", "--write-timeout", "60"});
+    {
+        http_connection conn(server.port());
+        user_api api(conn);
+        publish_big_log(conn, api, 40);
+        raw_socket stalled(server.port());
+        start_unread_log(stalled, api);
+        REQUIRE(wait_for_metric(server.port(), "chunklog_requests_in_flight", 2));
+        CHECK(server.terminate_and_wait(SIGTERM) == 0);  // no crash on a cursor outliving the store
+    }
+    auto log = server.log();
+    CHECK(log.find("grace period over") != std::string::npos);
+    CHECK(log.find("stopped") != std::string::npos);
 }
 
 }

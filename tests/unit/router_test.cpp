@@ -122,7 +122,11 @@ TEST_CASE_FIXTURE(router_fixture, "chunk upload and download") {
     auto absent = call(http_method::get, chunk_path("absent"));
     CHECK(absent.status == 404);
     CHECK(code(absent) == "not_found");
-    CHECK(call(http_method::head, chunk_path("bytes")).status == 200);
+    auto head = call(http_method::head, chunk_path("bytes"));
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());  // answered from the size record, bytes not read
+    CHECK(head.head_length == std::optional<std::uint64_t>(5));
+    CHECK(call(http_method::head, chunk_path("absent")).status == 404);
 }
 
 TEST_CASE_FIXTURE(router_fixture, "oversized chunk is 413 even when it reaches the router") {

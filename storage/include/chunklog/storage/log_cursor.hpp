@@ -1,7 +1,8 @@
 // log_cursor: reads one user's committed transactions after a starting point,
 // in ascending seq, and their chunks, all from one RocksDB snapshot taken when
 // the cursor opens, so a streamed page is consistent however long it takes.
-// Single owner; not thread-safe. Must not outlive its log_store.
+// Single owner; not thread-safe. Must not outlive its log_store: destroying
+// a store with a cursor open aborts the process.
 #pragma once
 
 #include <chunklog/errors.hpp>

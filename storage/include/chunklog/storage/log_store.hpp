@@ -88,6 +88,8 @@ public:
     outcome<head_state> head(const uuid& user) const;
     outcome<user_summary> summary(const uuid& user) const;
     outcome<std::optional<std::string>> chunk(const uuid& user, const digest& id) const;
+    // A stored chunk's size without reading its bytes; nullopt when absent.
+    outcome<std::optional<std::uint64_t>> chunk_size(const uuid& user, const digest& id) const;
     // The chunks of `ids` not stored for the user, in order, without repeats.
     outcome<std::vector<digest>> missing_chunks(const uuid& user, std::span<const digest> ids) const;
     // A committed transaction; nullopt for unknown, pending, dead or ROOT.
