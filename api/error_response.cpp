@@ -4,18 +4,6 @@
 
 namespace chunklog::api {
 
-std::string_view method_name(http_method m) {
-    switch (m) {
-    case http_method::get: return "GET";
-    case http_method::head: return "HEAD";
-    case http_method::put: return "PUT";
-    case http_method::post: return "POST";
-    case http_method::delete_: return "DELETE";
-    case http_method::other: break;
-    }
-    return "OTHER";
-}
-
 unsigned http_status(errc code) noexcept {
     switch (code) {
     case errc::bad_request:

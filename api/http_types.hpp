@@ -21,7 +21,7 @@ namespace chunklog::api {
 
 enum class http_method { get, head, put, post, delete_, other };
 
-std::string_view method_name(http_method m);
+std::string_view method_name(http_method m);  // in routes.cpp
 
 // Every path the server knows (see routes.hpp for matching).
 enum class route_kind {
@@ -38,8 +38,9 @@ enum class route_kind {
     chunks_missing,  // /0.1/{user}/chunks/missing
     publish,         // /0.1/{user}/publish
     log,             // /0.1/{user}/log
+    last = log,      // keep last: sizes the tables indexed by route_kind
 };
-inline constexpr std::size_t route_kind_count = 13;
+inline constexpr std::size_t route_kind_count = static_cast<std::size_t>(route_kind::last) + 1;
 
 struct request {
     http_method method = http_method::get;

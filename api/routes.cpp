@@ -141,10 +141,23 @@ route_match match_route(std::string_view target) {
 }
 
 std::string_view route_name(route_kind kind) {
-    static constexpr std::array<std::string_view, 13> names{
+    static constexpr std::array<std::string_view, route_kind_count> names{
         "unmatched",   "server_info", "healthz",        "limits",  "metrics", "user", "head", "transactions",
         "transaction", "chunk",       "chunks_missing", "publish", "log"};
+    static_assert(!names.back().empty(), "route_name: one name per route_kind");
     return names[static_cast<std::size_t>(kind)];
+}
+
+std::string_view method_name(http_method m) {
+    switch (m) {
+    case http_method::get: return "GET";
+    case http_method::head: return "HEAD";
+    case http_method::put: return "PUT";
+    case http_method::post: return "POST";
+    case http_method::delete_: return "DELETE";
+    case http_method::other: break;
+    }
+    return "OTHER";
 }
 
 bool method_allowed(route_kind kind, http_method method) {

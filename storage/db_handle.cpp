@@ -53,6 +53,7 @@ rocksdb::ColumnFamilyOptions chunk_family_options(const std::shared_ptr<rocksdb:
     cf.enable_blob_files = true;
     cf.min_blob_size = 4096;
     cf.enable_blob_garbage_collection = true;
+    cf.blob_cache = cache;  // hot chunks are read from memory, not the blob files
     cf.write_buffer_size = 16 << 20;
     add_bloom_filters(cf, cache);
     return cf;
@@ -89,6 +90,7 @@ outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options
     h->meta_ = handles[0];
     h->chunks_ = handles[1];
     h->write_options_.sync = options.sync_writes;
+    h->log_error_ = options.log_error;
     return h;
 }
 
@@ -107,7 +109,9 @@ outcome<void> db_handle::commit(rocksdb::WriteBatch& batch) {
     auto s = db_->Write(write_options_, &batch);
     if (s.ok()) return {};
     failed_.store(true, std::memory_order_release);
-    std::cerr << "chunklogd: error: write failed, store is now read-only: " << s.ToString() << '\n';
+    auto message = "write failed, the store is now read-only: " + s.ToString();
+    if (log_error_) log_error_(message);
+    else std::cerr << "chunklog: error: " << message << '\n';
     return make_error(errc::unavailable, "the store could not complete the write");
 }
 

@@ -39,6 +39,7 @@ private:
     rocksdb::ColumnFamilyHandle* meta_ = nullptr;
     rocksdb::ColumnFamilyHandle* chunks_ = nullptr;
     rocksdb::WriteOptions write_options_;
+    std::function<void(std::string_view)> log_error_;
     std::atomic<bool> failed_{false};
 };
 

@@ -123,7 +123,9 @@ unsigned io_thread_count(const server_config& config) {
 }  // namespace
 
 int run_server(const server_config& config) {
-    auto opened = storage::log_store::open(config.store);
+    auto store_options = config.store;
+    store_options.log_error = [](std::string_view message) { log_message(log_level::error, std::string(message)); };
+    auto opened = storage::log_store::open(store_options);
     if (!opened) {
         log_message(log_level::error, "cannot open the store: " + opened.error().message);
         return 1;

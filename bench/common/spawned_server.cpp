@@ -39,20 +39,24 @@ spawned_server::spawned_server(const std::string& binary, const std::filesystem:
     if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
     std::vector<std::string> args{binary, "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", data_dir.string()};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
+    // Everything that allocates happens before fork: in the child of a
+    // multithreaded process only async-signal-safe calls are allowed.
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    static constexpr char exec_failed[] = "spawned_server: execv failed\n";
     pid_ = ::fork();
     if (pid_ == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test binary
         ::dup2(out[1], STDOUT_FILENO);
-        int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (log_fd >= 0) ::dup2(log_fd, STDERR_FILENO);
         ::close(out[0]);
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
         ::execv(argv[0], argv.data());
-        std::perror("execv");
+        [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, exec_failed, sizeof exec_failed - 1);
         ::_exit(127);
     }
+    if (log_fd >= 0) ::close(log_fd);
     ::close(out[1]);
     port_ = read_port(out[0]);
     ::close(out[0]);

@@ -30,6 +30,7 @@ po::options_description describe(api::server_config& c, parsed_options& out, std
         ("version", po::bool_switch(&out.show_version), "print the version and exit")
         ("listen", po::value(&listen)->default_value("127.0.0.1:8080"), "HOST:PORT to listen on (port 0: any free port)")
         ("data-dir", po::value(&dir)->default_value("./data"), "RocksDB directory (created if missing)")
+        ("block-cache-bytes", po::value(&c.store.block_cache_bytes)->default_value(c.store.block_cache_bytes), "RocksDB read cache for table blocks and chunks")
         ("threads", po::value(&c.io_threads)->default_value(0), "I/O threads (0: one per core)")
         ("blocking-threads", po::value(&c.blocking_threads)->default_value(32), "threads that wait on synced writes")
         ("max-chunk-bytes", po::value(&l.max_chunk_bytes)->default_value(l.max_chunk_bytes), "largest chunk accepted")

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -32,8 +33,11 @@ namespace chunklog::storage {
 struct store_options {
     std::filesystem::path dir = "data";
     bool sync_writes = true;                      // fsync the WAL before a write returns
-    std::size_t block_cache_bytes = 64ULL << 20;  // shared read cache
+    std::size_t block_cache_bytes = 64ULL << 20;  // read cache shared by table blocks and chunk blobs
     rocksdb::Env* env = nullptr;                  // custom environment (fault injection in tests)
+    // Where the store reports what it cannot return as an error (a write
+    // failure that made it read-only); stderr when empty. Called from any thread.
+    std::function<void(std::string_view)> log_error = nullptr;
 };
 
 // A transaction as a client proposes it: seq, when given, is checked.
