@@ -19,20 +19,21 @@ class publish_locks {
 public:
     publish_locks(user_locks& locks, const uuid& user, std::size_t max_ids)
         : locks_(locks), user_(user), entry_(locks.of_user(user)) {
-        if (max_ids > max_striped_ids) data_.emplace<std::unique_lock<std::shared_mutex>>(entry_.data);
-        else data_.emplace<std::shared_lock<std::shared_mutex>>(entry_.data);
+        if (max_ids > max_striped_ids) data_.emplace<std::unique_lock<writer_preferring_mutex>>(entry_.data);
+        else data_.emplace<std::shared_lock<writer_preferring_mutex>>(entry_.data);
     }
 
     void lock_head_and_keys(const std::vector<std::string_view>& ids) {
         head_ = std::unique_lock(entry_.head);
-        if (std::holds_alternative<std::shared_lock<std::shared_mutex>>(data_)) keys_ = locks_.lock_keys(user_, ids);
+        if (std::holds_alternative<std::shared_lock<writer_preferring_mutex>>(data_)) keys_ = locks_.lock_keys(user_, ids);
     }
 
 private:
     user_locks& locks_;
     const uuid& user_;
     user_locks::user_entry& entry_;
-    std::variant<std::monostate, std::shared_lock<std::shared_mutex>, std::unique_lock<std::shared_mutex>> data_;
+    std::variant<std::monostate, std::shared_lock<writer_preferring_mutex>, std::unique_lock<writer_preferring_mutex>>
+        data_;
     std::unique_lock<std::mutex> head_;
     std::vector<std::unique_lock<std::mutex>> keys_;
 };

@@ -2,7 +2,9 @@
 //
 // Per user (hashed into a fixed table): a shared mutex that every write takes
 // shared and DELETE takes exclusive, and a HEAD mutex that serializes HEAD
-// advances. Per key (user plus id, hashed): a mutex that makes the
+// advances. The shared mutex prefers writers: glibc's default read-write
+// lock lets a steady stream of shared holders starve an exclusive one
+// forever (a DELETE behind a busy client would never run). Per key (user plus id, hashed): a mutex that makes the
 // check-then-insert of one chunk or transaction atomic. A hash collision only
 // costs some contention, never correctness. Thread-safe; the table lives as
 // long as the store.
@@ -13,16 +15,44 @@
 #include <algorithm>
 #include <array>
 #include <mutex>
+
+#include <pthread.h>
 #include <shared_mutex>
 #include <string_view>
 #include <vector>
 
 namespace chunklog::storage {
 
+// A shared mutex (SharedMutex requirements) that lets a waiting exclusive
+// locker in before new shared ones. Not recursive.
+class writer_preferring_mutex {
+public:
+    writer_preferring_mutex() {
+        pthread_rwlockattr_t attr;
+        pthread_rwlockattr_init(&attr);
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        pthread_rwlock_init(&lock_, &attr);
+        pthread_rwlockattr_destroy(&attr);
+    }
+    ~writer_preferring_mutex() { pthread_rwlock_destroy(&lock_); }
+    writer_preferring_mutex(const writer_preferring_mutex&) = delete;
+    writer_preferring_mutex& operator=(const writer_preferring_mutex&) = delete;
+
+    void lock() { pthread_rwlock_wrlock(&lock_); }
+    bool try_lock() { return pthread_rwlock_trywrlock(&lock_) == 0; }
+    void unlock() { pthread_rwlock_unlock(&lock_); }
+    void lock_shared() { pthread_rwlock_rdlock(&lock_); }
+    bool try_lock_shared() { return pthread_rwlock_tryrdlock(&lock_) == 0; }
+    void unlock_shared() { pthread_rwlock_unlock(&lock_); }
+
+private:
+    pthread_rwlock_t lock_;
+};
+
 class user_locks {
 public:
     struct user_entry {
-        std::shared_mutex data;
+        writer_preferring_mutex data;
         std::mutex head;
     };
 
