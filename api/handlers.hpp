@@ -6,10 +6,11 @@
 
 #include "api/head_watch.hpp"
 #include "api/http_types.hpp"
-#include <chunklog/storage/log_store.hpp>
 #include "api/metrics.hpp"
 #include "api/routes.hpp"
 #include "api/service_options.hpp"
+
+#include <chunklog/storage/log_store.hpp>
 
 #include <boost/json/value.hpp>
 

@@ -4,11 +4,11 @@
 // functions; thread-safe.
 #pragma once
 
-#include <chunklog/storage/log_store.hpp>
 #include "api/service_options.hpp"
 
 #include <chunklog/errors.hpp>
 #include <chunklog/records.hpp>
+#include <chunklog/storage/log_store.hpp>
 
 #include <boost/json/object.hpp>
 

@@ -6,8 +6,9 @@
 
 #include "storage/db_handle.hpp"
 #include "storage/keys.hpp"
-#include <chunklog/storage/log_store.hpp>
 #include "storage/user_locks.hpp"
+
+#include <chunklog/storage/log_store.hpp>
 
 #include <atomic>
 #include <unordered_map>

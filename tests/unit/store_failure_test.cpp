@@ -5,10 +5,10 @@
 #include "support/temp_dir.hpp"
 
 #include "api/error_response.hpp"
-#include <chunklog/storage/log_store.hpp>
 #include "api/router.hpp"
 
 #include <chunklog/sha256.hpp>
+#include <chunklog/storage/log_store.hpp>
 
 #include <doctest/doctest.h>
 
