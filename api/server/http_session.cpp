@@ -2,6 +2,7 @@
 
 #include "api/error_response.hpp"
 #include "api/server/request_body.hpp"
+#include "api/server/request_reader.hpp"
 #include "api/server/deadline_sweeper.hpp"
 #include "api/request_log.hpp"
 #include "api/server/response_header.hpp"
@@ -103,7 +104,7 @@ private:
     std::uint64_t registry_id_ = 0;
     bool idle_ = true;
     std::uint64_t streamed_bytes_ = 0;  // body bytes of the current streamed answer
-    std::optional<http::request_parser<request_body>> parser_;  // the request being read
+    std::optional<request_parser> parser_;  // the request being read
 
     // Ends the session once idle, or now (closing the socket) when forced.
     void stop(bool force) {
@@ -144,37 +145,17 @@ private:
         co_return !ec && n > 0;
     }
 
-    enum class request_part { header, whole };
-
     // Feeds the parser from the buffer, reading from the socket only when it
     // needs more: a request that arrived whole costs no extra I/O step (Beast's
     // async_read would still post its completion through the scheduler).
-    // Errors as Beast's: end_of_stream before any byte, partial_message on
-    // EOF inside a request, header_limit, body_limit; a deadline shows as
+    // Errors as Beast's (see request_reader.hpp); a deadline shows as
     // operation_aborted (the sweeper cancels the socket).
-    asio::awaitable<beast::error_code> read_into(http::request_parser<request_body>& parser, request_part part) {
-        auto finished = [&] { return part == request_part::header ? parser.is_header_done() : parser.is_done(); };
+    asio::awaitable<beast::error_code> read_into(request_parser& parser, request_part part) {
         for (;;) {
-            beast::error_code ec;
-            while (buffer_.size() > 0 && !finished()) {
-                auto used = parser.put(buffer_.data(), ec);
-                buffer_.consume(used);
-                if (ec == http::error::need_more) {
-                    ec = {};
-                    break;
-                }
-                if (ec) co_return ec;
-                if (used == 0) break;
-            }
-            if (finished()) co_return ec;
+            if (auto done = feed(parser, buffer_, part)) co_return *done;
             auto [read_ec, n] = co_await socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
                                                                  use_tuple);
-            if (read_ec == asio::error::eof) {
-                if (!parser.got_some()) co_return http::error::end_of_stream;
-                parser.put_eof(ec);  // completes a body that ends with the connection
-                if (!ec && finished()) co_return ec;
-                co_return http::error::partial_message;
-            }
+            if (read_ec == asio::error::eof) co_return at_eof(parser, part);
             if (read_ec) co_return read_ec;
             buffer_.commit(n);
         }
@@ -283,14 +264,14 @@ private:
         }
     }
 
-    asio::awaitable<void> send_continue(http::request_parser<request_body>& parser) {
+    asio::awaitable<void> send_continue(request_parser& parser) {
         http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
         (*deadline_)->arm(state_.config.write_timeout);
         co_await http::async_write(socket_, cont, use_tuple);
     }
 
     // Answers a request that will not be read further, then closes.
-    asio::awaitable<bool> answer_refusal(std::uint64_t rid, http::request_parser<request_body>& parser,
+    asio::awaitable<bool> answer_refusal(std::uint64_t rid, request_parser& parser,
                                          unsigned status, errc code, std::string message) {
         auto started = std::chrono::steady_clock::now();
         auto res = error_response(code, std::move(message));
