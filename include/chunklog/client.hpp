@@ -1,10 +1,19 @@
 // chunklog::client: talks to one chunklogd for one user over HTTP/1.1.
 //
 // It keeps one connection alive between calls, bounds every request with a
-// timeout, retries (with doubling backoff) after a connection failure or a
-// 503, verifies the SHA-256 of every chunk it downloads, and reports protocol
-// errors as chunklog::error values (a conflict carries the current HEAD).
-// Every chunklog request is idempotent, so retrying is always safe.
+// timeout and every response with a size limit, verifies the SHA-256 of
+// every chunk it downloads, and reports every failure as a chunklog::error
+// value (a conflict carries the current HEAD): a server answer of the wrong
+// shape is errc::internal "malformed server response: ...", never a throw
+// and never partial data.
+//
+// Retries (with doubling backoff) after a connection failure or a 503. A
+// re-sent GET, PUT or POST cannot remove or change anything stored: the
+// server takes a re-sent chunk, transaction or publish as already done, and
+// a re-sent HEAD advance at worst reports a conflict. A re-sent DELETE could
+// remove what another client stored after the first one, so DELETE is sent
+// again only when no connection could be made at all, and always goes on a
+// fresh connection.
 //
 // A client is not thread-safe: use one per thread. Calls block.
 #pragma once
@@ -31,6 +40,9 @@ struct client_options {
     std::chrono::milliseconds timeout{30'000};  // per request; a long poll adds its wait
     unsigned retries = 4;                       // after a connection failure or 503
     std::chrono::milliseconds backoff{100};     // before the first retry, doubled after each
+    // The largest response body accepted; a larger one is errc::internal
+    // "response too large" (read up to this size, then the connection is closed).
+    std::uint64_t max_response_bytes = 256ull << 20;
 };
 
 // What one publish sends: chunk bytes (ids are computed), transactions
@@ -75,9 +87,13 @@ public:
     outcome<void> delete_user();
 
     // Pages through GET log from `from`, calling on_transaction for every
-    // committed transaction in order; memory is bounded by one page. Returns
-    // the last transaction handed over (or `from`). A callback error stops
-    // the pull and is returned.
+    // committed transaction in order. Returns the last transaction handed
+    // over (or `from`). A callback error stops the pull and is returned.
+    // Each page is checked whole before its first transaction is handed over;
+    // a chunk's bytes are decoded and verified when its transaction is.
+    // Memory: one page as the server sends it (the server bounds a page, and
+    // max_response_bytes bounds what the client accepts), plus the decoded
+    // chunks of one transaction.
     outcome<uuid> pull(const uuid& from, const pull_callback& on_transaction, std::size_t page_size = 100);
 
     // Uploads the chunks the server lacks and publishes everything with the

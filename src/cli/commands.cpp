@@ -16,17 +16,6 @@ namespace {
 
 constexpr unsigned max_push_attempts = 20;
 
-// "--flag VALUE" from a subcommand's arguments.
-std::optional<std::string> flag_value(const std::vector<std::string>& args, const std::string& flag) {
-    for (std::size_t i = 0; i + 1 < args.size(); ++i)
-        if (args[i] == flag) return args[i + 1];
-    return std::nullopt;
-}
-
-bool has_flag(const std::vector<std::string>& args, const std::string& flag) {
-    return std::find(args.begin(), args.end(), flag) != args.end();
-}
-
 std::optional<unsigned> parse_count(const std::string& text) {
     unsigned v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -44,17 +33,34 @@ void end_progress(context& ctx) {
     if (ctx.show_progress()) ctx.err() << '\n';
 }
 
+// Writes the configuration; keeps the saved user unless --force replaces it.
 int run_init(context& ctx) {
-    auto& c = ctx.settings();
+    arguments a;
+    if (auto bad = ctx.parse({{{"--force", takes::nothing}}}, a)) return *bad;
+    const bool force = a.has("--force");
+    auto saved = load_config();
+    if (!saved && !force) {
+        auto e = saved.error();
+        e.message += " (fix it, or replace it with `chunklog init --force`)";
+        return ctx.fail(e);
+    }
+    auto previous = saved ? *saved : std::nullopt;
+    auto c = with_overrides(previous.value_or(config{}), ctx.globals());
     if (c.user.empty()) c.user = uuid::random().to_string();
     if (!uuid::parse(c.user)) return ctx.usage_error("the user must be a canonical lowercase UUID");
-    save_config(c);
+    if (previous && !previous->user.empty() && previous->user != c.user && !force)
+        return ctx.usage_error(config_path().string() + " already holds user " + previous->user +
+                               "; --force replaces it (that user's data stays on the server, reachable only with "
+                               "its id)");
+    if (auto s = save_config(c); !s) return ctx.fail(s.error());
     ctx.print({{"server", c.server}, {"user", c.user}, {"config", config_path().string()}},
               "user " + c.user + " on " + c.server + " (saved in " + config_path().string() + ")");
     return exit_ok;
 }
 
 int run_info(context& ctx) {
+    arguments a;
+    if (auto bad = ctx.parse({}, a)) return *bad;
     auto c = ctx.connect();
     if (!c) return exit_usage;
     auto s = c->info();
@@ -69,13 +75,18 @@ int run_info(context& ctx) {
 }
 
 int run_head(context& ctx) {
+    arguments a;
+    if (auto bad = ctx.parse({{{"--wait", takes::optional_value}}}, a)) return *bad;
+    std::optional<unsigned> seconds;
+    if (a.has("--wait")) {
+        seconds = parse_count(a.value("--wait").value_or("60"));
+        if (!seconds || *seconds < 1 || *seconds > 60) return ctx.usage_error("--wait takes 1 to 60 seconds");
+    }
     auto c = ctx.connect();
     if (!c) return exit_usage;
     auto h = c->head();
     if (!h) return ctx.fail(h.error());
-    if (has_flag(ctx.args(), "--wait")) {
-        auto seconds = parse_count(flag_value(ctx.args(), "--wait").value_or("60"));
-        if (!seconds || *seconds < 1 || *seconds > 60) return ctx.usage_error("--wait takes 1 to 60 seconds");
+    if (seconds) {
         h = c->wait_head(h->head, std::chrono::seconds(*seconds));
         if (!h) return ctx.fail(h.error());
     }
@@ -92,10 +103,11 @@ std::optional<std::string> read_file(const std::string& path) {
 }
 
 int run_push(context& ctx) {
-    if (ctx.args().empty()) return ctx.usage_error("push needs at least one FILE");
+    arguments a;
+    if (auto bad = ctx.parse({{}, 1, any_number}, a)) return *bad;
     publish_batch batch;
     transaction_record t{uuid::random(), root_id, 0, {}};
-    for (const auto& path : ctx.args()) {
+    for (const auto& path : a.positional()) {
         auto bytes = read_file(path);
         if (!bytes) return ctx.usage_error("cannot read " + path);
         t.chunks.push_back(sha256_of(*bytes));
@@ -124,10 +136,12 @@ int run_push(context& ctx) {
 }
 
 int run_pull(context& ctx) {
-    auto from = uuid::parse(flag_value(ctx.args(), "--from").value_or(root_id.to_string()));
+    arguments a;
+    if (auto bad = ctx.parse({{{"--from", takes::value}, {"--out", takes::value}}}, a)) return *bad;
+    auto from = uuid::parse(a.value("--from").value_or(root_id.to_string()));
     if (!from) return ctx.usage_error("--from must be a transaction id");
-    auto out_dir = flag_value(ctx.args(), "--out");
-    if (out_dir) std::filesystem::create_directories(*out_dir);
+    auto out_dir = a.value("--out");
+    if (out_dir) std::filesystem::create_directories(*out_dir);  // throws on failure: main reports it
     auto c = ctx.connect();
     if (!c) return exit_usage;
     std::uint64_t count = 0, chunks = 0;
@@ -149,6 +163,8 @@ int run_pull(context& ctx) {
 }
 
 int run_log(context& ctx) {
+    arguments a;
+    if (auto bad = ctx.parse({}, a)) return *bad;
     auto c = ctx.connect();
     if (!c) return exit_usage;
     json::array all;
@@ -169,8 +185,9 @@ int run_log(context& ctx) {
 }
 
 int run_cat(context& ctx) {
-    if (ctx.args().size() != 1) return ctx.usage_error("cat needs exactly one CHUNK id");
-    auto id = digest::parse(ctx.args()[0]);
+    arguments a;
+    if (auto bad = ctx.parse({{}, 1, 1}, a)) return *bad;
+    auto id = digest::parse(a.positional()[0]);
     if (!id) return ctx.usage_error("a chunk id is 64 lowercase hex characters");
     auto c = ctx.connect();
     if (!c) return exit_usage;
@@ -181,22 +198,37 @@ int run_cat(context& ctx) {
     return exit_ok;
 }
 
+// The HEAD to watch from: `from`, else the current one.
+outcome<uuid> watch_start(client& c, const std::optional<uuid>& from) {
+    if (from) return *from;
+    auto h = c.head();
+    if (!h) return h.error();
+    return h->head;
+}
+
 int run_watch(context& ctx) {
+    arguments a;
+    if (auto bad = ctx.parse({{{"--count", takes::value}, {"--from", takes::value}}}, a)) return *bad;
     std::optional<unsigned> limit;
-    if (auto n = flag_value(ctx.args(), "--count")) {
+    if (auto n = a.value("--count")) {
         limit = parse_count(*n);
         if (!limit) return ctx.usage_error("--count takes a number");
     }
+    std::optional<uuid> from;
+    if (auto text = a.value("--from")) {
+        from = uuid::parse(*text);
+        if (!from) return ctx.usage_error("--from must be a transaction id");
+    }
     auto c = ctx.connect();
     if (!c) return exit_usage;
-    auto h = c->head();
-    if (!h) return ctx.fail(h.error());
+    auto known = watch_start(*c, from);
+    if (!known) return ctx.fail(known.error());
     for (unsigned seen = 0; !limit || seen < *limit;) {
-        auto next = c->wait_head(h->head, std::chrono::seconds(60));
+        auto next = c->wait_head(*known, std::chrono::seconds(60));
         if (!next) return ctx.fail(next.error());
-        if (next->head == h->head) continue;
-        h = next;
-        ctx.print(head_json(*h), head_text(*h));
+        if (next->head == *known) continue;
+        known = next->head;
+        ctx.print(head_json(*next), head_text(*next));
         ++seen;
     }
     return exit_ok;
@@ -206,7 +238,10 @@ int run_watch(context& ctx) {
 
 const std::vector<command>& commands() {
     static const std::vector<command> table{
-        {"init", "init", "save --server and --user (a new random user if none) in the config file", run_init},
+        {"init", "init [--force]",
+         "save --server and --user (a new random user if none) in the config file; --force: replace a config "
+         "that holds another user, or a malformed one",
+         run_init, false},
         {"info", "info", "show the user's HEAD and what is stored", run_info},
         {"head", "head [--wait [SECONDS]]", "print HEAD and its seq; --wait: the next HEAD instead", run_head},
         {"push", "push FILE...", "publish the files as one transaction and advance HEAD (retried on conflict)",
@@ -215,7 +250,9 @@ const std::vector<command>& commands() {
          "fetch every transaction after ID; write chunks into DIR; print the last id", run_pull},
         {"log", "log", "list the committed transactions", run_log},
         {"cat", "cat CHUNK", "write a chunk's bytes to stdout", run_cat},
-        {"watch", "watch [--count N]", "print each new HEAD as it happens (long poll)", run_watch},
+        {"watch", "watch [--count N] [--from ID]",
+         "print each new HEAD as it happens (long poll); --from: each HEAD after ID instead of after the current one",
+         run_watch},
         {"task", "task COMMAND ...", "offline-first task list synced through the server (chunklog task --help)",
          run_task},
     };

@@ -1,4 +1,4 @@
-#include "cli/commands.hpp"
+#include "cli/context.hpp"
 
 #include <boost/json.hpp>
 
@@ -7,7 +7,22 @@
 namespace chunklog::cli {
 
 context::context(global_options g, std::ostream& out, std::ostream& err)
-    : globals_(std::move(g)), config_(resolve_config(globals_)), out_(out), err_(err) {}
+    : globals_(std::move(g)), config_(with_overrides(config{}, globals_)), out_(out), err_(err) {}
+
+outcome<void> context::load_settings() {
+    auto c = resolve_config(globals_);
+    if (!c) return c.error();
+    config_ = std::move(*c);
+    return {};
+}
+
+std::optional<int> context::parse(const argument_spec& spec, arguments& out) { return parse(args(), spec, out); }
+
+std::optional<int> context::parse(const std::vector<std::string>& words, const argument_spec& spec,
+                                  arguments& out) {
+    if (auto bad = parse_arguments(words, spec, out)) return usage_error(*bad);
+    return std::nullopt;
+}
 
 std::optional<client> context::connect() {
     auto user = uuid::parse(config_.user);

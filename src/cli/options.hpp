@@ -1,10 +1,8 @@
-// Global options of the chunklog command-line client and where they come
-// from: flags (before or after the subcommand), then CHUNKLOG_SERVER and
-// CHUNKLOG_USER, then the config file written by `chunklog init`
-// ($XDG_CONFIG_HOME/chunklog/config.json, default ~/.config). Start-up only.
+// Global options of the chunklog command-line client (--server, --user,
+// --replica, --json, --help), accepted before or after the subcommand, and
+// the documented exit codes. Start-up only; pure functions.
 #pragma once
 
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,21 +29,9 @@ struct global_options {
     std::vector<std::string> args;  // everything after it, globals removed
 };
 
-// Splits argv; returns an error message on a usage error.
+// Splits argv; returns an error message on a usage error (`out` then holds
+// what was read before it, --json included). A value flag needs a value
+// that is not itself a flag; after "--" nothing is a global option.
 std::optional<std::string> parse_global_options(const std::vector<std::string>& argv, global_options& out);
-
-std::filesystem::path config_path();
-
-struct config {
-    std::string server = "http://127.0.0.1:8080";
-    std::string user;  // empty until init
-    std::string replica;  // task replica directory (flag or CHUNKLOG_REPLICA; else the default)
-};
-
-config load_config();  // defaults when the file is absent
-void save_config(const config& c);
-
-// Fills server and user from flags, environment and config file, in that order.
-config resolve_config(const global_options& g);
 
 }  // namespace chunklog::cli

@@ -82,12 +82,13 @@ struct task_command {
     const char* name;
     const char* usage;
     const char* summary;
-    int (*run)(context&, replica&, const std::vector<std::string>&);
+    argument_spec spec;
+    int (*run)(context&, replica&, const arguments&);
 };
 
-int task_add(context& ctx, replica& r, const std::vector<std::string>& args) {
+int task_add(context& ctx, replica& r, const arguments& a) {
     std::string description;
-    auto props = parse_properties(args, &description);
+    auto props = parse_properties(a.positional(), &description);
     if (description.empty()) return ctx.usage_error("task add needs a DESCRIPTION");
     auto id = uuid::random();
     auto ts = now_ms();
@@ -103,8 +104,8 @@ int task_add(context& ctx, replica& r, const std::vector<std::string>& args) {
     return exit_ok;
 }
 
-int task_list(context& ctx, replica& r, const std::vector<std::string>& args) {
-    bool all = std::find(args.begin(), args.end(), "--all") != args.end();
+int task_list(context& ctx, replica& r, const arguments& a) {
+    bool all = a.has("--all");
     auto tasks = r.tasks();
     auto ws = r.working_set();
     if (!tasks) return ctx.fail(tasks.error());
@@ -129,53 +130,62 @@ int task_list(context& ctx, replica& r, const std::vector<std::string>& args) {
     return exit_ok;
 }
 
-// Shared by info, modify, done, delete: finds the task named by args[0].
-std::optional<uuid> find_task(context& ctx, replica& r, const std::vector<std::string>& args, int& exit) {
-    if (args.empty()) {
-        exit = ctx.usage_error("this command needs a task ID (working-set number or UUID)");
+// Shared by info, modify, done, delete: finds the task named by `name` (a
+// working-set number or a UUID); a replica that cannot be read is reported.
+std::optional<uuid> find_task(context& ctx, replica& r, const std::string& name, int& exit) {
+    auto ws = r.working_set();
+    if (!ws) {
+        exit = ctx.fail(ws.error());
         return std::nullopt;
     }
-    auto ws = r.working_set();
-    auto id = ws ? resolve_id(*ws, args[0]) : std::nullopt;
+    auto id = resolve_id(*ws, name);
     auto t = id ? r.task(*id) : outcome<std::optional<task_properties>>(std::nullopt);
-    if (!id || !t || !*t) {
-        exit = ctx.fail(make_error(errc::not_found, "no task " + args[0]));
+    if (!t) {
+        exit = ctx.fail(t.error());
+        return std::nullopt;
+    }
+    if (!id || !*t) {
+        exit = ctx.fail(make_error(errc::not_found, "no task " + name));
         return std::nullopt;
     }
     return id;
 }
 
-int modify_task(context& ctx, replica& r, const std::vector<std::string>& args,
+int modify_task(context& ctx, replica& r, const std::string& name,
                 std::vector<std::pair<std::string, std::optional<std::string>>> props, const char* verb) {
     int exit = exit_ok;
-    auto id = find_task(ctx, r, args, exit);
+    auto id = find_task(ctx, r, name, exit);
     if (!id) return exit;
     if (props.empty()) return ctx.usage_error("nothing to change");
     if (auto c = r.commit(updates(*id, props)); !c) return ctx.fail(c.error());
-    ctx.print({{"uuid", id->to_string()}, {"action", verb}}, std::string(verb) + " task " + args[0]);
+    ctx.print({{"uuid", id->to_string()}, {"action", verb}}, std::string(verb) + " task " + name);
     return exit_ok;
 }
 
-int task_modify(context& ctx, replica& r, const std::vector<std::string>& args) {
-    std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
-    return modify_task(ctx, r, args, parse_properties(rest, nullptr), "modified");
+int task_modify(context& ctx, replica& r, const arguments& a) {
+    const auto& words = a.positional();
+    std::vector<std::string> rest(words.begin() + 1, words.end());
+    return modify_task(ctx, r, words[0], parse_properties(rest, nullptr), "modified");
 }
 
-int task_done(context& ctx, replica& r, const std::vector<std::string>& args) {
-    return modify_task(ctx, r, args, {{"status", "completed"}, {"end", std::to_string(now_ms() / 1000)}}, "completed");
+int task_done(context& ctx, replica& r, const arguments& a) {
+    return modify_task(ctx, r, a.positional()[0],
+                       {{"status", "completed"}, {"end", std::to_string(now_ms() / 1000)}}, "completed");
 }
 
-int task_delete(context& ctx, replica& r, const std::vector<std::string>& args) {
-    return modify_task(ctx, r, args, {{"status", "deleted"}}, "deleted");
+int task_delete(context& ctx, replica& r, const arguments& a) {
+    return modify_task(ctx, r, a.positional()[0], {{"status", "deleted"}}, "deleted");
 }
 
-int task_info(context& ctx, replica& r, const std::vector<std::string>& args) {
+int task_info(context& ctx, replica& r, const arguments& a) {
     int exit = exit_ok;
-    auto id = find_task(ctx, r, args, exit);
+    auto id = find_task(ctx, r, a.positional()[0], exit);
     if (!id) return exit;
-    auto props = r.task(*id).value();
-    auto ws = r.working_set().value();
-    auto o = task_json(*id, *props, working_number(ws, *id));
+    auto props = r.task(*id);  // find_task saw it
+    auto ws = r.working_set();
+    if (!props) return ctx.fail(props.error());
+    if (!ws) return ctx.fail(ws.error());
+    auto o = task_json(*id, props->value_or(task_properties{}), working_number(*ws, *id));
     std::string text;
     for (const auto& [k, v] : o) text += std::string(k) + "  " + (v.is_string() ? std::string(v.get_string()) : json::serialize(v)) + "\n";
     text.pop_back();
@@ -228,12 +238,13 @@ int sync_watch(context& ctx, client& server) {
 
 const std::vector<task_command>& task_commands() {
     static const std::vector<task_command> table{
-        {"add", "task add DESCRIPTION [prop:value ...]", "create a pending task", task_add},
-        {"list", "task list [--all]", "pending tasks by number; --all: every task", task_list},
-        {"info", "task info ID", "every property of a task", task_info},
-        {"modify", "task modify ID prop:value ...", "change properties (prop: with no value removes it)", task_modify},
-        {"done", "task done ID", "mark a task completed", task_done},
-        {"delete", "task delete ID", "mark a task deleted", task_delete},
+        {"add", "task add DESCRIPTION [prop:value ...]", "create a pending task", {{}, 0, any_number}, task_add},
+        {"list", "task list [--all]", "pending tasks by number; --all: every task", {{{"--all"}}, 0, 0}, task_list},
+        {"info", "task info ID", "every property of a task", {{}, 1, 1}, task_info},
+        {"modify", "task modify ID prop:value ...", "change properties (prop: with no value removes it)",
+         {{}, 1, any_number}, task_modify},
+        {"done", "task done ID", "mark a task completed", {{}, 1, 1}, task_done},
+        {"delete", "task delete ID", "mark a task deleted", {{}, 1, 1}, task_delete},
     };
     return table;
 }
@@ -254,17 +265,19 @@ int run_task(context& ctx) {
         return args.empty() && !ctx.globals().help ? exit_usage : exit_ok;
     }
     std::vector<std::string> rest(args.begin() + 1, args.end());
+    arguments a;
     if (args[0] == "sync") {
+        if (auto bad = ctx.parse(rest, {{{"--watch"}}}, a)) return *bad;
         auto server = ctx.connect();
         if (!server) return exit_usage;
-        if (std::find(rest.begin(), rest.end(), "--watch") != rest.end()) return sync_watch(ctx, *server);
-        return sync_once(ctx, *server);
+        return a.has("--watch") ? sync_watch(ctx, *server) : sync_once(ctx, *server);
     }
     for (const auto& c : task_commands()) {
         if (args[0] != c.name) continue;
+        if (auto bad = ctx.parse(rest, c.spec, a)) return *bad;
         auto r = replica::open(replica_dir(ctx));
         if (!r) return ctx.fail(r.error());
-        return c.run(ctx, **r, rest);
+        return c.run(ctx, **r, a);
     }
     return ctx.usage_error("unknown task command '" + args[0] + "'");
 }

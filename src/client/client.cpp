@@ -3,17 +3,22 @@
 #include <chunklog/sha256.hpp>
 
 #include "client/http_transport.hpp"
+#include "client/json_decode.hpp"
+#include "client/log_page.hpp"
 
-#include <boost/json.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include <stdexcept>
 #include <thread>
-#include <unordered_map>
+#include <unordered_set>
 
 namespace chunklog {
 namespace json = boost::json;
 using detail::http_reply;
+using detail::malformed;
 
 namespace {
 
@@ -24,56 +29,13 @@ std::pair<std::string, std::string> split_server_url(const std::string& url) {
     return {std::string(parsed->host()), parsed->has_port() ? std::string(parsed->port()) : "80"};
 }
 
-// The chunklog error carried by a non-2xx answer.
-error error_from(const http_reply& r) {
-    boost::system::error_code ec;
-    auto v = json::parse(r.body, ec);
-    if (ec || !v.is_object() || !v.as_object().contains("error"))
-        return make_error(errc::internal, "unexpected HTTP " + std::to_string(r.status) + " from the server");
-    const auto& o = v.as_object();
-    error e = make_error(code_from_name(std::string_view(o.at("error").as_string())),
-                         o.contains("message") && o.at("message").is_string()
-                             ? std::string(o.at("message").as_string())
-                             : std::string{});
-    if (auto it = o.find("head"); it != o.end() && it->value().is_string())
-        e.head = uuid::parse(it->value().get_string());
-    if (auto it = o.find("missing"); it != o.end() && it->value().is_array())
-        for (const auto& id : it->value().get_array())
-            if (id.is_string())
-                if (auto d = digest::parse(id.get_string())) e.missing.push_back(*d);
-    return e;
-}
-
-outcome<json::object> json_body(const http_reply& r) {
-    boost::system::error_code ec;
-    auto v = json::parse(r.body, ec);
-    if (ec || !v.is_object()) return make_error(errc::internal, "the server sent malformed JSON");
-    return std::move(v.as_object());
-}
-
-outcome<uuid> uuid_in(const json::object& o, std::string_view key) {
-    auto it = o.find(key);
-    auto id = it != o.end() && it->value().is_string() ? uuid::parse(it->value().get_string()) : std::nullopt;
-    if (!id) return make_error(errc::internal, "the server sent a malformed `" + std::string(key) + "`");
-    return *id;
-}
+// The JSON object of a successful answer.
+outcome<json::object> json_body(const http_reply& r) { return detail::parse_object(r.body); }
 
 outcome<head_state> head_from(const http_reply& r) {
     auto o = json_body(r);
     if (!o) return o.error();
-    auto id = uuid_in(*o, "head");
-    if (!id) return id.error();
-    return head_state{*id, o->at("seq").to_number<std::uint64_t>()};
-}
-
-outcome<transaction_record> transaction_from(const json::object& o) {
-    auto id = uuid_in(o, "id");
-    auto parent = uuid_in(o, "parent");
-    if (!id || !parent) return make_error(errc::internal, "the server sent a malformed transaction");
-    transaction_record t{*id, *parent, o.at("seq").to_number<std::uint64_t>(), {}};
-    for (const auto& c : o.at("chunks").as_array())
-        if (auto d = digest::parse(c.as_string())) t.chunks.push_back(*d);
-    return t;
+    return detail::decode_head(*o);
 }
 
 json::array id_strings(std::span<const digest> ids) {
@@ -86,51 +48,14 @@ json::object transaction_json(const transaction_record& t) {
     return {{"id", t.id.to_string()}, {"parent", t.parent.to_string()}, {"chunks", id_strings(t.chunks)}};
 }
 
-// One page of GET log, parsed line by line.
-struct log_page {
-    std::unordered_map<digest, std::string, id_hash> chunks;
-    std::vector<transaction_record> transactions;
-    uuid last;
-    bool more = false;
-    bool ended = false;
-};
-
-outcome<log_page> parse_log_page(const std::string& body) {
-    log_page page;
-    std::string_view rest = body;
-    while (!rest.empty()) {
-        auto end = rest.find('\n');
-        auto line = rest.substr(0, end);
-        rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
-        if (line.empty()) continue;
-        // Each line is parsed into a stack buffer (a chunk line is about 1.4
-        // times the chunk): no heap allocation per line for small chunks.
-        unsigned char scratch[8192];
-        json::monotonic_resource memory(scratch, sizeof scratch);
-        boost::system::error_code ec;
-        auto v = json::parse(line, ec, &memory);
-        if (ec || !v.is_object()) return make_error(errc::internal, "malformed log line");
-        const auto& o = v.as_object();
-        if (auto c = o.find("chunk"); c != o.end()) {
-            auto id = digest::parse(c->value().at("id").as_string());
-            auto bytes = base64_decode(c->value().at("data").as_string());
-            if (!id || !bytes) return make_error(errc::internal, "malformed chunk in log");
-            if (sha256_of(*bytes) != *id) return make_error(errc::hash_mismatch, "downloaded chunk does not match its id");
-            page.chunks.emplace(*id, std::move(*bytes));
-        } else if (auto t = o.find("transaction"); t != o.end()) {
-            auto record = transaction_from(t->value().as_object());
-            if (!record) return record.error();
-            page.transactions.push_back(std::move(*record));
-        } else if (auto e = o.find("end"); e != o.end()) {
-            auto last = uuid_in(e->value().as_object(), "last");
-            if (!last) return last.error();
-            page.last = *last;
-            page.more = e->value().at("more").as_bool();
-            page.ended = true;
-        }
+error transport_failure(const client_options& o, detail::transport_error e) {
+    switch (e) {
+    case detail::transport_error::unreachable: return make_error(errc::network, "cannot reach " + o.server_url);
+    case detail::transport_error::broken: return make_error(errc::network, "the connection to " + o.server_url + " broke");
+    case detail::transport_error::too_large: break;
     }
-    if (!page.ended) return make_error(errc::network, "the log page was cut short");
-    return page;
+    return make_error(errc::internal,
+                      "response too large (over max_response_bytes, " + std::to_string(o.max_response_bytes) + ")");
 }
 
 }  // namespace
@@ -138,7 +63,8 @@ outcome<log_page> parse_log_page(const std::string& body) {
 struct client::impl {
     explicit impl(client_options o)
         : options(std::move(o)),
-          transport(split_server_url(options.server_url).first, split_server_url(options.server_url).second),
+          transport(split_server_url(options.server_url).first, split_server_url(options.server_url).second,
+                    options.max_response_bytes),
           base("/0.1/" + options.user.to_string()) {}
 
     client_options options;
@@ -146,29 +72,38 @@ struct client::impl {
     std::string base;
     std::uint64_t requests = 0;
 
-    // Sends a request, retrying after connection failures and 503s.
+    // Sends a request, retrying after connection failures and 503s as far
+    // as the method allows (see client.hpp).
     outcome<http_reply> call(const char* method, const std::string& target, const std::string& body = {},
                              std::chrono::milliseconds extra_time = {}) {
+        const bool resend = std::string_view(method) != "DELETE";
+        const auto use = resend ? detail::connection_use::reuse : detail::connection_use::fresh;
         auto backoff = options.backoff;
-        std::optional<http_reply> last;
         for (unsigned attempt = 0;; ++attempt) {
             ++requests;
-            last = transport.request(method, target, body, options.timeout + extra_time);
-            if (last && last->status != 503) return std::move(*last);
-            if (attempt >= options.retries) break;
+            auto result = transport.request(method, target, body, options.timeout + extra_time, use);
+            const bool last = attempt >= options.retries;
+            if (auto* reply = std::get_if<http_reply>(&result)) {
+                if (reply->status != 503) return std::move(*reply);
+                if (last || !resend) return detail::decode_error(reply->status, reply->body);
+            } else {
+                auto failure = std::get<detail::transport_error>(result);
+                bool again = failure == detail::transport_error::unreachable ||
+                             (resend && failure == detail::transport_error::broken);
+                if (last || !again) return transport_failure(options, failure);
+            }
             std::this_thread::sleep_for(backoff);
             backoff *= 2;
         }
-        if (!last) return make_error(errc::network, "cannot reach " + options.server_url);
-        return error_from(*last);
     }
 
-    // A call whose answer must have status `expected`.
+    // A call whose answer must have status `expected` (201 also accepts 200).
     outcome<http_reply> expect(unsigned expected, const char* method, const std::string& target,
                                const std::string& body = {}, std::chrono::milliseconds extra_time = {}) {
         auto r = call(method, target, body, extra_time);
         if (!r) return r.error();
-        if (r->status != expected && !(expected == 201 && r->status == 200)) return error_from(*r);
+        if (r->status != expected && !(expected == 201 && r->status == 200))
+            return detail::decode_error(r->status, r->body);
         return r;
     }
 };
@@ -199,12 +134,7 @@ outcome<user_summary> client::info() {
     if (!r) return r.error();
     auto o = json_body(*r);
     if (!o) return o.error();
-    auto h = uuid_in(*o, "head");
-    if (!h) return h.error();
-    return user_summary{{*h, o->at("seq").to_number<std::uint64_t>()},
-                        o->at("transactions").to_number<std::uint64_t>(),
-                        o->at("chunks").to_number<std::uint64_t>(),
-                        o->at("bytes").to_number<std::uint64_t>()};
+    return detail::decode_summary(*o);
 }
 
 outcome<std::vector<uuid>> client::list(const uuid& from, std::size_t limit) {
@@ -213,10 +143,7 @@ outcome<std::vector<uuid>> client::list(const uuid& from, std::size_t limit) {
     if (!r) return r.error();
     auto o = json_body(*r);
     if (!o) return o.error();
-    std::vector<uuid> ids;
-    for (const auto& v : o->at("transactions").as_array())
-        if (auto id = uuid::parse(v.as_string())) ids.push_back(*id);
-    return ids;
+    return detail::uuids_at(*o, "transactions");
 }
 
 outcome<transaction_record> client::transaction(const uuid& id) {
@@ -224,13 +151,20 @@ outcome<transaction_record> client::transaction(const uuid& id) {
     if (!r) return r.error();
     auto o = json_body(*r);
     if (!o) return o.error();
-    return transaction_from(*o);
+    auto t = detail::decode_transaction(*o);
+    if (t && t->id != id) return malformed("asked for transaction " + id.to_string() + ", got " + t->id.to_string());
+    return t;
 }
 
 outcome<digest> client::put_chunk(std::string_view bytes) {
     auto id = sha256_of(bytes);
     auto r = impl_->expect(201, "PUT", impl_->base + "/chunks/" + id.to_string(), std::string(bytes));
     if (!r) return r.error();
+    auto o = json_body(*r);
+    if (!o) return o.error();
+    auto stored = detail::string_at(*o, "id");
+    if (!stored) return stored.error();
+    if (*stored != id.to_string()) return malformed("the server stored chunk " + std::string(*stored));
     return id;
 }
 
@@ -251,8 +185,12 @@ outcome<std::vector<digest>> client::missing_chunks(std::span<const digest> ids)
         if (!r) return r.error();
         auto o = json_body(*r);
         if (!o) return o.error();
-        for (const auto& v : o->at("missing").as_array())
-            if (auto d = digest::parse(v.as_string())) missing.push_back(*d);
+        auto answer = detail::digests_at(*o, "missing");
+        if (!answer) return answer.error();
+        std::unordered_set<digest, id_hash> asked(part.begin(), part.end());
+        for (const auto& id : *answer)
+            if (!asked.contains(id)) return malformed("chunk " + id.to_string() + " is missing but was not asked for");
+        missing.insert(missing.end(), answer->begin(), answer->end());
     }
     return missing;
 }
@@ -261,6 +199,12 @@ outcome<void> client::put_transaction(const transaction_record& t) {
     auto r = impl_->expect(201, "PUT", impl_->base + "/transactions/" + t.id.to_string(),
                            json::serialize(transaction_json(t)));
     if (!r) return r.error();
+    auto o = json_body(*r);
+    if (!o) return o.error();
+    auto stored = detail::decode_transaction(*o);
+    if (!stored) return stored.error();
+    if (stored->id != t.id || stored->parent != t.parent || stored->chunks != t.chunks)
+        return malformed("the server stored another transaction than " + t.id.to_string());
     return {};
 }
 
@@ -283,20 +227,16 @@ outcome<uuid> client::pull(const uuid& from, const pull_callback& on_transaction
         auto r = impl_->expect(200, "GET", impl_->base + "/log?from=" + position.to_string() +
                                                "&limit=" + std::to_string(page_size));
         if (!r) return r.error();
-        auto page = parse_log_page(r->body);
+        auto page = detail::log_page::parse(std::move(r->body), position);
         if (!page) return page.error();
-        for (const auto& t : page->transactions) {
-            pulled_transaction pulled{t, {}};
-            for (const auto& id : t.chunks) {
-                auto it = page->chunks.find(id);
-                if (it == page->chunks.end()) return make_error(errc::internal, "log page lacks a chunk it references");
-                pulled.chunks.emplace_back(it->second);
-            }
-            if (auto done = on_transaction(pulled); !done) return done.error();
-            position = t.id;
+        for (std::size_t i = 0; i < page->transactions().size(); ++i) {
+            auto chunks = page->chunk_bytes(i);
+            if (!chunks) return chunks.error();
+            const auto& record = page->transactions()[i];
+            if (auto done = on_transaction({record, std::move(*chunks)}); !done) return done.error();
+            position = record.id;
         }
-        if (!page->more) return position;
-        position = page->last;
+        if (!page->more()) return position;
     }
 }
 
@@ -306,15 +246,12 @@ outcome<head_state> client::publish(const publish_batch& batch) {
     for (const auto& bytes : batch.chunks) ids.push_back(sha256_of(bytes));
     auto missing = missing_chunks(ids);
     if (!missing) return missing.error();
-    std::unordered_map<digest, bool, id_hash> wanted;
-    for (const auto& id : *missing) wanted[id] = true;
+    std::unordered_set<digest, id_hash> wanted(missing->begin(), missing->end());
 
     json::array chunks;
     for (std::size_t i = 0; i < ids.size(); ++i)
-        if (auto it = wanted.find(ids[i]); it != wanted.end() && it->second) {
+        if (wanted.erase(ids[i]) > 0)  // once per request
             chunks.push_back(json::object{{"id", ids[i].to_string()}, {"data", base64_encode(batch.chunks[i])}});
-            it->second = false;  // once per request
-        }
     json::array transactions;
     for (const auto& t : batch.transactions) transactions.push_back(transaction_json(t));
     json::object body{{"chunks", std::move(chunks)}, {"transactions", std::move(transactions)}};

@@ -14,13 +14,15 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 struct http_transport::impl {
-    impl(std::string h, std::string p) : host(std::move(h)), port(std::move(p)) {}
+    impl(std::string h, std::string p, std::uint64_t limit)
+        : host(std::move(h)), port(std::move(p)), max_body_bytes(limit) {}
 
     asio::io_context ioc;
     beast::tcp_stream stream{ioc};
     beast::flat_buffer buffer;
     std::string host;
     std::string port;
+    std::uint64_t max_body_bytes;
     bool connected = false;
 
     // Runs the io_context until the started operation completes.
@@ -52,15 +54,18 @@ struct http_transport::impl {
     }
 };
 
-http_transport::http_transport(std::string host, std::string port)
-    : impl_(std::make_unique<impl>(std::move(host), std::move(port))) {}
+http_transport::http_transport(std::string host, std::string port, std::uint64_t max_body_bytes)
+    : impl_(std::make_unique<impl>(std::move(host), std::move(port), max_body_bytes)) {}
 
 http_transport::~http_transport() { impl_->disconnect(); }
 
-std::optional<http_reply> http_transport::request(const char* method, const std::string& target,
-                                                  const std::string& body, std::chrono::milliseconds timeout) {
+std::variant<http_reply, transport_error> http_transport::request(const char* method, const std::string& target,
+                                                                  const std::string& body,
+                                                                  std::chrono::milliseconds timeout,
+                                                                  connection_use use) {
     auto& s = *impl_;
-    if (!s.connected && !s.connect(timeout)) return std::nullopt;
+    if (s.connected && use == connection_use::fresh) s.disconnect();
+    if (!s.connected && !s.connect(timeout)) return transport_error::unreachable;
 
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, s.host);
@@ -74,14 +79,14 @@ std::optional<http_reply> http_transport::request(const char* method, const std:
     http::async_write(s.stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
     s.run();
     http::response_parser<http::string_body> parser;
-    parser.body_limit(boost::none);
+    parser.body_limit(s.max_body_bytes);
     if (!ec) {
         http::async_read(s.stream, s.buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
         s.run();
     }
     if (ec) {
         s.disconnect();
-        return std::nullopt;
+        return ec == http::error::body_limit ? transport_error::too_large : transport_error::broken;
     }
     auto& res = parser.get();
     if (!res.keep_alive()) s.disconnect();

@@ -8,7 +8,6 @@
 #include <thread>
 
 namespace chunklog {
-namespace json = boost::json;
 
 std::filesystem::path default_replica_dir() {
     if (const char* dir = std::getenv("CHUNKLOG_REPLICA"); dir && *dir) return dir;
@@ -17,6 +16,27 @@ std::filesystem::path default_replica_dir() {
     const char* home = std::getenv("HOME");
     return std::filesystem::path(home ? home : ".") / ".local" / "share" / "chunklog" / "replica";
 }
+
+namespace {
+
+// Whether opening failed only because the directory's LOCK is held, by
+// another process or by another replica object in this one. RocksDB 7.8 says
+// so with a plain IOError (no subcode, never Busy) whose text names the LOCK
+// file: "While lock file: DIR/LOCK: <errno text>" when the fcntl lock is taken
+// elsewhere, "lock hold by current process, ...: DIR/LOCK: ..." when this
+// process has it. Other failures on that file ("while open a file for lock:
+// DIR/LOCK: Is a directory", a read-only disk) are not worth waiting for.
+bool lock_is_held(const rocksdb::Status& s, const std::filesystem::path& dir) {
+    if (!s.IsIOError() || s.subcode() != rocksdb::Status::kNone || s.getState() == nullptr) return false;
+    const std::string lock_file = dir.string() + "/LOCK";  // as RocksDB names it
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(lock_file, ec)) return false;
+    const std::string_view text = s.getState();
+    return text.starts_with("While lock file: " + lock_file + ": ") ||
+           (text.starts_with("lock hold by current process") && text.find(": " + lock_file + ": ") != text.npos);
+}
+
+}  // namespace
 
 replica::replica(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 replica::~replica() = default;
@@ -36,9 +56,10 @@ outcome<std::unique_ptr<replica>> replica::open(const std::filesystem::path& dir
             p->db.reset(raw);
             return std::unique_ptr<replica>(new replica(std::move(p)));
         }
-        bool locked = s.IsIOError() && s.ToString().find("lock") != std::string::npos;
-        if (!locked || std::chrono::steady_clock::now() >= deadline)
-            return make_error(errc::unavailable, "cannot open replica " + dir.string() + ": " + s.ToString());
+        if (!lock_is_held(s, dir))
+            return make_error(errc::internal, "cannot open replica " + dir.string() + ": " + s.ToString());
+        if (std::chrono::steady_clock::now() >= deadline)
+            return make_error(errc::unavailable, "replica " + dir.string() + " is in use: " + s.ToString());
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
 }

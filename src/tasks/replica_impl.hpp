@@ -1,11 +1,12 @@
-// replica's internals, shared by replica.cpp and replica_sync.cpp: the local
-// key layout, the RocksDB handle, and the read and staging steps. Not
-// thread-safe, like replica.
+// replica's internals, shared by replica.cpp and replica_sync.cpp: the
+// RocksDB handle and the checked read and staging steps (the key layout and
+// value formats are in replica_codec.hpp). Not thread-safe, like replica.
 #pragma once
+
+#include "tasks/replica_codec.hpp"
 
 #include <chunklog/tasks/replica.hpp>
 
-#include <boost/json.hpp>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -13,26 +14,6 @@
 #include <set>
 
 namespace chunklog {
-namespace json = boost::json;
-
-// Local key layout (one RocksDB directory per replica):
-//   "b"          last synced transaction id (16 bytes)
-//   "p"          unsynced local operations (operation chunk format)
-//   "f"          the publish in flight: {"id", "count"}
-//   "w"          working set: JSON array of task ids or null
-//   "t" + id     a task: JSON object of string properties
-namespace replica_keys {
-inline const std::string base = "b";
-inline const std::string pending = "p";
-inline const std::string inflight = "f";
-inline const std::string working_set = "w";
-inline std::string task(const uuid& id) { return "t" + std::string(id.raw()); }
-}  // namespace replica_keys
-
-struct inflight {
-    uuid id;
-    std::size_t count = 0;  // leading pending operations it carries
-};
 
 inline error storage_error(const rocksdb::Status& s) { return make_error(errc::internal, "replica store: " + s.ToString()); }
 
@@ -44,7 +25,7 @@ inline bool is_pending(const task_properties* props) {
 
 // Keeps numbers of tasks still pending, frees the others, gives new pending
 // tasks the lowest free numbers.
-inline void update_working_set(std::vector<std::optional<uuid>>& ws, const task_set& tasks, const std::set<uuid>& touched) {
+inline void update_working_set(working_set_slots& ws, const task_set& tasks, const std::set<uuid>& touched) {
     for (const auto& id : touched) {
         auto it = tasks.find(id);
         bool pending = is_pending(it == tasks.end() ? nullptr : &it->second);
@@ -81,54 +62,53 @@ struct replica::impl {
     outcome<uuid> base() const {
         auto v = get(replica_keys::base);
         if (!v) return v.error();
-        return *v ? uuid::from_bytes(**v).value_or(root_id) : root_id;
+        if (!*v) return root_id;
+        return decode_base(**v);
     }
 
     outcome<std::vector<operation>> pending() const {
         auto v = get(replica_keys::pending);
         if (!v) return v.error();
         if (!*v) return std::vector<operation>{};
-        return decode_operations(**v);
+        return decode_pending(**v);
     }
 
     outcome<std::optional<inflight>> in_flight() const {
         auto v = get(replica_keys::inflight);
         if (!v) return v.error();
         if (!*v) return std::optional<inflight>{};
-        auto o = json::parse(**v).as_object();
-        return std::optional<inflight>{inflight{*uuid::parse(o.at("id").as_string()), o.at("count").to_number<std::size_t>()}};
+        auto f = decode_inflight(**v);
+        if (!f) return f.error();
+        return std::optional<inflight>{*f};
     }
 
-    outcome<std::vector<std::optional<uuid>>> working_set() const {
+    outcome<working_set_slots> working_set() const {
         auto v = get(replica_keys::working_set);
         if (!v) return v.error();
-        std::vector<std::optional<uuid>> ws;
-        if (!*v) return ws;
-        auto items = json::parse(**v);  // kept alive for the loop
-        for (const auto& item : items.as_array())
-            ws.push_back(item.is_string() ? uuid::parse(item.get_string()) : std::nullopt);
-        return ws;
-    }
-
-    static task_properties decode_task(std::string_view text) {
-        task_properties props;
-        auto parsed = json::parse(text);  // kept alive for the loop
-        for (const auto& [k, v] : parsed.as_object()) props[std::string(k)] = std::string(v.as_string());
-        return props;
+        if (!*v) return working_set_slots{};
+        return decode_working_set(**v);
     }
 
     outcome<std::optional<task_properties>> task(const uuid& id) const {
         auto v = get(replica_keys::task(id));
         if (!v) return v.error();
         if (!*v) return std::optional<task_properties>{};
-        return std::optional{decode_task(**v)};
+        auto props = decode_task(**v);
+        if (!props) return props.error();
+        return std::optional<task_properties>{std::move(*props)};
     }
 
     outcome<task_set> all_tasks() const {
         task_set out;
         std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}));
-        for (it->Seek("t"); it->Valid() && it->key().starts_with("t"); it->Next())
-            out.emplace(*uuid::from_bytes(it->key().ToStringView().substr(1)), decode_task(it->value().ToStringView()));
+        for (it->Seek(replica_keys::task_prefix); it->Valid() && it->key().starts_with(replica_keys::task_prefix);
+             it->Next()) {
+            auto id = decode_task_key(it->key().ToStringView());
+            if (!id) return id.error();
+            auto props = decode_task(it->value().ToStringView());
+            if (!props) return props.error();
+            out.emplace(*id, std::move(*props));
+        }
         if (!it->status().ok()) return storage_error(it->status());
         return out;
     }
@@ -136,7 +116,7 @@ struct replica::impl {
     // Records, durably, the publish about to be sent.
     outcome<void> record_in_flight(const uuid& id, std::size_t count) {
         rocksdb::WriteBatch batch;
-        batch.Put(replica_keys::inflight, json::serialize(json::object{{"id", id.to_string()}, {"count", count}}));
+        batch.Put(replica_keys::inflight, encode_inflight({id, count}));
         return write(batch);
     }
 
@@ -150,20 +130,15 @@ struct replica::impl {
                 batch.Delete(replica_keys::task(id));
                 continue;
             }
-            json::object o;
-            for (const auto& [k, v] : it->second) o[k] = v;
-            batch.Put(replica_keys::task(id), json::serialize(o));
+            batch.Put(replica_keys::task(id), encode_task(it->second));
         }
         auto ws = working_set();
         if (!ws) return ws.error();
         update_working_set(*ws, tasks, touched);
-        json::array items;
-        for (const auto& slot : *ws) items.push_back(slot ? json::value(slot->to_string()) : json::value(nullptr));
-        batch.Put(replica_keys::working_set, json::serialize(items));
+        batch.Put(replica_keys::working_set, encode_working_set(*ws));
         batch.Put(replica_keys::pending, encode_operations(pending_ops));
         return {};
     }
 };
-
 
 }  // namespace chunklog

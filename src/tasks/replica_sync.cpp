@@ -55,6 +55,16 @@ outcome<void> rebase(std::vector<operation>& local, const operation& server_op, 
     return {};
 }
 
+// The seq of `id`, the last synced transaction: known when the pull handed
+// it over, else asked of the server.
+outcome<std::uint64_t> seq_of(client& server, const uuid& id, std::optional<std::uint64_t> pulled_seq) {
+    if (id.is_root()) return 0;
+    if (pulled_seq) return *pulled_seq;
+    auto t = server.transaction(id);
+    if (!t) return t.error();
+    return t->seq;
+}
+
 }  // namespace
 
 outcome<sync_report> replica::sync(client& server) {
@@ -71,8 +81,10 @@ outcome<sync_report> replica::sync(client& server) {
         // 1. Pull everything since the last synced transaction and rebase.
         std::set<uuid> touched;
         auto in_flight = *flying;
+        std::optional<std::uint64_t> pulled_seq;
         auto pulled = server.pull(*base, [&](const pulled_transaction& t) -> outcome<void> {
             ++report.pulled_transactions;
+            pulled_seq = t.record.seq;
             if (in_flight && t.record.id == in_flight->id) {  // our own publish landed earlier
                 auto n = std::min(in_flight->count, pending->size());
                 pending->erase(pending->begin(), pending->begin() + static_cast<std::ptrdiff_t>(n));
@@ -100,7 +112,9 @@ outcome<sync_report> replica::sync(client& server) {
         pulled_state.Delete(replica_keys::inflight);
         if (auto w = impl_->write(pulled_state); !w) return w.error();
         if (pending->empty()) {
-            report.head = head_state{*pulled, 0};
+            auto seq = seq_of(server, *pulled, pulled_seq);
+            if (!seq) return seq.error();
+            report.head = head_state{*pulled, *seq};
             return report;
         }
 

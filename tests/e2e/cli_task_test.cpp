@@ -86,7 +86,10 @@ TEST_CASE_FIXTURE(task_fixture, "two replicas edit one task, one of them offline
     // b is offline: it edits, and its sync fails with the network exit code.
     REQUIRE(task("b", "modify " + id + " priority:L note:offline").exit == 0);
     CHECK(run("--server http://127.0.0.1:1 --replica " + (dir.path() / "replica-b").string() + " task sync").exit == 5);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a's edit is later
+    // a's edits below must carry later timestamps (milliseconds) than b's:
+    // wait until the clock has passed the moment b's edit was over.
+    auto b_done = std::chrono::system_clock::now();
+    while (std::chrono::system_clock::now() <= b_done + std::chrono::milliseconds(1)) std::this_thread::yield();
     REQUIRE(task("a", "modify " + id + " priority:H").exit == 0);
     REQUIRE(task("a", "done " + id).exit == 0);
 
@@ -156,8 +159,7 @@ TEST_CASE_FIXTURE(task_fixture, "sync --watch publishes new local operations and
         both = list_all("other").size() == 2;
     }
     CHECK(both);
-    ::kill(watch_pid, SIGKILL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::kill(watch_pid, SIGKILL);  // its replica lock goes with it; the next open waits for that
     CHECK(run("--replica " + replica_w + " task list --all --json").exit == 0);
     CHECK(parse_json(run("--replica " + replica_w + " task list --all --json").out).as_array().size() == 2);
 }

@@ -1,7 +1,9 @@
 // The chunklog command-line client, run as a real process against the real
 // server: each subcommand in text and --json, and the exit codes.
 #include "support/cli_fixture.hpp"
+#include "support/fake_server.hpp"
 
+#include <boost/json.hpp>
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -9,7 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
-#include <thread>
+#include <mutex>
 
 using namespace chunklog::test;
 
@@ -51,18 +53,46 @@ TEST_CASE_FIXTURE(cli_fixture, "two people share a log: push on one machine, pul
 }
 
 TEST_CASE_FIXTURE(cli_fixture, "push rebases on a conflicting HEAD") {
-    REQUIRE(run("--server " + server_url + " init").exit == 0);
-    for (int i = 0; i < 3; ++i) REQUIRE(run("push " + write_file("f" + std::to_string(i), std::to_string(i))).exit == 0);
-    auto log = parse_json(run("--json log").out).at("transactions").as_array();
-    REQUIRE(log.size() == 3);
-    CHECK(log[2].at("seq").to_number<int>() == 3);
+    // A second writer advances HEAD between push's read of HEAD and its
+    // publish: the fake server refuses the first publish with a conflict
+    // naming that writer's transaction, and takes the rebased one.
+    const auto other = random_uuid();
+    std::mutex mutex;
+    std::vector<boost::json::object> publishes;
+    fake_server fake([&](const fake_request& r) {
+        if (r.target.ends_with("/head")) return fake_response::http(200, R"({"head":")" + root_id_text + R"(","seq":0})");
+        if (r.target.ends_with("/chunks/missing")) return fake_response::http(200, R"({"missing":[]})");
+        std::lock_guard lock(mutex);
+        publishes.push_back(parse_json(r.body).as_object());
+        auto& t = publishes.back().at("transactions").as_array().at(0).as_object();
+        if (publishes.size() == 1)
+            return fake_response::http(409, R"({"error":"conflict","message":"HEAD moved","head":")" + other + R"("})");
+        return fake_response::http(200, R"({"head":")" + text(t.at("id")) + R"(","seq":2})");
+    });
+    auto pushed = run("--json --server " + fake.url() + " --user " + random_uuid() + " push " + write_file("f", "x"));
+    CHECK(pushed.exit == 0);
+    std::lock_guard lock(mutex);
+    REQUIRE(publishes.size() == 2);
+    auto first = publishes[0].at("transactions").as_array().at(0).as_object();
+    auto second = publishes[1].at("transactions").as_array().at(0).as_object();
+    CHECK(text(first.at("parent")) == root_id_text);
+    CHECK(text(second.at("parent")) == other);  // rebased on the HEAD the conflict named
+    CHECK(text(second.at("id")) != text(first.at("id")));
+    CHECK(text(publishes[1].at("head")) == text(second.at("id")));
+    REQUIRE(pushed.exit == 0);
+    auto result = parse_json(pushed.out);
+    CHECK(result.at("attempts").to_number<int>() == 2);
+    CHECK(text(result.at("transaction")) == text(second.at("id")));
 }
 
 TEST_CASE_FIXTURE(cli_fixture, "watch prints the next HEAD") {
     REQUIRE(run("--server " + server_url + " init").exit == 0);
-    auto watcher = std::async(std::launch::async, [&] { return run("watch --count 1 --json"); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // Watching from the HEAD known now: whether the push lands before or
+    // after the watcher's long poll starts, the watcher sees it.
+    auto known = text(parse_json(run("head --json").out).at("head"));
+    auto watcher = std::async(std::launch::async, [&] { return run("watch --count 1 --json --from " + known); });
     auto pushed = run("push " + write_file("w", "watched"));
+    REQUIRE(pushed.exit == 0);
     REQUIRE(watcher.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     auto w = watcher.get();
     CHECK(w.exit == 0);

@@ -117,6 +117,39 @@ TEST_CASE_FIXTURE(client_fixture, "pull pages through a few thousand transaction
     CHECK(resumed.value() == ids.back());
 }
 
+TEST_CASE("pull walks pages the server ends early by size, within a small response limit") {
+    test::temp_dir dir;
+    test::server_process server(dir.path() / "db", {"--max-log-page-bytes", "2500"});
+    client_options o;
+    o.server_url = "http://127.0.0.1:" + std::to_string(server.port());
+    o.user = uuid::random();
+    o.max_response_bytes = 8192;  // a page of one 2,000-byte chunk fits; the whole log would not
+    client c(o);
+    publish_batch batch;
+    uuid parent = root_id;
+    std::vector<uuid> ids;
+    for (int i = 0; i < 6; ++i) {
+        batch.chunks.push_back(std::string(2000, static_cast<char>('a' + i)));
+        batch.transactions.push_back({uuid::random(), parent, 0, {sha256_of(batch.chunks.back())}});
+        parent = batch.transactions.back().id;
+        ids.push_back(parent);
+    }
+    batch.head = parent;
+    REQUIRE(c.publish(batch));
+
+    std::vector<uuid> pulled;
+    auto before = c.requests_sent();
+    auto last = c.pull(root_id, [&](const pulled_transaction& t) -> outcome<void> {
+        REQUIRE(t.chunks.size() == 1);
+        CHECK(t.chunks[0] == batch.chunks[pulled.size()]);
+        pulled.push_back(t.record.id);
+        return {};
+    });
+    CHECK(last.value() == ids.back());
+    CHECK(pulled == ids);
+    CHECK(c.requests_sent() - before == 6);  // one transaction per page
+}
+
 TEST_CASE_FIXTURE(client_fixture, "two clients publishing at once both land, and the chain is linear") {
     constexpr int per_client = 30;
     int conflicts_a = 0, conflicts_b = 0;

@@ -7,8 +7,15 @@
 #include <chunklog/tasks/replica.hpp>
 
 #include <doctest/doctest.h>
+#include <rocksdb/db.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <iostream>
 #include <random>
+#include <thread>
 
 using namespace chunklog;
 
@@ -67,9 +74,158 @@ void run_convergence(std::uint16_t port, unsigned seed) {
     }
 }
 
+// Writes `value` under `key` straight into a closed replica's RocksDB, as a
+// damaged disk or another program would.
+void poke(const std::filesystem::path& dir, const std::string& key, const std::string& value) {
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options{}, dir.string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    REQUIRE(db->Put(rocksdb::WriteOptions{}, key, value).ok());
+}
+
+// A client of a server that is not there: a sync that gets as far as the
+// network fails with errc::network, not with the error under test.
+client offline_client() {
+    client_options o;
+    o.server_url = "http://127.0.0.1:1";
+    o.user = uuid::random();
+    o.retries = 0;
+    return client(o);
+}
+
+template <typename T>
+std::optional<error> error_of(const outcome<T>& r) {
+    if (r) return std::nullopt;
+    return r.error();
+}
+
+struct damage {
+    std::string what;
+    std::string key;
+    std::string value;
+    std::function<std::optional<error>(replica&)> probe;  // a call that must now fail
+};
+
+std::vector<damage> damages(const uuid& task) {
+    auto task_key = "t" + std::string(task.raw());
+    auto working_set = [](replica& r) { return error_of(r.working_set()); };
+    auto sync = [](replica& r) {
+        auto c = offline_client();
+        return error_of(r.sync(c));
+    };
+    auto tasks = [](replica& r) { return error_of(r.tasks()); };
+    auto one_task = [task](replica& r) { return error_of(r.task(task)); };
+    auto commit = [task](replica& r) { return error_of(r.commit({operation::update(task, "p", "v", 5)})); };
+    return {
+        {"a working set that is not JSON", "w", "[\"abc", working_set},
+        {"a working set that is an object", "w", "{}", working_set},
+        {"a working set holding a malformed id", "w", R"(["nope"])", commit},
+        {"a publish in flight that is not JSON", "f", "{", sync},
+        {"a publish in flight without a count", "f", R"({"id":"6f9619ff-8b86-4d01-b42d-00c04fc964ff"})", sync},
+        {"a publish in flight with a malformed id", "f", R"({"id":"x","count":1})", sync},
+        {"a last synced id of the wrong size", "b", "short", [](replica& r) { return error_of(r.last_synced()); }},
+        {"a last synced id of the wrong size, when syncing", "b", "short", sync},
+        {"unsynced operations that are not operations", "p", "garbage",
+         [](replica& r) { return error_of(r.pending_operations()); }},
+        {"a task that is not JSON", task_key, "{", one_task},
+        {"a task property that is not a string", task_key, R"({"status":5})", tasks},
+        {"a task property that is not a string, on commit", task_key, R"({"status":5})", commit},
+        {"a task key of the wrong size", "tshort", "{}", tasks},
+    };
+}
+
 }  // namespace
 
 TEST_SUITE("replica") {
+
+TEST_CASE("a replica whose local state is corrupt reports errors, never throws") {
+    auto task = uuid::random();
+    for (const auto& d : damages(task)) {
+        CAPTURE(d.what);
+        test::temp_dir dir;
+        {
+            auto r = replica::open(dir.path()).value();
+            REQUIRE(r->commit({operation::create(task), operation::update(task, "status", "pending", 1)}));
+        }
+        poke(dir.path(), d.key, d.value);
+        auto r = replica::open(dir.path()).value();
+        std::optional<error> e;
+        CHECK_NOTHROW(e = d.probe(*r));
+        CHECK(e);
+        if (!e) continue;
+        CHECK(e->code == errc::internal);
+        CHECK(e->message.find("corrupt replica") != std::string::npos);
+    }
+}
+
+TEST_CASE("sync reports the seq of HEAD, also when there was nothing to do") {
+    test::temp_dir dir;
+    test::server_process server(dir.path() / "db");
+    client_options o;
+    o.server_url = "http://127.0.0.1:" + std::to_string(server.port());
+    o.user = uuid::random();
+    client c(o);
+    auto a = replica::open(dir.path() / "a").value();
+    auto b = replica::open(dir.path() / "b").value();
+    auto id = uuid::random();
+    for (int i = 0; i < 2; ++i) {
+        REQUIRE(a->commit({operation::update(id, "n", std::to_string(i), i + 1)}));
+        REQUIRE(a->sync(c).value().head.seq == static_cast<std::uint64_t>(i + 1));  // published
+    }
+    auto pulled = b->sync(c).value();  // pulls both, publishes nothing
+    CHECK(pulled.pulled_transactions == 2);
+    CHECK(pulled.head == c.head().value());
+    auto idle = b->sync(c).value();  // nothing at all to do
+    CHECK(idle.pulled_transactions == 0);
+    CHECK(idle.head == c.head().value());
+    CHECK(idle.head.seq == 2);
+}
+
+TEST_CASE("a replica whose LOCK file cannot be opened fails at once instead of waiting for a lock") {
+    test::temp_dir dir;
+    std::filesystem::create_directories(dir.path() / "LOCK");  // a directory where RocksDB wants its lock file
+    auto started = std::chrono::steady_clock::now();
+    auto r = replica::open(dir.path(), std::chrono::seconds(5));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::internal);  // not errc::unavailable after the wait
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+}
+
+// Run as a child process (this binary again) by the next test: holds the
+// replica named by CHUNKLOG_TEST_HOLD_REPLICA until its stdin closes. Does
+// nothing when run as a test of its own.
+TEST_CASE("replica lock holder (a helper process)") {
+    const char* dir = std::getenv("CHUNKLOG_TEST_HOLD_REPLICA");
+    if (dir == nullptr) return;
+    auto held = replica::open(dir).value();
+    std::ofstream(std::string(dir) + ".held") << "held\n";
+    for (std::string line; std::getline(std::cin, line);) {
+    }
+}
+
+TEST_CASE("a replica held by another process is waited for, and opens once released") {
+    test::temp_dir tmp;
+    auto dir = tmp.path() / "r";
+    REQUIRE(replica::open(dir));
+    auto command = "CHUNKLOG_TEST_HOLD_REPLICA=" + dir.string() + " " +
+                   std::filesystem::read_symlink("/proc/self/exe").string() +
+                   " -tc='replica lock holder*' >/dev/null 2>&1";
+    FILE* holder = ::popen(command.c_str(), "w");
+    REQUIRE(holder != nullptr);
+    bool held = false;
+    for (int i = 0; i < 3000 && !held; ++i) {  // bounded: up to 30 s
+        held = std::filesystem::exists(dir.string() + ".held");
+        if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(held);
+    auto busy = replica::open(dir, std::chrono::milliseconds(100));
+    REQUIRE_FALSE(busy);
+    CHECK(busy.error().code == errc::unavailable);
+    auto later = std::async(std::launch::async, [&] { return replica::open(dir, std::chrono::seconds(30)); });
+    ::pclose(holder);  // the holder closes the replica and exits
+    CHECK(later.get().has_value());
+}
+
 
 TEST_CASE("replicas editing offline converge, for many seeds") {
     test::temp_dir dir;

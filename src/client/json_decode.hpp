@@ -1,0 +1,48 @@
+// Checked decoding of the server's JSON answers for chunklog::client. Every
+// accessor returns an outcome; any shape the protocol does not allow (bad
+// JSON, a wrong type, a missing field, a malformed id, a negative or
+// fractional count) becomes errc::internal "malformed server response: ...".
+// Nothing here throws, and no id that fails to parse is ever skipped.
+// Stateless functions; thread-safe.
+#pragma once
+
+#include <chunklog/errors.hpp>
+#include <chunklog/records.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace chunklog::detail {
+
+namespace json = boost::json;
+
+// errc::internal "malformed server response: <what>".
+error malformed(std::string_view what);
+
+// The text as one JSON object.
+outcome<json::object> parse_object(std::string_view text);
+
+// One field of `o`, checked: present and of the right type and form.
+outcome<const json::object*> object_at(const json::object& o, std::string_view key);
+outcome<std::string_view> string_at(const json::object& o, std::string_view key);
+outcome<std::uint64_t> count_at(const json::object& o, std::string_view key);  // an integer >= 0
+outcome<bool> bool_at(const json::object& o, std::string_view key);
+outcome<uuid> uuid_at(const json::object& o, std::string_view key);
+outcome<std::vector<uuid>> uuids_at(const json::object& o, std::string_view key);
+outcome<std::vector<digest>> digests_at(const json::object& o, std::string_view key);
+
+// The records of the protocol: {"head", "seq"}; {"id", "parent", "seq",
+// "chunks"}; GET /0.1/{user}'s summary.
+outcome<head_state> decode_head(const json::object& o);
+outcome<transaction_record> decode_transaction(const json::object& o);
+outcome<user_summary> decode_summary(const json::object& o);
+
+// The chunklog error of an answer with status >= 400: its code, message and
+// the extra fields ("head", "missing"). A body that is not a protocol error
+// is errc::internal (errc::unavailable for a bare 503).
+error decode_error(unsigned status, std::string_view body);
+
+}  // namespace chunklog::detail
