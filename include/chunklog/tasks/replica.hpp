@@ -30,13 +30,14 @@ struct sync_report {
     std::size_t applied_operations = 0;    // server operations applied locally
     std::size_t published_operations = 0;  // local operations now on the server
     unsigned conflicts = 0;                // publishes refused and retried
-    head_state head;
+    head_state head;                       // the last synced transaction and its seq
 };
 
 class replica {
 public:
     // Opens or creates the replica; waits up to `lock_wait` while another
-    // process holds it.
+    // process holds it (then errc::unavailable). Any other failure to open
+    // is errc::internal at once.
     static outcome<std::unique_ptr<replica>> open(const std::filesystem::path& dir,
                                                   std::chrono::milliseconds lock_wait = std::chrono::seconds(10));
     ~replica();
