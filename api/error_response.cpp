@@ -20,6 +20,10 @@ unsigned http_status(errc code) noexcept {
     case errc::conflict: return 409;
     case errc::payload_too_large: return 413;
     case errc::unavailable: return 503;
+    case errc::too_many_requests: return 429;
+    case errc::quota_exceeded:
+    case errc::insufficient_storage: return 507;
+    case errc::history_truncated: return 410;
     case errc::internal:
     case errc::network: return 500;
     }

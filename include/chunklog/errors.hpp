@@ -3,12 +3,19 @@
 // Stateless; safe from any thread.
 #pragma once
 
+#include <chunklog/ids.hpp>
+
+#include <boost/assert/source_location.hpp>
 #include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
 
+#include <iosfwd>
+#include <optional>
 #include <stdexcept>
-
+#include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace chunklog {
 
@@ -28,6 +35,11 @@ enum class errc {
     forbidden,
     unavailable,
     internal,
+    // Since protocol 0.2.
+    too_many_requests,
+    quota_exceeded,
+    insufficient_storage,
+    history_truncated,
     // Client side only, never on the wire: the server could not be reached
     // or the connection broke (after retries).
     network,
@@ -41,23 +53,14 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
 
 // The protocol's wire name of a code ("conflict", "missing_chunks", ...).
 std::string_view code_name(errc e) noexcept;
-// The reverse, for clients reading error bodies; nullopt-like internal on miss.
+// The reverse, for clients reading error bodies: errc::internal for a name
+// this version does not know.
 errc code_from_name(std::string_view name) noexcept;
 
 }  // namespace chunklog
 
 template <>
 struct boost::system::is_error_code_enum<chunklog::errc> : std::true_type {};
-
-#include <chunklog/ids.hpp>
-
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
-
-#include <iosfwd>
-#include <optional>
-#include <string>
-#include <vector>
 
 namespace chunklog {
 

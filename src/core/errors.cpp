@@ -7,7 +7,8 @@
 namespace chunklog {
 namespace {
 
-constexpr std::array<std::string_view, 17> names{
+// Indexed by errc's values (0 is no error).
+constexpr std::array<std::string_view, static_cast<std::size_t>(errc::network) + 1> names{
     "ok",
     "bad_request",
     "invalid_id",
@@ -24,8 +25,13 @@ constexpr std::array<std::string_view, 17> names{
     "forbidden",
     "unavailable",
     "internal",
+    "too_many_requests",
+    "quota_exceeded",
+    "insufficient_storage",
+    "history_truncated",
     "network",
 };
+static_assert(names.back() == "network", "names: one entry per errc, in order");
 
 class category final : public boost::system::error_category {
 public:

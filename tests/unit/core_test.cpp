@@ -63,6 +63,9 @@ TEST_CASE("every error code has a distinct wire name that maps back") {
         CHECK(ec.message() == std::string(code_name(e)));
     }
     CHECK(code_name(errc::missing_chunks) == "missing_chunks");
+    CHECK(code_name(errc::history_truncated) == "history_truncated");
+    CHECK(code_from_name("quota_exceeded") == errc::quota_exceeded);
+    CHECK(code_from_name("no_such_code") == errc::internal);
 }
 
 }
