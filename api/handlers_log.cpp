@@ -58,13 +58,14 @@ public:
     log_stream(storage::log_cursor cursor, const uuid& from, std::size_t limit, std::size_t max_bytes, bool with_data)
         : cursor_(std::move(cursor)), last_(from), limit_(limit), max_bytes_(max_bytes), with_data_(with_data) {}
 
-    // Appends the next line to `out`.
-    stream_step next(std::string& out) {
+    // Appends the next line to `out`. Without may_block, chunk bytes come
+    // from memory only, and a chunk on disk ends the call with `blocked`.
+    stream_step next(std::string& out, bool may_block) {
         auto before = out.size();
         while (out.size() == before) {
             if (ended_) return stream_step::done;
             if (current_) {
-                if (auto step = next_line_of_current(out); step != stream_step::more) return step;
+                if (auto step = next_line_of_current(out, may_block); step != stream_step::more) return step;
                 continue;
             }
             if (sent_transactions_ < limit_ && (sent_transactions_ == 0 || room_for_more())) {
@@ -83,12 +84,15 @@ public:
 
 private:
     // A chunk line not yet sent, or the transaction line once its chunks are out.
-    stream_step next_line_of_current(std::string& out) {
-        while (chunk_index_ < current_->chunks.size()) {
-            const auto& id = current_->chunks[chunk_index_++];
-            if (!with_data_ || !sent_.insert(id).second) continue;
-            auto bytes = cursor_.chunk(id);
-            if (!bytes || !*bytes) return stream_step::failed;
+    stream_step next_line_of_current(std::string& out, bool may_block) {
+        for (; chunk_index_ < current_->chunks.size(); ++chunk_index_) {
+            const auto& id = current_->chunks[chunk_index_];
+            if (!with_data_ || sent_.contains(id)) continue;
+            auto bytes = may_block ? cursor_.chunk(id) : cursor_.cached_chunk(id);
+            if (!bytes) return stream_step::failed;
+            if (!*bytes) return may_block ? stream_step::failed : stream_step::blocked;
+            sent_.insert(id);
+            ++chunk_index_;
             auto before = out.size();
             append_chunk_line(out, id, **bytes);
             sent_bytes_ += out.size() - before;
@@ -148,7 +152,7 @@ response handle_log(handler_context& ctx, const uuid& user, const route_match& m
                                                *with_data);
     response r;
     r.content_type = "application/x-ndjson";
-    r.stream = [stream](std::string& out) { return stream->next(out); };
+    r.stream = [stream](std::string& out, bool may_block) { return stream->next(out, may_block); };
     return r;
 }
 

@@ -55,10 +55,28 @@ response advance(handler_context& ctx, const uuid& user, const request& req) {
     return no_content();
 }
 
+// A chunk's size and bytes, read from memory only when the request may not
+// block; nullopt (with `retry` set) when they are on disk.
+template <typename T>
+outcome<std::optional<T>> read_or_retry(outcome<storage::cached_read<T>> cached, bool& retry) {
+    if (!cached) return cached.error();
+    retry = cached->on_disk;
+    return std::move(cached->value);
+}
+
+response retry_on_blocking_pool() {
+    response r;
+    r.retry_blocking = true;
+    return r;
+}
+
 // The ETag is the id, so a 304 or a HEAD needs only the chunk's size record
-// (one bloom-filtered read), never its bytes.
+// (one bloom-filtered read), never its bytes. On an I/O thread both reads
+// come from memory, and a chunk on disk only is read on the blocking pool.
 response chunk_get(handler_context& ctx, const uuid& user, const digest& id, const request& req) {
-    auto size = ctx.store.chunk_size(user, id);
+    bool retry = false;
+    auto size = req.may_block ? ctx.store.chunk_size(user, id) : read_or_retry(ctx.store.cached_chunk_size(user, id), retry);
+    if (retry) return retry_on_blocking_pool();
     if (!size) return error_response(size.error());
     if (!*size) return error_response(errc::not_found, "no such chunk");
     response r;
@@ -74,7 +92,8 @@ response chunk_get(handler_context& ctx, const uuid& user, const digest& id, con
         r.head_length = **size;
         return r;
     }
-    auto bytes = ctx.store.chunk(user, id);
+    auto bytes = req.may_block ? ctx.store.chunk(user, id) : read_or_retry(ctx.store.cached_chunk(user, id), retry);
+    if (retry) return retry_on_blocking_pool();
     if (!bytes) return error_response(bytes.error());
     if (!*bytes) return error_response(errc::not_found, "no such chunk");  // deleted in between
     r.body = std::move(**bytes);

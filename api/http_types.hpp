@@ -48,9 +48,16 @@ struct request {
     std::string body;
     std::optional<digest> body_sha256;  // computed while the body streamed in, when asked for
     std::string if_none_match;          // raw header value, empty when absent
+    // Whether the handler runs where it may wait on the disk (the blocking
+    // pool); on an I/O thread it reads from memory only and may ask for a
+    // second try on the pool (response::retry_blocking).
+    bool may_block = true;
 };
 
-enum class stream_step { more, done, failed };
+// A streamed answer's step: more to come, done, failed (close without
+// finishing), or blocked: the next piece is on disk, call again where
+// blocking is fine (may_block true).
+enum class stream_step { more, done, failed, blocked };
 
 // A GET head?wait= request whose HEAD still equals `known`: the session waits
 // (holding no thread) until the user's HEAD moves or `wait` passes, then
@@ -74,10 +81,13 @@ struct response {
     // may already hold earlier pieces not yet sent). On
     // `failed` the connection is closed without finishing the body. Called
     // on an I/O thread, one call at a time.
-    std::function<stream_step(std::string& out)> stream;
+    std::function<stream_step(std::string& out, bool may_block)> stream;
     std::optional<long_poll> poll;  // set: wait before answering (see long_poll)
     // The length a HEAD request is told, when the body was not produced.
     std::optional<std::uint64_t> head_length;
+    // Set by a handler that ran with request::may_block false and found what
+    // it needs on disk only: handle the request again on the blocking pool.
+    bool retry_blocking = false;
 
     void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

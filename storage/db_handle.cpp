@@ -126,6 +126,19 @@ outcome<std::optional<std::string>> db_handle::get(rocksdb::ColumnFamilyHandle* 
     return std::optional<std::string>{std::move(value)};
 }
 
+outcome<cached_read<std::string>> db_handle::get_cached(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
+                                                        const rocksdb::Snapshot* snapshot) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    ro.read_tier = rocksdb::kBlockCacheTier;
+    std::string value;
+    auto s = db_->Get(ro, cf, key, &value);
+    if (s.IsNotFound()) return cached_read<std::string>{};
+    if (s.IsIncomplete()) return cached_read<std::string>{true, std::nullopt};
+    if (!s.ok()) return read_error(s);
+    return cached_read<std::string>{false, std::move(value)};
+}
+
 error db_handle::read_error(const rocksdb::Status& s) {
     return make_error(errc::internal, "storage read failed: " + s.ToString());
 }

@@ -31,6 +31,11 @@ public:
     outcome<std::optional<std::string>> get(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
                                             const rocksdb::Snapshot* snapshot = nullptr);
 
+    // get() from the memtables and caches only (ReadOptions::read_tier =
+    // kBlockCacheTier); on_disk when the value would need a file read.
+    outcome<cached_read<std::string>> get_cached(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
+                                                 const rocksdb::Snapshot* snapshot = nullptr);
+
     static error read_error(const rocksdb::Status& s);
 
 private:

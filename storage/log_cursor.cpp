@@ -55,6 +55,13 @@ outcome<std::optional<std::string>> log_cursor::chunk(const digest& id) {
     return impl_->store.handle->get(impl_->store.handle->chunks(), keys::chunk(impl_->user, id), impl_->snap());
 }
 
+outcome<std::optional<std::string>> log_cursor::cached_chunk(const digest& id) {
+    auto read = impl_->store.handle->get_cached(impl_->store.handle->chunks(), keys::chunk(impl_->user, id),
+                                                impl_->snap());
+    if (!read) return read.error();
+    return std::move(read->value);
+}
+
 outcome<log_cursor> log_store::open_log(const uuid& user, const uuid& from) const {
     auto snapshot = std::make_unique<rocksdb::ManagedSnapshot>(&impl_->db());
     auto h = impl_->read_head(user, snapshot->snapshot());

@@ -58,6 +58,18 @@ outcome<std::optional<std::uint64_t>> log_store::chunk_size(const uuid& user, co
     return std::optional<std::uint64_t>{keys::get_be64(**value)};
 }
 
+outcome<cached_read<std::string>> log_store::cached_chunk(const uuid& user, const digest& id) const {
+    return impl_->handle->get_cached(impl_->handle->chunks(), keys::chunk(user, id));
+}
+
+outcome<cached_read<std::uint64_t>> log_store::cached_chunk_size(const uuid& user, const digest& id) const {
+    auto read = impl_->handle->get_cached(impl_->handle->meta(), keys::chunk_size(user, id));
+    if (!read) return read.error();
+    if (!read->value) return cached_read<std::uint64_t>{read->on_disk, std::nullopt};
+    if (read->value->size() != 8) return make_error(errc::internal, "corrupt chunk size record");
+    return cached_read<std::uint64_t>{false, keys::get_be64(*read->value)};
+}
+
 outcome<std::vector<digest>> log_store::missing_chunks(const uuid& user, std::span<const digest> ids) const {
     return impl_->missing_chunks(user, ids);
 }

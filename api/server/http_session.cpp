@@ -215,13 +215,19 @@ private:
     // The handler's answer, waiting first on the blocking pool or for HEAD
     // when the request asks it. A handler that throws gets 500 and the
     // connection closes; the server goes on.
-    asio::awaitable<response> answer(const request& req, const route_match& route) {
+    asio::awaitable<response> answer(request& req, const route_match& route) {
         std::optional<response> res;
         try {
-            if (router::may_block(req.method))
+            if (router::may_block(req.method)) {
                 res = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.handle(req, route); });
-            else
+            } else {
+                req.may_block = false;  // reads from memory, or asks for the pool
                 res = state_.handle(req, route);
+                if (res->retry_blocking) {
+                    req.may_block = true;
+                    res = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.handle(req, route); });
+                }
+            }
             if (res->poll) {
                 auto now = co_await wait_for_head_change(*res->poll);
                 res = res->poll->answer(now);
@@ -315,8 +321,10 @@ private:
         for (bool done = false; !done;) {
             batch.clear();
             while (!done && batch.size() < stream_batch_bytes) {
-                auto step = r.stream(batch);
-                if (step == stream_step::failed) co_return false;
+                auto step = r.stream(batch, false);
+                if (step == stream_step::blocked)  // a chunk on disk: this piece is read on the pool
+                    step = co_await run_blocking(state_.blocking, [&r, &batch] { return r.stream(batch, true); });
+                if (step == stream_step::failed || step == stream_step::blocked) co_return false;
                 done = step == stream_step::done;
             }
             if (batch.empty()) continue;

@@ -140,6 +140,7 @@ TEST_CASE("SIGTERM stops the server cleanly with idle connections open, and data
         http_connection idle(server.port());
         user_api api(idle, user);
         REQUIRE(api.put_chunk("kept").status == 201);
+        REQUIRE(api.put_chunk(std::string(64 * 1024, 'k')).status == 201);
         auto started = std::chrono::steady_clock::now();
         CHECK(server.terminate_and_wait(SIGTERM) == 0);
         CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
@@ -151,6 +152,8 @@ TEST_CASE("SIGTERM stops the server cleanly with idle connections open, and data
     http_connection conn(again.port());
     user_api api(conn, user);
     CHECK(api.get("/chunks/" + sha256_hex("kept")).body == "kept");
+    auto big = std::string(64 * 1024, 'k');  // in a blob file after the restart: read on the blocking pool
+    CHECK(api.get("/chunks/" + sha256_hex(big)).body == big);
     CHECK(again.terminate_and_wait(SIGINT) == 0);
 }
 

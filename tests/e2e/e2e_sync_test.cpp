@@ -204,4 +204,41 @@ TEST_CASE_FIXTURE(sync_server, "shutdown answers waiting long polls") {
     CHECK(waiter.get().status == 200);
 }
 
+TEST_CASE("GET log streams chunks that are on disk only after a restart") {
+    temp_dir dir;
+    std::vector<std::string> ids;
+    {
+        server_process server(dir.path() / "db");
+        http_connection conn(server.port());
+        user_api api(conn, "0f8fad5b-d9cb-469f-a165-70867728950e");
+        std::string parent = root_id_text;
+        for (int i = 0; i < 4; ++i) {
+            auto bytes = std::string(64 * 1024, static_cast<char>('p' + i));  // blob-file sized
+            REQUIRE(api.put_chunk(bytes).status == 201);
+            ids.push_back(random_uuid());
+            REQUIRE(api.put_transaction(ids.back(), parent, {sha256_hex(bytes)}).status == 201);
+            REQUIRE(api.advance(ids.back()).status == 204);
+            parent = ids.back();
+        }
+        REQUIRE(server.terminate_and_wait(SIGTERM) == 0);
+    }
+    server_process server(dir.path() / "db");  // recovery flushed everything to files; caches are cold
+    http_connection conn(server.port());
+    user_api api(conn, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    auto r = conn.request("GET", api.path("/log"));
+    REQUIRE(r.status == 200);
+    std::istringstream lines(r.body);
+    int chunks = 0;
+    for (std::string line; std::getline(lines, line);) {
+        auto v = parse_json(line).as_object();
+        if (!v.contains("chunk")) continue;
+        auto data = chunklog::base64_decode(text(v.at("chunk").at("data")));
+        REQUIRE(data);
+        CHECK(sha256_hex(*data) == text(v.at("chunk").at("id")));
+        ++chunks;
+    }
+    CHECK(chunks == 4);
+    CHECK(read_log(conn, api.path("/log")).transactions == ids);
+}
+
 }

@@ -20,6 +20,26 @@ TEST_CASE_FIXTURE(store_fixture, "a fresh user has HEAD at ROOT and nothing stor
     CHECK(s->transactions == 0);
 }
 
+TEST_CASE_FIXTURE(store_fixture, "cached reads answer from memory and say when the value is on disk only") {
+    std::string big(64 * 1024, 'b');  // a blob-file chunk once flushed
+    auto id = add_chunk(big);
+    CHECK(store->cached_chunk(user, id).value().value == std::optional<std::string>(big));  // in the memtable
+    CHECK(store->cached_chunk_size(user, id).value().value == std::optional<std::uint64_t>(big.size()));
+    CHECK_FALSE(store->cached_chunk(user, sha256_of("absent")).value().value);
+
+    reopen();  // recovery flushes the memtables: the chunk is in files, the caches are empty
+    auto cold = store->cached_chunk(user, id).value();
+    CHECK(cold.on_disk);
+    CHECK_FALSE(cold.value);
+    CHECK(store->cached_chunk_size(user, id).value().on_disk);
+    CHECK(store->chunk(user, id).value() == std::optional<std::string>(big));  // a real read fills the caches
+    CHECK(store->chunk_size(user, id).value() == std::optional<std::uint64_t>(big.size()));
+    auto warm = store->cached_chunk(user, id).value();
+    CHECK_FALSE(warm.on_disk);
+    CHECK(warm.value == std::optional<std::string>(big));
+    CHECK(store->cached_chunk_size(user, id).value().value == std::optional<std::uint64_t>(big.size()));
+}
+
 TEST_CASE_FIXTURE(store_fixture, "chunks are stored once and counted once") {
     auto id = sha256_of("hello");
     CHECK(store->put_chunk(user, id, "hello").value() == insert_result::created);

@@ -129,6 +129,24 @@ TEST_CASE_FIXTURE(router_fixture, "chunk upload and download") {
     CHECK(call(http_method::head, chunk_path("absent")).status == 404);
 }
 
+TEST_CASE_FIXTURE(router_fixture, "a chunk on disk only is read on the blocking pool, a cached one on the I/O thread") {
+    std::string big(64 * 1024, 'c');
+    REQUIRE(call(http_method::put, chunk_path(big), big).status == 201);
+    routes.reset();
+    reopen();  // the chunk is in a blob file now, and the caches are empty
+    routes = std::make_unique<api::router>(*store, options, counters);
+    api::request req{http_method::get, chunk_path(big), {}, std::nullopt, {}, false};
+    CHECK(routes->handle(req).retry_blocking);  // on an I/O thread: not from disk
+    req.may_block = true;
+    auto read = routes->handle(req);
+    CHECK(read.status == 200);
+    CHECK(read.body == big);
+    req.may_block = false;
+    auto cached = routes->handle(req);
+    CHECK_FALSE(cached.retry_blocking);
+    CHECK(cached.body == big);
+}
+
 TEST_CASE_FIXTURE(router_fixture, "oversized chunk is 413 even when it reaches the router") {
     options.limits.max_chunk_bytes = 4;
     routes = std::make_unique<api::router>(*store, options, counters);

@@ -29,6 +29,9 @@ public:
     outcome<std::optional<transaction_record>> next();
     // A chunk's bytes as of the snapshot.
     outcome<std::optional<std::string>> chunk(const digest& id);
+    // The same from memory only: nullopt when the bytes are on disk (every
+    // chunk of a committed transaction is stored).
+    outcome<std::optional<std::string>> cached_chunk(const digest& id);
 
 private:
     std::unique_ptr<impl> impl_;

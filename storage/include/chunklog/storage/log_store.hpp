@@ -55,6 +55,15 @@ struct committed_listing {
 
 enum class insert_result { created, already_present };
 
+// A read that may not wait on the disk (for I/O threads): answered from the
+// memtables and the caches only. `on_disk` when the value lies in files
+// outside the caches: read it again where blocking is fine.
+template <typename T>
+struct cached_read {
+    bool on_disk = false;
+    std::optional<T> value;  // nullopt: absent (or on disk)
+};
+
 struct stored_transaction {
     insert_result result;
     transaction_record record;  // as stored, with its seq
@@ -94,6 +103,9 @@ public:
     outcome<std::optional<std::string>> chunk(const uuid& user, const digest& id) const;
     // A stored chunk's size without reading its bytes; nullopt when absent.
     outcome<std::optional<std::uint64_t>> chunk_size(const uuid& user, const digest& id) const;
+    // chunk() and chunk_size() without waiting on the disk.
+    outcome<cached_read<std::string>> cached_chunk(const uuid& user, const digest& id) const;
+    outcome<cached_read<std::uint64_t>> cached_chunk_size(const uuid& user, const digest& id) const;
     // The chunks of `ids` not stored for the user, in order, without repeats.
     outcome<std::vector<digest>> missing_chunks(const uuid& user, std::span<const digest> ids) const;
     // A committed transaction; nullopt for unknown, pending, dead or ROOT.
