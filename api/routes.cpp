@@ -55,6 +55,9 @@ bool is_unreserved(char c) {
 // the common case, split without a URL parser since nothing needs decoding.
 bool is_plain_target(std::string_view target) {
     if (target.empty() || target.front() != '/') return false;
+    // Boost.URL drops a leading "/./" (it only keeps a path from looking like
+    // a scheme); let it handle that case rather than keep "." as a segment.
+    if (target.starts_with("/./")) return false;
     auto query = target.find('?');
     auto path = target.substr(0, query);
     if (!std::all_of(path.begin(), path.end(), [](char c) { return is_unreserved(c) || c == '/'; })) return false;

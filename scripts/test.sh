@@ -3,14 +3,47 @@
 # missing packages, builds, and runs every test through CTest.
 #   scripts/test.sh             Release build in build/
 #   scripts/test.sh --sanitize  AddressSanitizer + UBSan build in build-asan/
+#   scripts/test.sh --tsan      ThreadSanitizer build (clang-14) in build-tsan/
+#
+# --tsan: the tests, and the chunklogd processes the end-to-end tests start,
+# all run instrumented with tests/tsan.supp (which only silences races inside
+# Debian's uninstrumented librocksdb) and halt_on_error, so a report fails its
+# test. Reports are also written to build-tsan/tsan-reports/ (chunklogd's
+# stderr goes to a log in a temporary directory), and any file there fails
+# the run after CTest, printed in full.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-if [[ ${1:-} == --sanitize ]]; then
+case ${1:-} in
+--sanitize)
   scripts/build.sh build-asan -DCHUNKLOG_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
   ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300
-else
+  ;;
+--tsan)
+  scripts/build.sh build-tsan -DCMAKE_CXX_COMPILER=clang++-14 -DCHUNKLOG_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  reports=$PWD/build-tsan/tsan-reports
+  rm -rf "$reports"
+  mkdir -p "$reports"
+  export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1 log_path=$reports/tsan external_symbolizer_path=/usr/bin/llvm-symbolizer-14"
+  status=0
+  ctest --test-dir build-tsan --output-on-failure -j 2 --timeout 600 || status=$?
+  if compgen -G "$reports/tsan.*" >/dev/null; then
+    for report in "$reports"/tsan.*; do
+      echo "=== ThreadSanitizer report $report"
+      cat "$report"
+    done
+    echo "ThreadSanitizer: $(ls "$reports" | wc -l) process(es) reported; see above"
+    exit 1
+  fi
+  exit "$status"
+  ;;
+"")
   scripts/build.sh build
   ctest --test-dir build --output-on-failure -j 2 --timeout 300
-fi
+  ;;
+*)
+  echo "usage: scripts/test.sh [--sanitize | --tsan]" >&2
+  exit 2
+  ;;
+esac

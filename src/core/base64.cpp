@@ -33,7 +33,7 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 // One pass that validates and decodes: only the alphabet, length a multiple
-// of four, '=' only as one or two final characters.
+// of four, '=' only as one or two final characters, zero padding bits.
 std::optional<std::string> base64_decode(std::string_view text) {
     if (text.size() % 4 != 0) return std::nullopt;
     std::size_t padding = text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0;
@@ -54,6 +54,8 @@ std::optional<std::string> base64_decode(std::string_view text) {
             group = group << 6 | static_cast<std::uint32_t>(v);
         }
         auto produced = last ? 3 - padding : 3;
+        // Canonical text leaves the bits past the last byte zero ("QR==" is not "QQ==").
+        if (last && padding > 0 && (group & ((1u << (8 * padding)) - 1)) != 0) return std::nullopt;
         for (std::size_t b = 0; b < produced; ++b) out[o++] = static_cast<char>(group >> (16 - 8 * b) & 0xff);
     }
     return out;

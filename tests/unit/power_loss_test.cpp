@@ -86,7 +86,7 @@ std::size_t lost_after_power_cut(bool sync_writes) {
         storage::store_options options{dir.path() / "db"};
         options.env = env.get();
         options.sync_writes = sync_writes;
-        auto store = std::move(storage::log_store::open(options).value());
+        auto store = storage::log_store::open(options).value();
         api::metrics counters;
         api::router routes(*store, {}, counters);
         std::vector<std::thread> writers;

@@ -27,6 +27,9 @@ TEST_CASE("base64 round-trips and rejects non-canonical text") {
     CHECK_FALSE(base64_decode("===="));
     CHECK_FALSE(base64_decode("Z==="));
     CHECK_FALSE(base64_decode("Zg==Zg=="));
+    CHECK(base64_decode("QQ==") == std::optional<std::string>("A"));
+    CHECK_FALSE(base64_decode("QR=="));  // non-zero padding bits: not canonical
+    CHECK_FALSE(base64_decode("QUF="));
     std::string all_bytes;
     for (int i = 0; i < 3 * 256 + 1; ++i) all_bytes.push_back(static_cast<char>(i * 7));
     CHECK(base64_decode(base64_encode(all_bytes)) == all_bytes);

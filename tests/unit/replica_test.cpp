@@ -56,7 +56,7 @@ void run_convergence(std::uint16_t port, unsigned seed) {
     std::vector<replica_node> nodes(3);
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         nodes[i].dir = dir.path() / ("r" + std::to_string(i));
-        nodes[i].store = std::move(replica::open(nodes[i].dir).value());
+        nodes[i].store = replica::open(nodes[i].dir).value();
     }
     for (int round = 0; round < 4; ++round) {
         for (auto& n : nodes)

@@ -22,7 +22,7 @@ TEST_CASE("after a failed synced write the store refuses writes and healthz is 5
     auto env = rocksdb::NewCompositeEnv(fs);
     storage::store_options options{dir.path() / "db"};
     options.env = env.get();
-    auto store = std::move(storage::log_store::open(options).value());
+    auto store = storage::log_store::open(options).value();
     api::metrics counters;
     api::router routes(*store, {}, counters);
     auto user = *uuid::parse("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
