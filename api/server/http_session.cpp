@@ -35,17 +35,6 @@ constexpr std::size_t max_drain_bytes = 4 << 20;
 constexpr std::chrono::seconds drain_timeout{2};
 constexpr std::size_t stream_batch_bytes = 64 * 1024;
 
-http_method to_method(http::verb v) {
-    switch (v) {
-    case http::verb::get: return http_method::get;
-    case http::verb::head: return http_method::head;
-    case http::verb::put: return http_method::put;
-    case http::verb::post: return http_method::post;
-    case http::verb::delete_: return http_method::delete_;
-    default: return http_method::other;
-    }
-}
-
 template <typename F>
 asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F fn) {
     using result = std::invoke_result_t<F>;
@@ -177,7 +166,7 @@ private:
 
         auto started = std::chrono::steady_clock::now();
         request req;
-        req.method = to_method(parser.get().method());
+        req.method = method_of(parser);
         req.target = std::string(parser.get().target());
         auto route = match_route(req.target);
         auto rule = state_.routes.body_rule_for(req.method, route.kind);
@@ -284,7 +273,7 @@ private:
         res.status = status;
         request req;
         if (parser.is_header_done()) {
-            req.method = to_method(parser.get().method());
+            req.method = method_of(parser);
             req.target = std::string(parser.get().target());
         }
         unsigned version = parser.is_header_done() ? parser.get().version() : 11;

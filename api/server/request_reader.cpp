@@ -35,4 +35,15 @@ boost::beast::error_code at_eof(request_parser& parser, request_part part) {
     return http::error::partial_message;
 }
 
+http_method method_of(const request_parser& parser) {
+    switch (parser.get().method()) {
+    case http::verb::get: return http_method::get;
+    case http::verb::head: return http_method::head;
+    case http::verb::put: return http_method::put;
+    case http::verb::post: return http_method::post;
+    case http::verb::delete_: return http_method::delete_;
+    default: return http_method::other;
+    }
+}
+
 }  // namespace chunklog::api

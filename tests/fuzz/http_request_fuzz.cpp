@@ -91,17 +91,6 @@ private:
     std::string_view rest_;
 };
 
-http_method to_method(http::verb v) {
-    switch (v) {
-    case http::verb::get: return http_method::get;
-    case http::verb::head: return http_method::head;
-    case http::verb::put: return http_method::put;
-    case http::verb::post: return http_method::post;
-    case http::verb::delete_: return http_method::delete_;
-    default: return http_method::other;
-    }
-}
-
 struct body_rule {
     std::size_t limit;
     bool hash;
@@ -146,7 +135,7 @@ private:
     // What answer_refusal reads of the request before answering.
     static void refuse(chunklog::api::request_parser& parser) {
         if (!parser.is_header_done()) return;
-        (void)to_method(parser.get().method());
+        (void)method_of(parser);
         (void)std::string(parser.get().target());
         (void)parser.get().version();
     }
@@ -163,7 +152,7 @@ private:
         }
         require(parser.is_header_done(), "read_into returned without a complete header");
 
-        auto method = to_method(parser.get().method());
+        auto method = method_of(parser);
         std::string target(parser.get().target());
         auto route = chunklog::api::match_route(target);
         auto rule = body_rule_for(limits_, method, route.kind);
