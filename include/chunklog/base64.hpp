@@ -1,5 +1,8 @@
-// Standard base64 (RFC 4648, with padding) for chunk data inside JSON, over
-// OpenSSL's EVP encoder. Pure functions; thread-safe.
+// Standard base64 (RFC 4648, with padding) for chunk data inside JSON.
+// Encoding goes through OpenSSL's EVP encoder; decoding is hand-written,
+// because EVP_DecodeBlock is lax (it skips whitespace and keeps padding
+// bytes) where the protocol wants canonical text only, and is fuzzed
+// against it (tests/fuzz/base64_fuzz.cpp). Pure functions; thread-safe.
 #pragma once
 
 #include <optional>

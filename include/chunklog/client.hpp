@@ -101,7 +101,8 @@ public:
     // and error().head is the current HEAD: pull, rebase, publish again.
     outcome<head_state> publish(const publish_batch& batch);
 
-    // Requests sent so far (retries included), for measurements.
+    // Requests sent so far (retries included), for measurements; the one
+    // member that may be called from another thread while a call runs.
     std::uint64_t requests_sent() const;
 
 private:

@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
+#include <atomic>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -70,7 +71,7 @@ struct client::impl {
     client_options options;
     detail::http_transport transport;
     std::string base;
-    std::uint64_t requests = 0;
+    std::atomic<std::uint64_t> requests{0};  // read by requests_sent() from any thread
 
     // Sends a request, retrying after connection failures and 503s as far
     // as the method allows (see client.hpp).
@@ -114,7 +115,7 @@ client::client(client&&) noexcept = default;
 client& client::operator=(client&&) noexcept = default;
 
 const client_options& client::options() const { return impl_->options; }
-std::uint64_t client::requests_sent() const { return impl_->requests; }
+std::uint64_t client::requests_sent() const { return impl_->requests.load(std::memory_order_relaxed); }
 
 outcome<head_state> client::head() {
     auto r = impl_->expect(200, "GET", impl_->base + "/head");

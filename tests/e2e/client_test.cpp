@@ -2,6 +2,7 @@
 // thousands of transactions, the conflict loop of two publishers, and
 // retries across a server restart.
 #include "support/outcome_printer.hpp"
+#include "support/protocol.hpp"
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -185,7 +186,7 @@ TEST_CASE_FIXTURE(client_fixture, "calls are retried across a server restart") {
     // The client retries in another thread while this one restarts the
     // server (a spawned server dies with the thread that started it).
     auto got = std::async(std::launch::async, [&] { return c.get_chunk(sha256_of("before")); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    REQUIRE(test::wait_until([&] { return c.requests_sent() >= 3; }));  // the first call and two retries failed
     server = std::make_unique<test::server_process>(dir.path() / "db", std::vector<std::string>{}, port);
     auto fetched = got.get();
     CHECK_MESSAGE(fetched.has_value(), server->log());
