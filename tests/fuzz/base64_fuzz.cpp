@@ -2,7 +2,8 @@
 //
 // The input is used twice. As text: base64_decode must accept it exactly
 // when it is canonical padded base64 (alphabet only, length a multiple of
-// four, '=' only as one or two final characters), and then give the bytes
+// four, '=' only as one or two final characters, the bits the padding
+// leaves over zero), and then give the bytes
 // EVP_DecodeBlock gives. EVP_DecodeBlock is lax (it skips whitespace and
 // counts padding as zero bytes), so it is asked only about canonical text
 // and the padding bytes are trimmed from its answer. As bytes:
@@ -25,6 +26,13 @@ bool in_alphabet(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
+unsigned value_of(char c) {
+    if (c >= 'A' && c <= 'Z') return static_cast<unsigned>(c - 'A');
+    if (c >= 'a' && c <= 'z') return static_cast<unsigned>(c - 'a') + 26;
+    if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0') + 52;
+    return c == '+' ? 62 : 63;
+}
+
 // The number of padding characters when `text` is canonical padded base64.
 std::optional<std::size_t> canonical_padding(std::string_view text) {
     if (text.size() % 4 != 0) return std::nullopt;
@@ -32,6 +40,9 @@ std::optional<std::size_t> canonical_padding(std::string_view text) {
     while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
     for (std::size_t i = 0; i < text.size() - padding; ++i)
         if (!in_alphabet(text[i])) return std::nullopt;
+    // One '=' leaves 2 bits of the last character over, two leave 4: zero in canonical text.
+    if (padding > 0 && (value_of(text[text.size() - 1 - padding]) & ((1u << (2 * padding)) - 1)) != 0)
+        return std::nullopt;
     return padding;
 }
 
