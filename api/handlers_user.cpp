@@ -70,32 +70,47 @@ response retry_on_blocking_pool() {
     return r;
 }
 
-// The ETag is the id, so a 304 or a HEAD needs only the chunk's size record
-// (one bloom-filtered read), never its bytes. On an I/O thread both reads
-// come from memory, and a chunk on disk only is read on the blocking pool.
-response chunk_get(handler_context& ctx, const uuid& user, const digest& id, const request& req) {
+// The answer's headers; the ETag is the chunk id.
+response chunk_found(const digest& id) {
+    response r;
+    r.headers.reserve(2);
+    r.set_header("ETag", "\"" + id.to_string() + "\"");
+    r.set_header("Cache-Control", "public, max-age=31536000, immutable");
+    return r;
+}
+
+// HEAD, or a GET with If-None-Match: answered from the chunk's size record
+// (one bloom-filtered read), never its bytes.
+response chunk_head_or_revalidate(handler_context& ctx, const uuid& user, const digest& id, const request& req) {
     bool retry = false;
     auto size = req.may_block ? ctx.store.chunk_size(user, id) : read_or_retry(ctx.store.cached_chunk_size(user, id), retry);
     if (retry) return retry_on_blocking_pool();
     if (!size) return error_response(size.error());
     if (!*size) return error_response(errc::not_found, "no such chunk");
-    response r;
-    r.headers.reserve(2);
-    auto& etag = r.headers.emplace_back("ETag", "\"" + id.to_string() + "\"").second;
-    r.set_header("Cache-Control", "public, max-age=31536000, immutable");
-    if (!req.if_none_match.empty() && etag_matches(req.if_none_match, etag)) {
+    auto r = chunk_found(id);
+    if (!req.if_none_match.empty() && etag_matches(req.if_none_match, r.headers.front().second)) {
         r.status = 304;
         return r;
     }
     r.content_type = "application/octet-stream";
-    if (req.method == http_method::head) {
-        r.head_length = **size;
-        return r;
+    r.head_length = **size;
+    return r;
+}
+
+// On an I/O thread reads come from memory, and a chunk on disk only is read
+// on the blocking pool. A plain GET reads the bytes alone (one read).
+response chunk_get(handler_context& ctx, const uuid& user, const digest& id, const request& req) {
+    if (req.method == http_method::head || !req.if_none_match.empty()) {
+        auto r = chunk_head_or_revalidate(ctx, user, id, req);
+        if (req.method == http_method::head || r.status != 200 || r.retry_blocking) return r;
     }
+    bool retry = false;
     auto bytes = req.may_block ? ctx.store.chunk(user, id) : read_or_retry(ctx.store.cached_chunk(user, id), retry);
     if (retry) return retry_on_blocking_pool();
     if (!bytes) return error_response(bytes.error());
-    if (!*bytes) return error_response(errc::not_found, "no such chunk");  // deleted in between
+    if (!*bytes) return error_response(errc::not_found, "no such chunk");
+    auto r = chunk_found(id);
+    r.content_type = "application/octet-stream";
     r.body = std::move(**bytes);
     return r;
 }
