@@ -35,7 +35,7 @@ seconds=${1:-12}
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET]" >&2; exit 2; }
 targets=(routes json_codec base64 operations http_request)
 
-scripts/install-deps.sh
+scripts/install-deps.sh --clang
 # -fno-sanitize=function: clang 14's UBSan function check cannot compile the
 # server's coroutines ("Cannot represent a difference across sections",
 # llvm/llvm-project#49689).

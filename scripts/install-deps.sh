@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages chunklog needs to build, test and run,
-# skipping any already present. Uses sudo when not run as root. clang-14, its
-# sanitizer runtimes and llvm-14 (llvm-symbolizer, for readable sanitizer
-# reports) are for scripts/test.sh --tsan and scripts/fuzz.sh.
+# skipping any already present. Uses sudo when not run as root.
+#   scripts/install-deps.sh          what the build, the tests and the server need
+#   scripts/install-deps.sh --clang  also clang-14, its sanitizer runtimes and
+#                                    llvm-14 (llvm-symbolizer, for readable
+#                                    reports): for scripts/test.sh --tsan and
+#                                    scripts/fuzz.sh
 set -euo pipefail
 
 packages=(
   g++ cmake make pkg-config ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
   librocksdb-dev libssl-dev doctest-dev
-  clang-14 libclang-rt-14-dev llvm-14
 )
+[[ ${1:-} == --clang ]] && packages+=(clang-14 libclang-rt-14-dev llvm-14)
 
 missing=()
 for p in "${packages[@]}"; do

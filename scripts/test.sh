@@ -13,7 +13,7 @@
 # the run after CTest, printed in full.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+if [[ ${1:-} == --tsan ]]; then scripts/install-deps.sh --clang; else scripts/install-deps.sh; fi
 case ${1:-} in
 --sanitize)
   scripts/build.sh build-asan -DCHUNKLOG_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
