@@ -4,10 +4,14 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
+#include <system_error>
 
 // ThreadSanitizer's per-thread ignore switch; null (weak, undefined) in any
 // build without -fsanitize=thread.
@@ -82,7 +86,54 @@ rocksdb::ColumnFamilyOptions chunk_family_options(const std::shared_ptr<rocksdb:
     return cf;
 }
 
+// Tokens and quotas: small values read by key on every authenticated request
+// and write, mostly for keys that exist.
+rocksdb::ColumnFamilyOptions accounts_family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
+    rocksdb::ColumnFamilyOptions cf;
+    add_bloom_filters(cf, cache);
+    return cf;
+}
+
+// Out of space as RocksDB reports it: ENOSPC from the file system is an
+// IOError with subcode kNoSpace (also when it comes back later as the
+// background error that stops writes); kSpaceLimit is an SstFileManager's
+// configured limit, the same situation.
+bool is_no_space(const rocksdb::Status& s) {
+    return s.IsIOError() && (s.subcode() == rocksdb::Status::kNoSpace || s.subcode() == rocksdb::Status::kSpaceLimit);
+}
+
+error no_space_error() {
+    return make_error(errc::insufficient_storage,
+                      "no space left on the device: nothing was stored; writes resume once space is freed");
+}
+
+error failed_error() {
+    return make_error(errc::unavailable, "the store refuses writes after an earlier write failure");
+}
+
 }  // namespace
+
+// RocksDB's out-of-space background errors, handed to the handle: the store
+// refuses writes from the first one on (also when a background flush hit it
+// before any write did), and RocksDB's own recovery is turned off for them,
+// so that the handle's resumer brings the store back. Left on, that recovery
+// goes through the SstFileManager, which retries only every 5 seconds and
+// makes DB::Resume() answer Busy meanwhile.
+class db_handle::no_space_listener final : public rocksdb::EventListener {
+public:
+    explicit no_space_listener(db_handle& h) : handle_(h) {}
+    const char* Name() const override { return "chunklog.no_space_listener"; }
+
+    void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* bg_error) override {
+        if (is_no_space(*bg_error)) handle_.enter_no_space(bg_error->ToString());
+    }
+    void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error, bool* auto_recovery) override {
+        if (is_no_space(bg_error)) *auto_recovery = false;
+    }
+
+private:
+    db_handle& handle_;
+};
 
 outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options) {
     std::error_code fs_error;
@@ -91,54 +142,120 @@ outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options
         return make_error(errc::internal, "cannot create data directory " + options.dir.string() + ": " +
                                               fs_error.message());
 
+    std::unique_ptr<db_handle> h(new db_handle);
+    h->write_options_.sync = options.sync_writes;
+    h->log_error_ = options.log_error;
+    h->resume_interval_ = std::max<std::chrono::milliseconds>(options.resume_interval, std::chrono::milliseconds(1));
+
     rocksdb::DBOptions db_options;
     db_options.create_if_missing = true;
     db_options.create_missing_column_families = true;
     db_options.IncreaseParallelism(2);
     db_options.max_background_jobs = 2;
+    db_options.listeners.push_back(std::make_shared<no_space_listener>(*h));
     if (options.env != nullptr) db_options.env = options.env;
 
     auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
     std::vector<rocksdb::ColumnFamilyDescriptor> families{
         {rocksdb::kDefaultColumnFamilyName, meta_family_options(cache)},
         {"chunks", chunk_family_options(cache)},
+        {"accounts", accounts_family_options(cache)},
     };
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     auto s = rocksdb::DB::Open(db_options, options.dir.string(), families, &handles, &raw);
     if (!s.ok()) return make_error(errc::internal, "cannot open RocksDB in " + options.dir.string() + ": " + s.ToString());
-
-    std::unique_ptr<db_handle> h(new db_handle);
     h->db_.reset(raw);
     h->meta_ = handles[0];
     h->chunks_ = handles[1];
-    h->write_options_.sync = options.sync_writes;
-    h->log_error_ = options.log_error;
+    h->accounts_ = handles[2];
+    try {
+        h->resumer_ = std::thread([p = h.get()] { p->run_resumer(); });
+    } catch (const std::system_error& e) {
+        return make_error(errc::internal, std::string("cannot start the store's resume thread: ") + e.what());
+    }
     return h;
 }
 
 db_handle::~db_handle() {
+    {
+        std::lock_guard lock(resume_mutex_);
+        stopping_ = true;
+    }
+    resume_wake_.notify_all();
+    if (resumer_.joinable()) resumer_.join();
     if (!db_) return;
     // After a write failure the WAL writer is broken: flushing it again would
     // only fail (or trip RocksDB's own assertions); what was acknowledged is synced.
     if (writable()) db_->FlushWAL(true);
-    db_->DestroyColumnFamilyHandle(chunks_);
-    db_->DestroyColumnFamilyHandle(meta_);
+    for (auto* cf : {accounts_, chunks_, meta_})
+        if (cf != nullptr) db_->DestroyColumnFamilyHandle(cf);
     db_->Close();
 }
 
+outcome<void> db_handle::check_writable() const {
+    switch (writes()) {
+    case write_state::ok: return {};
+    case write_state::no_space: return no_space_error();
+    case write_state::failed: break;
+    }
+    return failed_error();
+}
+
 outcome<void> db_handle::commit(rocksdb::WriteBatch& batch) {
-    if (!writable()) return make_error(errc::unavailable, "the store refuses writes after an earlier write failure");
+    if (auto w = check_writable(); !w) return w;
     auto s = [&] {
         ignore_accesses_inside_rocksdb ignore;
         return db_->Write(write_options_, &batch);
     }();
     if (s.ok()) return {};
-    failed_.store(true, std::memory_order_release);
-    auto message = "write failed, the store is now read-only: " + s.ToString();
+    // A failed write group stores none of its batches, and RocksDB refuses
+    // later writes with its background error until it is resumed.
+    if (is_no_space(s)) {
+        enter_no_space(s.ToString());
+        return no_space_error();
+    }
+    enter_failed();
+    report("write failed, the store is now read-only: " + s.ToString());
+    return make_error(errc::unavailable, "the store could not complete the write");
+}
+
+void db_handle::report(const std::string& message) const {
     if (log_error_) log_error_(message);
     else std::cerr << "chunklog: error: " << message << '\n';
-    return make_error(errc::unavailable, "the store could not complete the write");
+}
+
+void db_handle::enter_no_space(const std::string& cause) {
+    auto expected = write_state::ok;
+    if (!state_.compare_exchange_strong(expected, write_state::no_space, std::memory_order_acq_rel)) return;
+    report("out of disk space, writes are refused until space is freed: " + cause);
+    { std::lock_guard lock(resume_mutex_); }  // the resumer is waiting, or will see the new state
+    resume_wake_.notify_all();
+}
+
+void db_handle::enter_failed() { state_.store(write_state::failed, std::memory_order_release); }
+
+void db_handle::run_resumer() {
+    std::unique_lock lock(resume_mutex_);
+    for (;;) {
+        resume_wake_.wait(lock, [&] { return stopping_ || writes() == write_state::no_space; });
+        if (resume_wake_.wait_for(lock, resume_interval_, [&] { return stopping_; })) return;
+        lock.unlock();
+        auto s = db_->Resume();
+        std::string message;
+        if (s.ok()) {
+            auto expected = write_state::no_space;
+            if (state_.compare_exchange_strong(expected, write_state::ok, std::memory_order_acq_rel))
+                message = "disk space is available again: writes resumed";
+        } else if (!s.IsBusy() && s.severity() >= rocksdb::Status::kFatalError) {
+            // Busy: RocksDB's own recovery is running; ask again later. A
+            // fatal background error is one RocksDB resumes from only on reopening.
+            enter_failed();
+            message = "cannot resume writes without reopening the store: " + s.ToString();
+        }
+        if (!message.empty()) report(message);
+        lock.lock();
+    }
 }
 
 outcome<std::optional<std::string>> db_handle::get(rocksdb::ColumnFamilyHandle* cf, const std::string& key,

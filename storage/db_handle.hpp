@@ -1,7 +1,14 @@
-// db_handle: the open RocksDB instance with the store's two column families,
-// its options, and the one place where rocksdb::Status becomes a chunklog
-// error. commit() applies a WriteBatch (synced by default) and makes a
-// failure sticky: after one failed write every later commit is refused.
+// db_handle: the open RocksDB instance with the store's three column
+// families, its options, and the one place where rocksdb::Status becomes a
+// chunklog error. commit() applies a WriteBatch (synced by default) and
+// keeps the store's write state: a write that fails for lack of space moves
+// it to write_state::no_space, where commits are refused at once
+// (errc::insufficient_storage) while a thread owned by the handle calls
+// DB::Resume() every resume_interval until RocksDB takes writes again (an
+// event listener also moves there on a background out-of-space error, and
+// turns RocksDB's own, slower recovery off for those); any other write
+// failure (or a no-space one RocksDB cannot resume from) is
+// write_state::failed, sticky until reopened (errc::unavailable).
 // Thread-safe, like rocksdb::DB itself.
 #pragma once
 
@@ -11,7 +18,10 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace chunklog::storage {
 
@@ -19,12 +29,18 @@ class db_handle {
 public:
     static outcome<std::unique_ptr<db_handle>> open(const store_options& options);
     ~db_handle();
+    db_handle(const db_handle&) = delete;
+    db_handle& operator=(const db_handle&) = delete;
 
     rocksdb::DB& db() { return *db_; }
     rocksdb::ColumnFamilyHandle* meta() const { return meta_; }
     rocksdb::ColumnFamilyHandle* chunks() const { return chunks_; }
+    rocksdb::ColumnFamilyHandle* accounts() const { return accounts_; }
 
-    bool writable() const noexcept { return !failed_.load(std::memory_order_acquire); }
+    write_state writes() const noexcept { return state_.load(std::memory_order_acquire); }
+    bool writable() const noexcept { return writes() == write_state::ok; }
+    // The error a write gets now without trying (none while writable).
+    outcome<void> check_writable() const;
     outcome<void> commit(rocksdb::WriteBatch& batch);
 
     // Reads one key; nullopt when absent.
@@ -39,13 +55,27 @@ public:
     static error read_error(const rocksdb::Status& s);
 
 private:
+    class no_space_listener;
     db_handle() = default;
+    void report(const std::string& message) const;
+    void enter_no_space(const std::string& cause);
+    void enter_failed();
+    void run_resumer();
+
     std::unique_ptr<rocksdb::DB> db_;
     rocksdb::ColumnFamilyHandle* meta_ = nullptr;
     rocksdb::ColumnFamilyHandle* chunks_ = nullptr;
+    rocksdb::ColumnFamilyHandle* accounts_ = nullptr;
     rocksdb::WriteOptions write_options_;
     std::function<void(std::string_view)> log_error_;
-    std::atomic<bool> failed_{false};
+    std::atomic<write_state> state_{write_state::ok};
+
+    // The resumer: waits for no_space, then tries DB::Resume() every interval.
+    std::chrono::milliseconds resume_interval_{1000};
+    std::mutex resume_mutex_;
+    std::condition_variable resume_wake_;
+    bool stopping_ = false;  // guarded by resume_mutex_
+    std::thread resumer_;
 };
 
 }  // namespace chunklog::storage

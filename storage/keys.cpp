@@ -30,6 +30,18 @@ constexpr std::size_t head_value_size = uuid::size + 8;
 constexpr std::size_t transaction_fixed_size = uuid::size + 8;
 constexpr std::size_t stats_value_size = 16;
 
+constexpr char token_format = 1;        // first byte of a token record
+constexpr char token_has_expiry = 1;    // flag bit
+
+std::string account_user_key(const uuid& user, account_tag t, std::size_t extra) {
+    std::string key;
+    key.reserve(2 + uuid::size + extra);
+    key.push_back(static_cast<char>(account_tag::user));
+    key.append(user.raw());
+    key.push_back(static_cast<char>(t));
+    return key;
+}
+
 }  // namespace
 
 void put_be64(std::string& out, std::uint64_t v) {
@@ -98,6 +110,124 @@ std::string user_end(const uuid& user) {
     std::string key(user.raw());
     key.append(2 * uuid::size + 2, '\xff');
     return key;
+}
+
+std::optional<uuid> key_user(std::string_view key) {
+    if (key.size() < uuid::size) return std::nullopt;
+    return uuid::from_bytes(key.substr(0, uuid::size));
+}
+
+std::optional<uuid> next_user(const uuid& user) {
+    auto bytes = user.bytes();
+    for (auto i = bytes.size(); i-- > 0;)
+        if (++bytes[i] != 0) return uuid(bytes);  // no carry out of this byte
+    return std::nullopt;                          // user was all 0xff
+}
+
+std::string token(const digest& secret_hash) {
+    std::string key;
+    key.reserve(1 + digest::size);
+    key.push_back(static_cast<char>(account_tag::token));
+    key.append(secret_hash.raw());
+    return key;
+}
+
+std::string quota(const uuid& user) { return account_user_key(user, account_tag::quota, 0); }
+
+std::string token_index_prefix(const uuid& user) { return account_user_key(user, account_tag::token_index, 8); }
+
+std::string token_index(const uuid& user, std::uint64_t number) {
+    auto key = token_index_prefix(user);
+    put_be64(key, number);
+    return key;
+}
+
+std::string account_user(const uuid& user) {
+    std::string key;
+    key.push_back(static_cast<char>(account_tag::user));
+    key.append(user.raw());
+    return key;
+}
+
+std::string_view account_users_prefix() {
+    static constexpr char prefix = static_cast<char>(account_tag::user);
+    return {&prefix, 1};
+}
+
+std::optional<uuid> account_key_user(std::string_view key) {
+    if (key.size() < 1 + uuid::size || key[0] != static_cast<char>(account_tag::user)) return std::nullopt;
+    return uuid::from_bytes(key.substr(1, uuid::size));
+}
+
+std::optional<std::uint64_t> token_index_number(std::string_view key) {
+    if (key.size() != 2 + uuid::size + 8 || key[0] != static_cast<char>(account_tag::user) ||
+        key[1 + uuid::size] != static_cast<char>(account_tag::token_index))
+        return std::nullopt;
+    return get_be64(key.substr(2 + uuid::size));
+}
+
+std::string encode_token_index(const token_index_entry& e) {
+    std::string v(e.secret_hash.raw());
+    v.append(e.id);
+    return v;
+}
+
+std::optional<token_index_entry> decode_token_index(std::string_view value) {
+    if (value.size() <= digest::size) return std::nullopt;
+    return token_index_entry{*digest::from_bytes(value.substr(0, digest::size)),
+                             std::string(value.substr(digest::size))};
+}
+
+// Times are two's complement, big-endian; the label is the rest of the value.
+// Precondition: t.id is 1 to 64 bytes (create_token checks it).
+std::string encode_token(const token_record& t) {
+    std::string v;
+    v.reserve(1 + uuid::size + 1 + 8 + 1 + 8 + 1 + t.id.size() + t.label.size());
+    v.push_back(token_format);
+    v.append(t.user.raw());
+    v.push_back(static_cast<char>(t.scope));
+    put_be64(v, static_cast<std::uint64_t>(t.created));
+    v.push_back(t.expires ? token_has_expiry : 0);
+    if (t.expires) put_be64(v, static_cast<std::uint64_t>(*t.expires));
+    v.push_back(static_cast<char>(t.id.size()));
+    v.append(t.id);
+    v.append(t.label);
+    return v;
+}
+
+std::optional<token_record> decode_token(std::string_view value) {
+    constexpr std::size_t fixed = 1 + uuid::size + 1 + 8 + 1;
+    if (value.size() < fixed + 1 || value[0] != token_format) return std::nullopt;
+    token_record t;
+    t.user = *uuid::from_bytes(value.substr(1, uuid::size));
+    auto scope = static_cast<token_scope>(value[1 + uuid::size]);
+    if (scope != token_scope::read && scope != token_scope::write) return std::nullopt;
+    t.scope = scope;
+    t.created = static_cast<std::int64_t>(get_be64(value.substr(2 + uuid::size, 8)));
+    auto flags = value[fixed - 1];
+    auto rest = value.substr(fixed);
+    if (flags & token_has_expiry) {
+        if (rest.size() < 8 + 1) return std::nullopt;
+        t.expires = static_cast<std::int64_t>(get_be64(rest.substr(0, 8)));
+        rest.remove_prefix(8);
+    }
+    auto id_size = static_cast<unsigned char>(rest[0]);
+    rest.remove_prefix(1);
+    if (id_size == 0 || id_size > max_token_id || rest.size() < id_size) return std::nullopt;
+    t.id = std::string(rest.substr(0, id_size));
+    t.label = std::string(rest.substr(id_size));
+    return t;
+}
+
+std::string encode_quota(std::uint64_t bytes) {
+    std::string v;
+    put_be64(v, bytes);
+    return v;
+}
+
+std::optional<std::uint64_t> decode_quota(std::string_view value) {
+    if (value.size() != 8) return std::nullopt;
+    return get_be64(value);
 }
 
 std::string encode_head(const head_state& h) {

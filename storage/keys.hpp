@@ -1,8 +1,11 @@
 // The RocksDB key and value layout of the log store, in one place.
 //
-// Every key starts with the user's 16 raw id bytes, so one user's data is one
-// contiguous key range in each column family (isolation, and DELETE is one
-// range delete). Integers are big-endian so that byte order is numeric order.
+// In the data families every key starts with the user's 16 raw id bytes, so
+// one user's data is one contiguous key range in each (isolation, and DELETE
+// is one range delete). Accounts (tokens, quotas) are in a family of their
+// own that DELETE does not touch; a tag byte first keeps tokens, found by
+// their secret's hash, apart from the per-user keys. Integers are big-endian
+// so that byte order is numeric order.
 //
 //   column family "default" (metadata)
 //     user 'H'                 -> head id (16) | head seq (8)
@@ -13,12 +16,21 @@
 //     user 'Q' seq             -> txid (committed chain, by seq)
 //   column family "chunks"
 //     user sha256              -> chunk bytes
+//   column family "accounts"
+//     't' sha256(secret)       -> format 1 (1) | user (16) | scope (1) | created (8)
+//                                 | has expiry (1) | [expires (8)] | id length (1) | id | label
+//     'u' user 'Q'             -> quota in bytes (8); absent: the store's default
+//     'u' user 'N' number (8)  -> sha256(secret) (32) | token id
+//                                 (the user's tokens by creation number 1, 2, ...;
+//                                 a token id is unique among the user's tokens)
 //
 // Pure functions; thread-safe.
 #pragma once
 
 #include <chunklog/ids.hpp>
 #include <chunklog/records.hpp>
+
+#include <chunklog/storage/log_store.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -36,6 +48,13 @@ enum class tag : char {
     chain = 'Q',
 };
 
+enum class account_tag : char {
+    token = 't',
+    user = 'u',
+    quota = 'Q',        // after 'u' user
+    token_index = 'N',  // after 'u' user
+};
+
 std::string head(const uuid& user);
 std::string stats(const uuid& user);
 std::string transaction(const uuid& user, const uuid& id);
@@ -51,6 +70,42 @@ std::string user_end(const uuid& user);
 
 // Reads the seq back out of a chain key; nullopt for a foreign key.
 std::optional<std::uint64_t> chain_seq(std::string_view key);
+
+// The user id a key of the "default" or "chunks" family starts with.
+std::optional<uuid> key_user(std::string_view key);
+// The smallest id after `user` (nullopt after the last one): seeking to it
+// skips the rest of the user's keys.
+std::optional<uuid> next_user(const uuid& user);
+
+// "accounts" family.
+std::string token(const digest& secret_hash);
+std::string quota(const uuid& user);
+std::string token_index(const uuid& user, std::uint64_t number);
+std::string token_index_prefix(const uuid& user);
+// Every 'u' key of the user starts with account_user(user); every 'u' key
+// of every user with account_users_prefix().
+std::string account_user(const uuid& user);
+std::string_view account_users_prefix();
+// The user of a 'u' key; nullopt for any other key.
+std::optional<uuid> account_key_user(std::string_view key);
+// The creation number of a token index key; nullopt for any other key.
+std::optional<std::uint64_t> token_index_number(std::string_view key);
+
+// The longest token id (bytes of [A-Za-z0-9_-]).
+inline constexpr std::size_t max_token_id = 64;
+
+struct token_index_entry {
+    digest secret_hash;
+    std::string id;
+};
+std::string encode_token_index(const token_index_entry& e);
+std::optional<token_index_entry> decode_token_index(std::string_view value);
+
+std::string encode_token(const token_record& t);
+std::optional<token_record> decode_token(std::string_view value);
+
+std::string encode_quota(std::uint64_t bytes);
+std::optional<std::uint64_t> decode_quota(std::string_view value);
 
 void put_be64(std::string& out, std::uint64_t v);
 std::uint64_t get_be64(std::string_view in);

@@ -29,10 +29,12 @@ outcome<std::unique_ptr<log_store>> log_store::open(const store_options& options
     if (!handle) return handle.error();
     auto p = std::make_unique<impl>();
     p->handle = std::move(*handle);
+    p->default_quota = options.default_quota_bytes;
     return std::unique_ptr<log_store>(new log_store(std::move(p)));
 }
 
 bool log_store::writable() const noexcept { return impl_->handle->writable(); }
+write_state log_store::writes() const noexcept { return impl_->handle->writes(); }
 
 outcome<head_state> log_store::head(const uuid& user) const { return impl_->read_head(user); }
 
@@ -138,7 +140,10 @@ outcome<insert_result> log_store::put_chunk(const uuid& user, const digest& id, 
     auto added = impl_->plan_chunk(user, id, bytes, batch);
     if (!added) return added.error();
     if (!*added) return insert_result::already_present;
+    auto quota = impl_->reserve_quota(user, bytes.size());
+    if (!quota) return quota.error();
     if (auto c = impl_->handle->commit(batch); !c) return c.error();
+    if (*quota) (*quota)->committed();
     return insert_result::created;
 }
 

@@ -1,16 +1,19 @@
 // log_store's internals, shared by its translation units: the RocksDB
-// handle, the lock tables, and the read and planning steps that the public
-// operations are built from. Thread-safe like log_store itself; the
-// planning helpers expect the caller to hold the locks the operation needs.
+// handle, the lock tables, the quota reservations, and the read and
+// planning steps that the public operations are built from. Thread-safe
+// like log_store itself; the planning helpers expect the caller to hold the
+// locks the operation needs.
 #pragma once
 
 #include "storage/db_handle.hpp"
 #include "storage/keys.hpp"
+#include "storage/quota.hpp"
 #include "storage/user_locks.hpp"
 
 #include <chunklog/storage/log_store.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -23,6 +26,9 @@ struct log_store::impl {
     std::unique_ptr<db_handle> handle;
     user_locks locks;
     std::atomic<int> open_cursors{0};  // a cursor must not outlive the store
+    std::uint64_t default_quota = 0;
+    quota_reservations quotas;
+    std::mutex token_writes;  // serializes token creation and revocation (both rare)
 
     rocksdb::DB& db() { return handle->db(); }
 
@@ -86,11 +92,20 @@ struct log_store::impl {
         return it->Valid() && it->key().starts_with(prefix);
     }
 
-    // Writes are refused up front once the store has failed, even idempotent ones.
-    outcome<void> check_writable() const {
-        if (handle->writable()) return {};
-        return make_error(errc::unavailable, "the store refuses writes after an earlier write failure");
-    }
+    // Writes are refused up front while the store refuses them (out of
+    // space, or after a failure), even idempotent ones.
+    outcome<void> check_writable() const { return handle->check_writable(); }
+
+    // The user's own limit on stored chunk bytes; nullopt: the default.
+    outcome<std::optional<std::uint64_t>> read_quota(const uuid& user) const;
+    // The limit in force for the user (0: none).
+    outcome<std::uint64_t> quota_in_force(const uuid& user) const;
+    // The user's stored chunk bytes (the 'S' record).
+    outcome<std::uint64_t> stored_bytes(const uuid& user) const;
+    // Holds `new_bytes` against the user's limit for one write (nullopt when
+    // nothing needs holding: no new bytes or no limit), or quota_exceeded.
+    // The caller holds the user's data lock until the reservation is gone.
+    outcome<std::optional<quota_reservations::reservation>> reserve_quota(const uuid& user, std::uint64_t new_bytes);
 
     error conflict(const head_state& h, std::string message) {
         auto e = make_error(errc::conflict, std::move(message));

@@ -122,7 +122,10 @@ outcome<publish_result> log_store::publish(const uuid& user, const publish_reque
         if (auto planned = impl_->plan_publish_head(user, *request.head, pending, batch, result); !planned)
             return planned.error();
     if (batch.Count() == 0) return result;
+    auto quota = impl_->reserve_quota(user, result.chunk_bytes_created);
+    if (!quota) return quota.error();
     if (auto c = impl_->handle->commit(batch); !c) return c.error();
+    if (*quota) (*quota)->committed();
     return result;
 }
 

@@ -5,11 +5,11 @@
 namespace chunklog::test {
 namespace {
 
+rocksdb::IOStatus broken() { return rocksdb::IOStatus::IOError("injected write failure"); }
+
 std::string canonical(const std::string& name) {
     return std::filesystem::weakly_canonical(std::filesystem::path(name)).string();
 }
-
-rocksdb::IOStatus injected() { return rocksdb::IOStatus::IOError("injected write failure"); }
 
 // A file written through fault_fs: fails when asked, reports its syncs.
 class fault_file final : public rocksdb::FSWritableFileOwnerWrapper {
@@ -19,25 +19,31 @@ public:
 
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                              rocksdb::IODebugContext* d) override {
-        return fs_.fail ? injected() : target()->Append(data, o, d);
+        auto s = fs_.injected_failure(name_);
+        return s.ok() ? target()->Append(data, o, d) : s;
     }
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                              const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* d) override {
-        return fs_.fail ? injected() : target()->Append(data, o, v, d);
+        auto s = fs_.injected_failure(name_);
+        return s.ok() ? target()->Append(data, o, v, d) : s;
     }
     rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const rocksdb::IOOptions& o,
                                        rocksdb::IODebugContext* d) override {
-        return fs_.fail ? injected() : target()->PositionedAppend(data, offset, o, d);
+        auto s = fs_.injected_failure(name_);
+        return s.ok() ? target()->PositionedAppend(data, offset, o, d) : s;
     }
     rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const rocksdb::IOOptions& o,
                                        const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* d) override {
-        return fs_.fail ? injected() : target()->PositionedAppend(data, offset, o, v, d);
+        auto s = fs_.injected_failure(name_);
+        return s.ok() ? target()->PositionedAppend(data, offset, o, v, d) : s;
     }
     rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
-        return record(fs_.fail ? injected() : target()->Sync(o, d), o, d);
+        auto s = fs_.injected_failure(name_);
+        return record(s.ok() ? target()->Sync(o, d) : s, o, d);
     }
     rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* d) override {
-        return record(fs_.fail ? injected() : target()->Fsync(o, d), o, d);
+        auto s = fs_.injected_failure(name_);
+        return record(s.ok() ? target()->Fsync(o, d) : s, o, d);
     }
 
 private:
@@ -53,10 +59,22 @@ private:
 
 fault_fs::fault_fs() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
 
+rocksdb::IOStatus fault_fs::injected_failure(const std::string& name) const {
+    if (fail) return broken();
+    auto table = name.ends_with(".sst") || name.ends_with(".blob");
+    if (no_space || (no_space_for_tables && table)) {
+        // What PosixWritableFile reports for ENOSPC (env/io_posix.h).
+        auto s = rocksdb::IOStatus::NoSpace("injected: no space left on device");
+        s.SetRetryable(true);
+        return s;
+    }
+    return rocksdb::IOStatus::OK();
+}
+
 rocksdb::IOStatus fault_fs::NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
                                             std::unique_ptr<rocksdb::FSWritableFile>* out,
                                             rocksdb::IODebugContext* d) {
-    if (fail) return injected();
+    if (fail) return broken();
     auto s = target()->NewWritableFile(name, o, out, d);
     if (!s.ok()) return s;
     synced(name, 0);  // new and empty: nothing of it survives until synced
@@ -67,7 +85,7 @@ rocksdb::IOStatus fault_fs::NewWritableFile(const std::string& name, const rocks
 rocksdb::IOStatus fault_fs::ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& o,
                                                std::unique_ptr<rocksdb::FSWritableFile>* out,
                                                rocksdb::IODebugContext* d) {
-    if (fail) return injected();
+    if (fail) return broken();
     auto s = target()->ReopenWritableFile(name, o, out, d);
     if (s.ok()) *out = std::make_unique<fault_file>(std::move(*out), *this, name);
     return s;
@@ -75,7 +93,7 @@ rocksdb::IOStatus fault_fs::ReopenWritableFile(const std::string& name, const ro
 
 rocksdb::IOStatus fault_fs::RenameFile(const std::string& from, const std::string& to, const rocksdb::IOOptions& o,
                                        rocksdb::IODebugContext* d) {
-    if (fail) return injected();
+    if (fail) return broken();
     std::lock_guard lock(mutex_);
     auto s = target()->RenameFile(from, to, o, d);
     if (!s.ok()) return s;

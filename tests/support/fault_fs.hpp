@@ -1,12 +1,13 @@
 // fault_fs: a RocksDB FileSystem wrapper for storage failure tests, in the
 // manner of leveldb's fault_injection_test and RocksDB's
 // FaultInjectionTestFS. It can fail every write from a given moment on
-// (a disk that broke), and it remembers how much of each file written
-// through it was synced, so that copy_after_power_loss() can produce the
-// directory a power cut would leave: every file cut back to its last
-// synced length (a file never synced comes back empty). It models lost file
-// data, not lost directory entries. Use it through
-// rocksdb::NewCompositeEnv(shared_ptr) as storage::store_options::env.
+// (a disk that broke, or one that is full until space is freed), and it
+// remembers how much of each file written through it was synced, so that
+// copy_after_power_loss() can produce the directory a power cut would
+// leave: every file cut back to its last synced length (a file never synced
+// comes back empty). It models lost file data, not lost directory entries.
+// Use it through rocksdb::NewCompositeEnv(shared_ptr) as
+// storage::store_options::env.
 // Thread-safe.
 #pragma once
 
@@ -29,6 +30,16 @@ public:
 
     // From now on every write and sync fails (an I/O error) until cleared.
     std::atomic<bool> fail{false};
+    // While set, writing file data and syncing fail as on a full disk
+    // through RocksDB's POSIX file system (IOStatus::NoSpace, retryable);
+    // creating, renaming and deleting files still work, as they do there.
+    std::atomic<bool> no_space{false};
+    // The same for table and blob files only (what flushes and compactions
+    // write): the background jobs run out of space first.
+    std::atomic<bool> no_space_for_tables{false};
+
+    // The failure that writing data to the file `name` gets now (ok: none).
+    rocksdb::IOStatus injected_failure(const std::string& name) const;
 
     // Copies `dir` into `to` as a power cut now would leave it.
     void copy_after_power_loss(const std::filesystem::path& dir, const std::filesystem::path& to);

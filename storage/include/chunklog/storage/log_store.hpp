@@ -4,9 +4,13 @@
 // Every write is one atomic RocksDB WriteBatch, synced to the write-ahead log
 // before the call returns (unless sync is turned off in store_options), and
 // concurrent callers share syncs through RocksDB's write group. Calls block
-// on disk: run them off I/O threads. After a failed write the store refuses
-// writes (errc::unavailable) until it is reopened. All member functions are
-// thread-safe.
+// on disk: run them off I/O threads. A write that fails for lack of disk
+// space is errc::insufficient_storage and stores nothing; the store then
+// refuses writes with that error and tries to resume in the background
+// until space is free again. After any other write failure it refuses writes
+// (errc::unavailable) until it is reopened. The accounts part (tokens and
+// quotas) lives beside the users' data and survives delete_user. All member
+// functions are thread-safe.
 #pragma once
 
 #include <chunklog/errors.hpp>
@@ -15,6 +19,7 @@
 
 #include <chunklog/storage/log_cursor.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -38,7 +43,28 @@ struct store_options {
     // Where the store reports what it cannot return as an error (a write
     // failure that made it read-only); stderr when empty. Called from any thread.
     std::function<void(std::string_view)> log_error = nullptr;
+    // Each user's limit on stored chunk bytes unless set per user (0: none).
+    std::uint64_t default_quota_bytes = 0;
+    // While writes are refused for lack of space, how often to try resuming.
+    std::chrono::milliseconds resume_interval{1000};
 };
+
+enum class token_scope : std::uint8_t { read = 1, write = 2 };
+
+// A device token as stored: never the secret, only its SHA-256 (the key).
+struct token_record {
+    std::string id;  // public name: [A-Za-z0-9_-], at most 64 characters
+    uuid user;
+    token_scope scope = token_scope::write;
+    std::string label;
+    std::int64_t created = 0;               // Unix seconds
+    std::optional<std::int64_t> expires;    // Unix seconds; none: never
+
+    friend bool operator==(const token_record&, const token_record&) = default;
+};
+
+// Which state the store's writes are in (GET /healthz reports all but `ok` as 503).
+enum class write_state { ok, no_space, failed };
 
 // A transaction as a client proposes it: seq, when given, is checked.
 struct new_transaction {
@@ -95,8 +121,9 @@ public:
     log_store(const log_store&) = delete;
     log_store& operator=(const log_store&) = delete;
 
-    // False once a write has failed: the store then only serves reads.
+    // False while writes are refused (out of space, or after a failed write).
     bool writable() const noexcept;
+    write_state writes() const noexcept;
 
     outcome<head_state> head(const uuid& user) const;
     outcome<user_summary> summary(const uuid& user) const;
@@ -132,8 +159,35 @@ public:
     // writes as a whole instead of one key stripe per id, so no request
     // holds every stripe.
     outcome<publish_result> publish(const uuid& user, const publish_request& request);
-    // Removes everything of the user in one atomic step; idempotent.
+    // Removes everything of the user in one atomic step; idempotent. Tokens
+    // and the user's quota stay.
     outcome<void> delete_user(const uuid& user);
+
+    // Quotas. put_chunk and publish answer errc::quota_exceeded, storing
+    // nothing, when their new chunks would take the user's stored chunk
+    // bytes past the limit in force (reaching it exactly is fine; chunks
+    // already stored do not count again). Exact under concurrent writers.
+    // nullopt: the user follows store_options::default_quota_bytes.
+    outcome<void> set_quota(const uuid& user, std::optional<std::uint64_t> bytes);
+    outcome<std::optional<std::uint64_t>> user_quota(const uuid& user) const;
+    // The limit in force for the user (0: none).
+    outcome<std::uint64_t> quota_in_force(const uuid& user) const;
+
+    // Tokens, keyed by the SHA-256 of their secret.
+    outcome<std::optional<token_record>> find_token(const digest& secret_hash) const;
+    // Stores a new token. With only_if_first, atomically refuses
+    // (errc::forbidden) when the user already has a token (the first token
+    // claims a user id). errc::conflict when the hash or the id is taken.
+    outcome<void> create_token(const digest& secret_hash, const token_record& token, bool only_if_first);
+    // The user's tokens in creation order.
+    outcome<std::vector<token_record>> list_tokens(const uuid& user) const;
+    // Removes the token `id` of the user; returns its secret's hash (so that
+    // caches can forget it at once), or errc::not_found.
+    outcome<digest> revoke_token(const uuid& user, std::string_view id);
+
+    // Users that have data, tokens or a quota, ascending by id, after `after`
+    // (exclusive; nullopt: from the first), at most `limit`.
+    outcome<std::vector<uuid>> list_users(const std::optional<uuid>& after, std::size_t limit) const;
 
     struct impl;
 
