@@ -25,7 +25,8 @@ unsigned http_status(errc code) noexcept {
     case errc::insufficient_storage: return 507;
     case errc::history_truncated: return 410;
     case errc::internal:
-    case errc::network: return 500;
+    case errc::network:
+    case errc::tls_failure: return 500;
     }
     return 500;
 }

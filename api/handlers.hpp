@@ -4,6 +4,7 @@
 // as the context's members are (they are).
 #pragma once
 
+#include "api/access_control.hpp"
 #include "api/head_watch.hpp"
 #include "api/http_types.hpp"
 #include "api/metrics.hpp"
@@ -21,6 +22,7 @@ struct handler_context {
     const service_options& options;
     metrics& counters;
     head_watch& watch;
+    access_control& access;
 };
 
 response json_response(unsigned status, const boost::json::value& body);
@@ -41,5 +43,10 @@ response handle_publish(handler_context& ctx, const uuid& user, const request& r
 response handle_log(handler_context& ctx, const uuid& user, const route_match& m);
 
 response handle_service(handler_context& ctx, route_kind kind);
+
+response handle_tokens(handler_context& ctx, const uuid& user, const request& req);
+response handle_token(handler_context& ctx, const uuid& user, const route_match& m);
+response handle_quota(handler_context& ctx, const uuid& user, const request& req);
+response handle_admin_users(handler_context& ctx, const route_match& m);
 
 }  // namespace chunklog::api

@@ -27,11 +27,19 @@ boost::json::object limits_object(const service_limits& l) {
             {"max_missing_query", l.max_missing_query},
             {"max_list_limit", l.max_list_limit},
             {"max_log_limit", l.max_log_limit},
-            {"max_log_page_bytes", l.max_log_page_bytes}};
+            {"max_log_page_bytes", l.max_log_page_bytes},
+            {"quota_bytes", l.quota_bytes}};
 }
 
 response health(handler_context& ctx) {
-    if (ctx.store.writable()) return json_response(200, {{"status", "ok"}});
+    switch (ctx.store.writes()) {
+    case storage::write_state::ok: return json_response(200, {{"status", "ok"}});
+    case storage::write_state::no_space:
+        return json_response(503, {{"error", "unavailable"},
+                                   {"message", "the disk is full: writes are refused until space is free"},
+                                   {"status", "no_space"}});
+    case storage::write_state::failed: break;
+    }
     return json_response(503, {{"error", "unavailable"},
                                {"message", "the store refuses writes after a write failure"},
                                {"status", "unavailable"}});

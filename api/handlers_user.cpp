@@ -174,12 +174,15 @@ response handle_user(handler_context& ctx, const uuid& user, const request& req)
     }
     auto s = ctx.store.summary(user);
     if (!s) return error_response(s.error());
+    auto quota = ctx.store.quota_in_force(user);
+    if (!quota) return error_response(quota.error());
     return json_response(200, {{"user", user.to_string()},
                                {"head", s->head.head.to_string()},
                                {"seq", s->head.seq},
                                {"transactions", s->transactions},
                                {"chunks", s->chunks},
-                               {"bytes", s->bytes}});
+                               {"bytes", s->bytes},
+                               {"quota_bytes", *quota}});
 }
 
 response handle_head(handler_context& ctx, const uuid& user, const route_match& m, const request& req) {

@@ -19,7 +19,7 @@
 
 namespace chunklog::api {
 
-enum class http_method { get, head, put, post, delete_, other };
+enum class http_method { get, head, put, post, delete_, options, other };
 
 std::string_view method_name(http_method m);  // in routes.cpp
 
@@ -38,9 +38,21 @@ enum class route_kind {
     chunks_missing,  // /0.1/{user}/chunks/missing
     publish,         // /0.1/{user}/publish
     log,             // /0.1/{user}/log
-    last = log,      // keep last: sizes the tables indexed by route_kind
+    tokens,          // /0.1/{user}/tokens
+    token,           // /0.1/{user}/tokens/{id}
+    quota,           // /0.1/{user}/quota (admin)
+    admin_users,     // /admin/users (admin)
+    last = admin_users,  // keep last: sizes the tables indexed by route_kind
 };
 inline constexpr std::size_t route_kind_count = static_cast<std::size_t>(route_kind::last) + 1;
+
+// The bearer of a verified token (or the admin token).
+struct principal {
+    bool admin = false;
+    uuid user;                 // unset for the admin
+    bool can_write = false;    // the admin and write tokens
+    std::string token_id;      // the token's public name; empty for the admin
+};
 
 struct request {
     http_method method = http_method::get;
@@ -48,6 +60,13 @@ struct request {
     std::string body;
     std::optional<digest> body_sha256;  // computed while the body streamed in, when asked for
     std::string if_none_match;          // raw header value, empty when absent
+    // Header fields the admission step reads before any body (empty when absent).
+    std::string authorization;
+    std::string origin;
+    std::optional<std::uint64_t> content_length;
+    std::string peer;  // the client's address, for the failed-authentication limiter
+    // Set by router::admit: who the request's token proves it comes from.
+    std::optional<struct principal> caller;
     // Whether the handler runs where it may wait on the disk (the blocking
     // pool); on an I/O thread it reads from memory only and may ask for a
     // second try on the pool (response::retry_blocking).

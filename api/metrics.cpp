@@ -21,6 +21,8 @@ void metrics::record_request(route_kind route, unsigned status, std::chrono::nan
     bool known = status >= first_status && status < first_status + status_slots;
     auto slot = (known ? status : 500u) - first_status;  // a status outside 100..599 counts as 500
     requests_[static_cast<std::size_t>(route)][slot].fetch_add(1, std::memory_order_relaxed);
+    if (status == 429) rate_limited_.fetch_add(1, std::memory_order_relaxed);
+    if (status == 507) storage_full_.fetch_add(1, std::memory_order_relaxed);
     double seconds = std::chrono::duration<double>(latency).count();
     auto bucket = std::lower_bound(bucket_bounds.begin(), bucket_bounds.end(), seconds) - bucket_bounds.begin();
     latency_buckets_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
@@ -62,6 +64,13 @@ std::string metrics::render() const {
     counter(out, "chunklog_transactions_stored_total", "Transactions newly stored.", transactions_stored_.load());
     counter(out, "chunklog_head_advances_total", "Successful HEAD advances.", head_advances_.load());
     counter(out, "chunklog_conflicts_total", "HEAD advances refused with 409 conflict.", conflicts_.load());
+    counter(out, "chunklog_auth_failures_total", "Requests refused 401 for a missing, unknown, expired or revoked token.",
+            auth_failures_.load());
+    counter(out, "chunklog_rate_limited_total", "Requests answered 429 by the failed-authentication limiter.",
+            rate_limited_.load());
+    counter(out, "chunklog_storage_full_total", "Writes answered 507 (a quota, or a full disk).", storage_full_.load());
+    counter(out, "chunklog_tls_handshakes_total", "TLS handshakes completed.", tls_handshakes_.load());
+    counter(out, "chunklog_tls_handshake_failures_total", "TLS handshakes that failed.", tls_handshake_failures_.load());
     counter(out, "chunklog_connections_refused_total", "Connections refused at the connection limit.",
             refused_connections_.load());
     counter(out, "chunklog_open_connections", "Connections open now.",

@@ -31,6 +31,11 @@ public:
     void transactions_stored(std::uint64_t count) { transactions_stored_.fetch_add(count, std::memory_order_relaxed); }
     void head_advanced() { head_advances_.fetch_add(1, std::memory_order_relaxed); }
     void conflict() { conflicts_.fetch_add(1, std::memory_order_relaxed); }
+    // A request refused 401: no token, or an unknown, expired or revoked one.
+    void auth_failed() { auth_failures_.fetch_add(1, std::memory_order_relaxed); }
+    void tls_handshake(bool succeeded) {
+        (succeeded ? tls_handshakes_ : tls_handshake_failures_).fetch_add(1, std::memory_order_relaxed);
+    }
 
     std::string render() const;
 
@@ -57,6 +62,11 @@ private:
     std::atomic<std::uint64_t> transactions_stored_{0};
     std::atomic<std::uint64_t> head_advances_{0};
     std::atomic<std::uint64_t> conflicts_{0};
+    std::atomic<std::uint64_t> auth_failures_{0};
+    std::atomic<std::uint64_t> rate_limited_{0};        // 429 answers
+    std::atomic<std::uint64_t> storage_full_{0};        // 507 answers
+    std::atomic<std::uint64_t> tls_handshakes_{0};
+    std::atomic<std::uint64_t> tls_handshake_failures_{0};
 };
 
 }  // namespace chunklog::api

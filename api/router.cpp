@@ -22,6 +22,7 @@ response dispatch(handler_context& ctx, const route_match& m, const request& req
     case route_kind::healthz:
     case route_kind::limits:
     case route_kind::metrics: return handle_service(ctx, m.kind);
+    case route_kind::admin_users: return handle_admin_users(ctx, m);
     default: break;
     }
     if (!user) return error_response(errc::invalid_id, "the user id is not a canonical lowercase UUID");
@@ -34,6 +35,9 @@ response dispatch(handler_context& ctx, const route_match& m, const request& req
     case route_kind::chunks_missing: return handle_chunks_missing(ctx, *user, req);
     case route_kind::publish: return handle_publish(ctx, *user, req);
     case route_kind::log: return handle_log(ctx, *user, m);
+    case route_kind::tokens: return handle_tokens(ctx, *user, req);
+    case route_kind::token: return handle_token(ctx, *user, m);
+    case route_kind::quota: return handle_quota(ctx, *user, req);
     default: break;
     }
     return error_response(errc::internal, "route without handler");
@@ -42,7 +46,7 @@ response dispatch(handler_context& ctx, const route_match& m, const request& req
 }  // namespace
 
 router::router(storage::log_store& store, service_options options, metrics& counters)
-    : store_(store), options_(options), metrics_(counters) {}
+    : store_(store), options_(std::move(options)), metrics_(counters), access_(options_, store_, metrics_) {}
 
 router::body_rule router::body_rule_for(http_method method, std::string_view target) const {
     return body_rule_for(method, match_route(target).kind);
@@ -57,7 +61,7 @@ router::body_rule router::body_rule_for(http_method method, route_kind kind) con
 response router::handle(const request& req) { return handle(req, match_route(req.target)); }
 
 response router::handle(const request& req, const route_match& m) {
-    handler_context ctx{store_, options_, metrics_, watch_};
+    handler_context ctx{store_, options_, metrics_, watch_, access_};
     response r;
     try {
         r = dispatch(ctx, m, req);

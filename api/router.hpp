@@ -5,6 +5,7 @@
 // Thread-safe: one router serves every connection.
 #pragma once
 
+#include "api/access_control.hpp"
 #include "api/head_watch.hpp"
 #include "api/http_types.hpp"
 #include "api/metrics.hpp"
@@ -36,6 +37,11 @@ public:
     response handle(const request& req, const route_match& route);
     response handle(const request& req);
 
+    // The header-only step before a body is read (see access_control).
+    std::optional<response> admit(request& req, const route_match& route) { return access_.admit(req, route); }
+    // Adds the CORS headers of an answer.
+    void decorate(response& res, const request& req) const { access_.decorate(res, req); }
+
     const service_options& options() const { return options_; }
     storage::log_store& store() { return store_; }
     metrics& counters() { return metrics_; }
@@ -46,6 +52,7 @@ private:
     service_options options_;
     metrics& metrics_;
     head_watch watch_;
+    access_control access_;
 };
 
 }  // namespace chunklog::api

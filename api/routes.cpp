@@ -15,6 +15,9 @@ const method_list& allowed_methods(route_kind kind) {
     static const method_list user{http_method::get, http_method::head, http_method::delete_};
     static const method_list read_write{http_method::get, http_method::head, http_method::put};
     static const method_list post_only{http_method::post};
+    static const method_list read_post{http_method::get, http_method::head, http_method::post};
+    static const method_list delete_only{http_method::delete_};
+    static const method_list put_only{http_method::put};
     static const method_list none{};
     switch (kind) {
     case route_kind::server_info:
@@ -22,7 +25,11 @@ const method_list& allowed_methods(route_kind kind) {
     case route_kind::limits:
     case route_kind::metrics:
     case route_kind::transactions:
+    case route_kind::admin_users:
     case route_kind::log: return read_only;
+    case route_kind::tokens: return read_post;
+    case route_kind::token: return delete_only;
+    case route_kind::quota: return put_only;
     case route_kind::user: return user;
     case route_kind::head:
     case route_kind::transaction:
@@ -100,6 +107,9 @@ route_kind user_route(const std::string* rest, std::size_t n) {
     if (n == 1 && rest[0] == "transactions") return route_kind::transactions;
     if (n == 1 && rest[0] == "publish") return route_kind::publish;
     if (n == 1 && rest[0] == "log") return route_kind::log;
+    if (n == 1 && rest[0] == "tokens") return route_kind::tokens;
+    if (n == 1 && rest[0] == "quota") return route_kind::quota;
+    if (n == 2 && rest[0] == "tokens") return route_kind::token;
     if (n == 2 && rest[0] == "chunks" && rest[1] == "missing") return route_kind::chunks_missing;
     if (n == 2 && rest[0] == "transactions") return route_kind::transaction;
     if (n == 2 && rest[0] == "chunks") return route_kind::chunk;
@@ -136,6 +146,10 @@ route_match match_route(std::string_view target) {
         m.kind = service_route(n == 0 ? "" : segments[0]);
         return m;
     }
+    if (n == 2 && segments[0] == "admin") {
+        if (segments[1] == "users") m.kind = route_kind::admin_users;
+        return m;
+    }
     if (segments[0] != "0.1") return m;
     m.user = std::move(segments[1]);
     m.kind = user_route(segments.data() + 2, n - 2);
@@ -146,7 +160,8 @@ route_match match_route(std::string_view target) {
 std::string_view route_name(route_kind kind) {
     static constexpr std::array<std::string_view, route_kind_count> names{
         "unmatched",   "server_info", "healthz",        "limits",  "metrics", "user", "head", "transactions",
-        "transaction", "chunk",       "chunks_missing", "publish", "log"};
+        "transaction", "chunk",       "chunks_missing", "publish", "log",     "tokens", "token", "quota",
+        "admin_users"};
     static_assert(!names.back().empty(), "route_name: one name per route_kind");
     return names[static_cast<std::size_t>(kind)];
 }
@@ -158,6 +173,7 @@ std::string_view method_name(http_method m) {
     case http_method::put: return "PUT";
     case http_method::post: return "POST";
     case http_method::delete_: return "DELETE";
+    case http_method::options: return "OPTIONS";
     case http_method::other: break;
     }
     return "OTHER";

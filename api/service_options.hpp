@@ -2,7 +2,14 @@
 // A plain value, read-only once the server runs.
 #pragma once
 
+#include <chunklog/ids.hpp>
+
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace chunklog::api {
 
@@ -19,10 +26,35 @@ struct service_limits {
     // A GET log page ends early (more: true) once this many bytes are out;
     // a page still holds at least one whole transaction.
     std::size_t max_log_page_bytes = 32ULL << 20;
+    // Each user's limit on stored chunk bytes unless the admin set one (0: none).
+    std::uint64_t quota_bytes = 0;
+};
+
+enum class auth_mode { token, none };
+
+// Who may call what (protocol section 7).
+struct access_options {
+    auth_mode auth = auth_mode::token;
+    bool open_registration = false;  // POST tokens without a token claims a user that has none
+    // SHA-256 of the admin token; the secret itself is not kept.
+    std::optional<digest> admin_token_hash;
+    unsigned auth_failure_limit = 30;            // failed requests per address and window
+    std::chrono::seconds auth_failure_window{60};
+    std::size_t limiter_addresses = 65'536;      // addresses the limiter remembers at most
+    std::size_t token_cache_entries = 100'000;   // verified tokens kept in memory
+    // How long a cached token is trusted before it is read again (revocation
+    // through this server takes effect at once; this bounds the delay of a
+    // revocation made by another node sharing the database).
+    std::chrono::seconds token_cache_ttl{30};
+    std::vector<std::string> cors_origins;       // "*" for any
+    // Content-Length from which a chunk PUT's quota is checked before its
+    // body is read; smaller bodies arrive with the header anyway.
+    std::uint64_t early_quota_check_bytes = 64 * 1024;
 };
 
 struct service_options {
     service_limits limits;
+    access_options access;
     bool allow_delete = true;
 };
 

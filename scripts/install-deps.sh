@@ -12,6 +12,7 @@ packages=(
   g++ cmake make pkg-config ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
   librocksdb-dev libssl-dev doctest-dev
+  openssl  # the command: tests and the benchmark make throwaway TLS certificates
 )
 [[ ${1:-} == --clang ]] && packages+=(clang-14 libclang-rt-14-dev llvm-14)
 

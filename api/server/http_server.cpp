@@ -1,6 +1,8 @@
 #include "api/server/http_server.hpp"
 
 #include "api/server/http_session.hpp"
+#include "api/server/tls_context.hpp"
+#include "api/admin_token.hpp"
 #include "api/request_log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,6 +14,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chunklog/sha256.hpp>
+
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -115,6 +120,35 @@ tcp::acceptor open_acceptor(asio::io_context& ioc, const server_config& config) 
     return acceptor;
 }
 
+// The TLS context of the configured files, null when TLS is off. Fails
+// (logging why, naming the file) when the files are unusable.
+bool load_tls(const server_config& config, std::unique_ptr<tls_context>& out) {
+    if (config.tls_cert_file.empty() && config.tls_key_file.empty()) return true;
+    if (config.tls_cert_file.empty() || config.tls_key_file.empty()) {
+        log_message(log_level::error, "TLS needs both a certificate file and a key file");
+        return false;
+    }
+    out = std::make_unique<tls_context>(config.tls_cert_file, config.tls_key_file);
+    if (auto why = out->reload(); !why.empty()) {
+        log_message(log_level::error, "TLS: " + why);
+        return false;
+    }
+    return true;
+}
+
+// SIGHUP: new connections get the files' current certificate; open ones
+// keep theirs. A failed reload keeps the previous certificate.
+void reload_tls(tls_context* tls, const server_config& config) {
+    if (tls == nullptr) {
+        log_message(log_level::info, "SIGHUP: nothing to reload (TLS is off)");
+        return;
+    }
+    if (auto why = tls->reload(); !why.empty())
+        log_message(log_level::error, "SIGHUP: TLS certificate not reloaded, the previous one stays: " + why);
+    else
+        log_message(log_level::info, "SIGHUP: TLS certificate reloaded from " + config.tls_cert_file);
+}
+
 unsigned io_thread_count(const server_config& config) {
     if (config.io_threads != 0) return config.io_threads;
     return std::max(1u, std::thread::hardware_concurrency());
@@ -123,6 +157,8 @@ unsigned io_thread_count(const server_config& config) {
 }  // namespace
 
 int run_server(const server_config& config) {
+    std::unique_ptr<tls_context> tls;  // outlives the sessions, which hold its contexts
+    if (!load_tls(config, tls)) return 1;
     auto store_options = config.store;
     store_options.log_error = [](std::string_view message) { log_message(log_level::error, std::string(message)); };
     auto opened = storage::log_store::open(store_options);
@@ -134,12 +170,21 @@ int run_server(const server_config& config) {
     // any session frame still holding a log cursor) before the state they
     // use, and the store last.
     auto store = std::move(*opened);
+    auto admin_token = config.admin_token_file.empty() ? load_or_create_admin_token(config.store.dir)
+                                                       : read_admin_token(config.admin_token_file);
+    if (!admin_token) {
+        log_message(log_level::error, admin_token.error().message);
+        return 1;
+    }
+    auto service = config.service;
+    service.access.admin_token_hash = sha256_of(*admin_token);
     metrics counters;
-    router routes(*store, config.service, counters);
+    router routes(*store, service, counters);
     asio::thread_pool blocking(config.blocking_threads);
     server_state state{config, routes,
                        [&routes](const request& req, const route_match& route) { return routes.handle(req, route); },
                        counters, blocking, {}, {false}, {1}};
+    state.tls = tls.get();
     io_pool pool(io_thread_count(config));
     auto& ioc = pool.first();
 
@@ -151,15 +196,21 @@ int run_server(const server_config& config) {
                                           e.what());
         return 1;
     }
+    // Signals are caught (and queued) from here on, before anyone may learn
+    // the port from the line below.
+    asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
     auto local = acceptor.local_endpoint();
-    std::cout << "chunklogd listening on http://" << local.address().to_string() << ':' << local.port() << std::endl;
+    const char* scheme = tls ? "https" : "http";
+    std::cout << "chunklogd listening on " << scheme << "://" << local.address().to_string() << ':' << local.port()
+              << std::endl;
     log_message(log_level::info, "listening on " + local.address().to_string() + ":" + std::to_string(local.port()) +
-                                     ", data in " + config.store.dir.string());
+                                     (tls ? " (HTTPS)" : "") + ", data in " + config.store.dir.string());
+    if (config.service.access.auth == auth_mode::none && !local.address().is_loopback())
+        log_message(log_level::warn, "--auth none on a non-loopback address: anyone who can reach this port and "
+                                     "knows a user id can read, change and delete that user's data");
 
     asio::steady_timer grace(ioc);
-    asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-        if (ec) return;
+    auto shut_down = [&](int signal) {
         log_message(log_level::info, "signal " + std::to_string(signal) + ": shutting down");
         state.stopping.store(true);
         pool.release();
@@ -179,7 +230,17 @@ int run_server(const server_config& config) {
             });
         });
         state.registry.stop_all([&] { asio::post(ioc, [&] { grace.cancel(); }); });
-    });
+    };
+    // SIGHUP reloads and waits again; SIGINT and SIGTERM end the wait.
+    std::function<void()> wait_for_signal = [&] {
+        signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+            if (ec) return;
+            if (signal != SIGHUP) return shut_down(signal);
+            reload_tls(tls.get(), config);
+            wait_for_signal();
+        });
+    };
+    wait_for_signal();
 
     spawn_accept_loop(acceptor, state, pool);
     pool.run();

@@ -1,7 +1,9 @@
-// The chunklogd HTTP server: opens the store, listens, serves until SIGINT or
-// SIGTERM, then shuts down gracefully (stops accepting, lets in-flight
-// requests finish, closes idle connections and the store) and returns the
-// process exit status. Call run_server once, from the main thread.
+// The chunklogd HTTP server: opens the store, listens (HTTPS only when a TLS
+// certificate and key are configured), serves until SIGINT or SIGTERM, then
+// shuts down gracefully (stops accepting, lets in-flight requests finish,
+// closes idle connections and the store) and returns the process exit
+// status. SIGHUP reads the TLS files again for new connections. Call
+// run_server once, from the main thread.
 #pragma once
 
 #include <chunklog/storage/log_store.hpp>
@@ -27,6 +29,12 @@ struct server_config {
     std::chrono::seconds shutdown_grace{20};  // in-flight work allowed after SIGTERM
     service_options service;
     storage::store_options store;
+    // The admin token's file; empty: DATA_DIR/admin-token, created if missing.
+    std::string admin_token_file;
+    // PEM files (the certificate file may hold the chain); both set: the
+    // listener speaks HTTPS only (TLS 1.2 and 1.3), both empty: plain HTTP.
+    std::string tls_cert_file;
+    std::string tls_key_file;
 };
 
 int run_server(const server_config& config);

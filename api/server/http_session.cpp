@@ -6,12 +6,15 @@
 #include "api/server/deadline_sweeper.hpp"
 #include "api/request_log.hpp"
 #include "api/server/response_header.hpp"
+#include "api/server/tls_context.hpp"
 #include "api/routes.hpp"
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -34,6 +37,10 @@ constexpr std::size_t first_read_bytes = 4096;
 constexpr std::size_t max_drain_bytes = 4 << 20;
 constexpr std::chrono::seconds drain_timeout{2};
 constexpr std::size_t stream_batch_bytes = 64 * 1024;
+constexpr std::uint64_t skippable_body_bytes = 64 * 1024;
+constexpr std::chrono::seconds tls_shutdown_timeout{1};
+
+using tls_stream = asio::ssl::stream<tcp::socket>;
 
 template <typename F>
 asio::awaitable<std::invoke_result_t<F>> run_blocking(asio::thread_pool& pool, F fn) {
@@ -59,10 +66,19 @@ private:
 using waiting_poll = gauge_scope<&metrics::long_poll_waiting>;
 using request_in_flight = gauge_scope<&metrics::request_in_flight>;
 
-class http_session : public std::enable_shared_from_this<http_session> {
+// One connection over Stream: a tcp::socket for plain HTTP, a tls_stream
+// for HTTPS (both instantiated here only). The TLS variant first does the
+// handshake under the header timeout, then serves requests exactly as the
+// plain one; it holds the TLS context it started with until it ends.
+template <typename Stream>
+class http_session : public std::enable_shared_from_this<http_session<Stream>> {
+    static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
 public:
-    http_session(tcp::socket socket, server_state& state, deadline_sweeper& sweeper)
-        : socket_(std::move(socket)), sweeper_(sweeper), state_(state) {
+    // `tls` is the context of a TLS session, null for a plain one.
+    http_session(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls, server_state& state,
+                 deadline_sweeper& sweeper)
+        : tls_(std::move(tls)), stream_(make_stream(std::move(socket), tls_.get())), sweeper_(sweeper), state_(state) {
         state_.counters.connection_opened();
     }
 
@@ -75,17 +91,19 @@ public:
     }
 
     void start() {
-        auto self = shared_from_this();
+        auto self = this->shared_from_this();
         std::weak_ptr<http_session> weak = self;
         registry_id_ = state_.registry.add([weak](bool force) {
-            if (auto s = weak.lock()) asio::post(s->socket_.get_executor(), [s, force] { s->stop(force); });
+            if (auto s = weak.lock()) asio::post(s->stream_.get_executor(), [s, force] { s->stop(force); });
         });
-        asio::co_spawn(socket_.get_executor(), [self]() { return self->run(); },
+        asio::co_spawn(stream_.get_executor(), [self]() { return self->run(); },
                        [](std::exception_ptr e) { log_if_failed("a session", e); });
     }
 
 private:
-    tcp::socket socket_;
+    std::shared_ptr<asio::ssl::context> tls_;  // outlives stream_; null for plain HTTP
+    Stream stream_;
+    bool handshake_done_ = false;  // TLS only: close_notify may be sent
     deadline_sweeper& sweeper_;
     std::optional<deadline_sweeper::handle> deadline_;  // registered while run() runs
     beast::flat_buffer buffer_;
@@ -94,21 +112,38 @@ private:
     bool idle_ = true;
     std::uint64_t streamed_bytes_ = 0;  // body bytes of the current streamed answer
     std::optional<request_parser> parser_;  // the request being read
+    std::string peer_;                      // the client's address
+
+    static Stream make_stream(tcp::socket socket, asio::ssl::context* tls) {
+        if constexpr (is_tls) return Stream(std::move(socket), *tls);
+        else return socket;
+    }
+
+    // The TCP socket under the stream: what deadlines and stop() cancel.
+    tcp::socket& socket() {
+        if constexpr (is_tls) return stream_.next_layer();
+        else return stream_;
+    }
 
     // Ends the session once idle, or now (closing the socket) when forced.
     void stop(bool force) {
         log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": stop requested, idle=" +
                                           std::to_string(idle_) + ", force=" + std::to_string(force));
         boost::system::error_code ignored;
-        if (force) socket_.close(ignored);
-        else if (idle_) socket_.cancel(ignored);
+        if (force) socket().close(ignored);
+        else if (idle_) socket().cancel(ignored);
     }
 
     asio::awaitable<void> run() {
-        deadline_ = sweeper_.add(socket_);  // here, on this connection's own thread
+        deadline_ = sweeper_.add(socket());  // here, on this connection's own thread
+        boost::system::error_code peer_ec;
+        auto remote = socket().remote_endpoint(peer_ec);
+        if (!peer_ec) peer_ = remote.address().to_string();
+        bool ready = true;
+        if constexpr (is_tls) ready = co_await handshake();
         // Plain statements around each co_await: g++ 12 mis-evaluates co_await
         // inside && and ?: expressions.
-        while (!state_.stopping.load()) {
+        while (ready && !state_.stopping.load()) {
             bool request_arrived = co_await wait_for_request();
             if (!request_arrived || state_.stopping.load()) break;
             idle_ = false;
@@ -125,11 +160,27 @@ private:
         log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": closed");
     }
 
+    // TLS only: the handshake, under the header timeout, counted in the
+    // metrics. A failed one (a plain-HTTP request among them) ends the
+    // connection without an answer.
+    asio::awaitable<bool> handshake() requires is_tls {
+        (*deadline_)->arm(state_.config.header_timeout);
+        auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
+        state_.counters.tls_handshake(!ec);
+        if (ec) {
+            log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": TLS handshake with " + peer_ +
+                                              " failed: " + ec.message());
+            co_return false;
+        }
+        handshake_done_ = true;
+        co_return true;
+    }
+
     // Waits, under the idle timeout, until a request's first bytes are here.
     asio::awaitable<bool> wait_for_request() {
         if (buffer_.size() > 0) co_return true;
         (*deadline_)->arm(state_.config.idle_timeout);
-        auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(first_read_bytes), use_tuple);
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(first_read_bytes), use_tuple);
         buffer_.commit(n);
         co_return !ec && n > 0;
     }
@@ -142,9 +193,12 @@ private:
     asio::awaitable<beast::error_code> read_into(request_parser& parser, request_part part) {
         for (;;) {
             if (auto done = feed(parser, buffer_, part)) co_return *done;
-            auto [read_ec, n] = co_await socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
+            auto [read_ec, n] = co_await stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
                                                                  use_tuple);
-            if (read_ec == asio::error::eof) co_return at_eof(parser, part);
+            // A TLS peer that closes without close_notify: no request is
+            // delimited by the end of the connection, so it is the same.
+            if (read_ec == asio::error::eof || read_ec == asio::ssl::error::stream_truncated)
+                co_return at_eof(parser, part);
             if (read_ec) co_return read_ec;
             buffer_.commit(n);
         }
@@ -166,9 +220,16 @@ private:
 
         auto started = std::chrono::steady_clock::now();
         request req;
-        req.method = method_of(parser);
-        req.target = std::string(parser.get().target());
+        read_head_fields(req, parser);
         auto route = match_route(req.target);
+        // Tokens, quotas and preflights are settled from the header alone:
+        // a refused request's body is never read, unless it is small enough
+        // that skipping it is cheaper than a new connection.
+        if (auto refused = co_await admit(req, route)) {
+            bool body_skipped = co_await skip_small_body(parser);
+            bool keep_alive = body_skipped && parser.get().keep_alive() && !refused->close && !state_.stopping.load();
+            co_return co_await answer_unread(rid, req, *refused, parser.get().version(), keep_alive, started);
+        }
         auto rule = state_.routes.body_rule_for(req.method, route.kind);
         if (auto length = parser.content_length(); length && *length > rule.limit)
             co_return co_await answer_refusal(rid, parser, 413, errc::payload_too_large,
@@ -195,6 +256,7 @@ private:
         req.if_none_match = std::string(message[http::field::if_none_match]);
 
         response res = co_await answer(req, route);
+        state_.routes.decorate(res, req);
         bool keep_alive = message.keep_alive() && !res.close && !state_.stopping.load();
         bool written = co_await write_response(res, req.method == http_method::head, message.version(), keep_alive, rid);
         finish_log(rid, req, res, started);
@@ -236,11 +298,11 @@ private:
     // notification only wakes the wait; HEAD is always read again before
     // deciding.
     asio::awaitable<outcome<head_state>> wait_for_head_change(const long_poll& poll) {
-        auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor());
+        auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
         timer->expires_after(poll.wait);
         auto& watch = state_.routes.watch();
         auto& store = state_.routes.store();
-        auto executor = socket_.get_executor();
+        auto executor = stream_.get_executor();
         auto settled = [&](const outcome<head_state>& h) { return !h || h->head != poll.known || state_.stopping.load(); };
         waiting_poll counted(state_.counters);
         for (;;) {
@@ -259,10 +321,58 @@ private:
         }
     }
 
+    // A fixed text rather than Beast's serializer, which would be compiled
+    // once per stream type for these few bytes.
     asio::awaitable<void> send_continue(request_parser& parser) {
-        http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
+        std::string_view text = parser.get().version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n"
+                                                             : "HTTP/1.1 100 Continue\r\n\r\n";
         (*deadline_)->arm(state_.config.write_timeout);
-        co_await http::async_write(socket_, cont, use_tuple);
+        co_await asio::async_write(stream_, asio::buffer(text), use_tuple);
+    }
+
+    void read_head_fields(request& req, const request_parser& parser) {
+        const auto& message = parser.get();
+        req.method = method_of(parser);
+        req.target = std::string(message.target());
+        req.authorization = std::string(message[http::field::authorization]);
+        req.origin = std::string(message[http::field::origin]);
+        if (auto length = parser.content_length()) req.content_length = *length;
+        req.peer = peer_;
+    }
+
+    // The router's admission step (on the blocking pool when it must read
+    // the disk): nullopt to go on and read the body, else the answer.
+    asio::awaitable<std::optional<response>> admit(request& req, const route_match& route) {
+        req.may_block = false;
+        auto refused = state_.routes.admit(req, route);
+        if (refused && refused->retry_blocking) {
+            req.may_block = true;
+            refused = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.routes.admit(req, route); });
+        }
+        req.may_block = true;
+        if (refused) state_.routes.decorate(*refused, req);
+        co_return refused;
+    }
+
+    // Reads and drops the body of a refused request when it has a known
+    // length of at most skippable_body_bytes; whether the request is over.
+    asio::awaitable<bool> skip_small_body(request_parser& parser) {
+        if (parser.is_done()) co_return true;
+        auto length = parser.content_length();
+        if (!length || *length > skippable_body_bytes) co_return false;
+        parser.body_limit(*length);
+        (*deadline_)->arm(state_.config.body_timeout);
+        auto ec = co_await read_into(parser, request_part::whole);
+        co_return !ec;
+    }
+
+    // Answers a request whose body is left unread. The connection stays
+    // open only when no body follows the header.
+    asio::awaitable<bool> answer_unread(std::uint64_t rid, const request& req, response& res, unsigned version,
+                                        bool keep_alive, std::chrono::steady_clock::time_point started) {
+        bool written = co_await write_response(res, req.method == http_method::head, version, keep_alive, rid);
+        finish_log(rid, req, res, started);
+        co_return written && keep_alive;
     }
 
     // Answers a request that will not be read further, then closes.
@@ -272,10 +382,8 @@ private:
         auto res = error_response(code, std::move(message));
         res.status = status;
         request req;
-        if (parser.is_header_done()) {
-            req.method = method_of(parser);
-            req.target = std::string(parser.get().target());
-        }
+        if (parser.is_header_done()) read_head_fields(req, parser);
+        state_.routes.decorate(res, req);
         unsigned version = parser.is_header_done() ? parser.get().version() : 11;
         co_await write_response(res, false, version, false, rid);
         finish_log(rid, req, res, started);
@@ -292,7 +400,7 @@ private:
         std::array<asio::const_buffer, 2> message{asio::buffer(header), asio::buffer(r.body)};
         if (bodiless || head_only) message[1] = asio::const_buffer{};
         (*deadline_)->arm(state_.config.write_timeout);
-        auto [ec, n] = co_await asio::async_write(socket_, message, use_tuple);
+        auto [ec, n] = co_await asio::async_write(stream_, message, use_tuple);
         co_return !ec;
     }
 
@@ -304,7 +412,7 @@ private:
         framing.chunked = true;
         auto header = response_header(r, framing);
         (*deadline_)->arm(state_.config.write_timeout);
-        auto [header_ec, header_bytes] = co_await asio::async_write(socket_, asio::buffer(header), use_tuple);
+        auto [header_ec, header_bytes] = co_await asio::async_write(stream_, asio::buffer(header), use_tuple);
         if (header_ec) co_return false;
         std::string batch;
         for (bool done = false; !done;) {
@@ -319,10 +427,10 @@ private:
             if (batch.empty()) continue;
             streamed_bytes_ += batch.size();
             (*deadline_)->arm(state_.config.write_timeout);
-            auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk(asio::buffer(batch)), use_tuple);
+            auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(batch)), use_tuple);
             if (ec) co_return false;
         }
-        auto [ec, n] = co_await asio::async_write(socket_, http::make_chunk_last(), use_tuple);
+        auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), use_tuple);
         co_return !ec;
     }
 
@@ -338,19 +446,36 @@ private:
     // Half-closes, then drains what the peer still sends for a moment, so an
     // answer sent before the body was read is not destroyed by a reset.
     asio::awaitable<void> close_gracefully() {
+        if constexpr (is_tls) co_await send_close_notify();
         beast::error_code ec;
-        socket_.shutdown(tcp::socket::shutdown_send, ec);
+        socket().shutdown(tcp::socket::shutdown_send, ec);
         std::size_t drained = 0;
         (*deadline_)->arm(drain_timeout);
         while (!ec && drained < max_drain_bytes) {
             char scratch[16384];
-            auto [read_ec, n] = co_await socket_.async_read_some(asio::buffer(scratch), use_tuple);
+            auto [read_ec, n] = co_await socket().async_read_some(asio::buffer(scratch), use_tuple);
             ec = read_ec;
             drained += n;
         }
-        socket_.close(ec);
+        socket().close(ec);
+    }
+
+    // TLS only: the SSL shutdown, one way and under a short timeout. Marking
+    // the peer's close_notify as received makes it send ours without waiting
+    // for theirs (RFC 8446 6.1 allows it); what the peer still sends is then
+    // drained as raw bytes like on a plain connection.
+    asio::awaitable<void> send_close_notify() requires is_tls {
+        if (!handshake_done_) co_return;
+        auto* ssl = stream_.native_handle();
+        SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+        (*deadline_)->arm(tls_shutdown_timeout);
+        auto [ec] = co_await stream_.async_shutdown(use_tuple);
+        if (ec) log_message(log_level::debug, "session " + std::to_string(registry_id_) + ": TLS shutdown: " + ec.message());
     }
 };
+
+template class http_session<tcp::socket>;
+template class http_session<tls_stream>;
 
 }  // namespace
 
@@ -419,11 +544,22 @@ void session_registry::stop_all(std::function<void()> on_drained) {
 void start_session(tcp::socket socket, server_state& state, deadline_sweeper& sweeper) {
     boost::system::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);  // a peer already gone is the session's to notice
-    std::make_shared<http_session>(std::move(socket), state, sweeper)->start();
+    if (state.tls == nullptr) {
+        std::make_shared<http_session<tcp::socket>>(std::move(socket), nullptr, state, sweeper)->start();
+        return;
+    }
+    // The context current now, kept for this connection's life.
+    auto context = state.tls->current();
+    std::make_shared<http_session<tls_stream>>(std::move(socket), std::move(context), state, sweeper)->start();
 }
 
 void refuse_connection(tcp::socket socket, server_state& state) {
     state.counters.connection_refused();
+    if (state.tls != nullptr) {  // a plain-text answer would mean nothing to a TLS client
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        return;
+    }
     auto text = std::make_shared<std::string>(
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
         "Content-Length: 68\r\n\r\n{\"error\":\"unavailable\",\"message\":\"too many open connections, retry\"}");

@@ -1,8 +1,8 @@
 // The per-connection HTTP/1.1 session and the state it shares with the
-// listener. A session only does I/O: read a request (header, then body under
-// the router's limits), hand it to the router (on the blocking pool when it
-// may wait on a synced write), write the answer, and loop for keep-alive and
-// pipelining. Each session lives on one io_context, run by one thread, so
+// listener. A session only does I/O: (over TLS, first the handshake) read a
+// request (header, then body under the router's limits), hand it to the
+// router (on the blocking pool when it may wait on a synced write), write the
+// answer, and loop for keep-alive and pipelining. Each session lives on one io_context, run by one thread, so
 // its handlers never run concurrently; session_registry is
 // thread-safe.
 #pragma once
@@ -22,6 +22,8 @@
 #include <unordered_map>
 
 namespace chunklog::api {
+
+class tls_context;
 
 // Open sessions, so shutdown can close the idle ones and know when all ended.
 class session_registry {
@@ -57,16 +59,19 @@ struct server_state {
     session_registry registry;
     std::atomic<bool> stopping{false};
     std::atomic<std::uint64_t> next_request_id{1};
+    tls_context* tls = nullptr;  // non-null: every connection speaks HTTPS only
 };
 
-// Takes ownership of an accepted socket and serves it until it closes. A
+// Takes ownership of an accepted socket and serves it until it closes (over
+// TLS with the context current now when state.tls is set). A
 // session that fails in any way (an exception included) closes its own
 // connection only, and unregisters itself whatever the way it ended.
 void start_session(boost::asio::ip::tcp::socket socket, server_state& state, deadline_sweeper& sweeper);
 // Logs an exception that ended a coroutine, if any (asio::detached drops it).
 void log_if_failed(const char* what, std::exception_ptr e);
 
-// Answers 503 on a socket over the connection limit and closes it.
+// Answers 503 on a socket over the connection limit and closes it (closes
+// it without an answer when TLS is on).
 void refuse_connection(boost::asio::ip::tcp::socket socket, server_state& state);
 
 }  // namespace chunklog::api

@@ -42,6 +42,7 @@ http_method method_of(const request_parser& parser) {
     case http::verb::put: return http_method::put;
     case http::verb::post: return http_method::post;
     case http::verb::delete_: return http_method::delete_;
+    case http::verb::options: return http_method::options;
     default: return http_method::other;
     }
 }

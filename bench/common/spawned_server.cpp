@@ -34,7 +34,7 @@ int exit_status(int status) {
 
 spawned_server::spawned_server(const std::string& binary, const std::filesystem::path& data_dir,
                                std::vector<std::string> extra_args, std::uint16_t port)
-    : log_path_(data_dir.string() + ".log") {
+    : log_path_(data_dir.string() + ".log"), data_dir_(data_dir) {
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
     std::vector<std::string> args{binary, "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", data_dir.string()};
@@ -100,6 +100,17 @@ std::string spawned_server::log() const {
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+}  // namespace chunklog
+
+namespace chunklog {
+
+std::string spawned_server::admin_token() const {
+    std::ifstream in(data_dir_ / "admin-token");
+    std::string line;
+    std::getline(in, line);
+    return line;
 }
 
 }  // namespace chunklog

@@ -26,6 +26,9 @@ public:
     spawned_server& operator=(const spawned_server&) = delete;
 
     std::uint16_t port() const { return port_; }
+    // The admin token the server created in its data directory ("" when it
+    // has none: another --admin-token-file was given).
+    std::string admin_token() const;
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0; }
 
@@ -38,6 +41,7 @@ private:
     pid_t pid_ = -1;
     std::uint16_t port_ = 0;
     std::filesystem::path log_path_;
+    std::filesystem::path data_dir_;
 };
 
 }  // namespace chunklog

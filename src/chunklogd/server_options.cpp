@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <limits>
 #include <sstream>
 
 namespace chunklog {
@@ -21,15 +22,21 @@ std::string env_to_option(const std::string& variable, const po::options_descrip
     return desc.find_nothrow(name, false) ? name : std::string{};
 }
 
-po::options_description describe(api::server_config& c, parsed_options& out, std::string& listen, std::string& dir,
-                                 bool& no_sync, bool& no_delete) {
+// Text options that need checking after parsing.
+struct raw_options {
+    std::string listen, dir, auth, registration, token_cache_ttl;
+    bool no_sync = false, no_delete = false;
+};
+
+po::options_description describe(api::server_config& c, parsed_options& out, raw_options& raw) {
+    auto& a = c.service.access;
     auto& l = c.service.limits;
     po::options_description desc("chunklogd options (each also read from CHUNKLOG_<NAME>, e.g. CHUNKLOG_DATA_DIR)");
     desc.add_options()
         ("help,h", po::bool_switch(&out.show_help), "print this help and exit")
         ("version", po::bool_switch(&out.show_version), "print the version and exit")
-        ("listen", po::value(&listen)->default_value("127.0.0.1:8080"), "HOST:PORT to listen on (port 0: any free port)")
-        ("data-dir", po::value(&dir)->default_value("./data"), "RocksDB directory (created if missing)")
+        ("listen", po::value(&raw.listen)->default_value("127.0.0.1:8080"), "HOST:PORT to listen on (port 0: any free port)")
+        ("data-dir", po::value(&raw.dir)->default_value("./data"), "RocksDB directory (created if missing)")
         ("block-cache-bytes", po::value(&c.store.block_cache_bytes)->default_value(c.store.block_cache_bytes), "RocksDB read cache for table blocks and chunks")
         ("threads", po::value(&c.io_threads)->default_value(0), "I/O threads (0: one per core)")
         ("blocking-threads", po::value(&c.blocking_threads)->default_value(32), "threads that wait on synced writes")
@@ -50,13 +57,36 @@ po::options_description describe(api::server_config& c, parsed_options& out, std
         ("body-timeout", po::value<unsigned>()->default_value(120), "seconds to receive a request body")
         ("write-timeout", po::value<unsigned>()->default_value(60), "seconds to send a response (or one piece of a streamed one)")
         ("shutdown-grace", po::value<unsigned>()->default_value(20), "seconds in-flight requests may take after SIGTERM")
-        ("disable-delete", po::bool_switch(&no_delete), "answer DELETE /0.1/{user} with 403")
-        ("unsafe-no-sync", po::bool_switch(&no_sync), "do not fsync writes (loses acknowledged writes on power loss)")
+        ("auth", po::value(&raw.auth)->default_value("token"), "token: every user request needs a bearer token; none: knowing a user id is enough (development only)")
+        ("registration", po::value(&raw.registration)->default_value("closed"), "open: anyone may claim a user id that has no token yet; closed: the admin creates users")
+        ("admin-token-file", po::value(&c.admin_token_file), "file whose first line is the admin token (default: DATA_DIR/admin-token, created on first start)")
+        ("auth-failure-limit", po::value(&a.auth_failure_limit)->default_value(a.auth_failure_limit), "failed authentications per address and minute before 429")
+        ("token-cache-ttl", po::value(&raw.token_cache_ttl)->default_value("30s"), "how long a verified token is trusted before it is read again (revocations through this server apply at once)")
+        ("tls-cert", po::value(&c.tls_cert_file), "PEM certificate (chain) file: with --tls-key, the listener speaks HTTPS only (TLS 1.2 and 1.3); SIGHUP reads both files again")
+        ("tls-key", po::value(&c.tls_key_file), "PEM private key file of --tls-cert (not encrypted)")
+        ("cors-origin", po::value(&a.cors_origins)->composing(), "an origin whose web pages may call the API (repeatable; * for any)")
+        ("quota-bytes", po::value(&l.quota_bytes)->default_value(l.quota_bytes), "each user's limit on stored chunk bytes unless the admin set one (0: none)")
+        ("disable-delete", po::bool_switch(&raw.no_delete), "answer DELETE /0.1/{user} with 403")
+        ("unsafe-no-sync", po::bool_switch(&raw.no_sync), "do not fsync writes (loses acknowledged writes on power loss)")
         ("log-level", po::value(&out.log_level)->default_value("info"), "debug, info, warn or error");
     return desc;
 }
 
 }  // namespace
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end == text.data()) return std::nullopt;
+    std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+    std::uint64_t scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+    if (scale == 0 || value > std::numeric_limits<std::int64_t>::max() / scale) return std::nullopt;
+    return std::chrono::seconds(static_cast<std::int64_t>(value * scale));
+}
+
+std::string duration_help(std::string_view text) {
+    return "'" + std::string(text) + "' is not a duration (a whole number with an optional unit s, m, h or d)";
+}
 
 bool split_listen_address(const std::string& text, std::string& host, std::uint16_t& port) {
     auto colon = text.rfind(':');
@@ -71,9 +101,8 @@ bool split_listen_address(const std::string& text, std::string& host, std::uint1
 
 parsed_options parse_server_options(const std::vector<std::string>& args) {
     parsed_options out;
-    std::string listen, dir;
-    bool no_sync = false, no_delete = false;
-    auto desc = describe(out.config, out, listen, dir, no_sync, no_delete);
+    raw_options raw;
+    auto desc = describe(out.config, out, raw);
     std::ostringstream help;
     help << "usage: chunklogd [options]\n\n" << desc;
     out.help_text = help.str();
@@ -91,11 +120,25 @@ parsed_options parse_server_options(const std::vector<std::string>& args) {
         out.error = e.what();
         return out;
     }
-    if (!split_listen_address(listen, out.config.host, out.config.port))
-        out.error = "--listen must be HOST:PORT, got '" + listen + "'";
-    out.config.store.dir = dir;
-    out.config.store.sync_writes = !no_sync;
-    out.config.service.allow_delete = !no_delete;
+    if (!split_listen_address(raw.listen, out.config.host, out.config.port))
+        out.error = "--listen must be HOST:PORT, got '" + raw.listen + "'";
+    out.config.store.dir = raw.dir;
+    out.config.store.sync_writes = !raw.no_sync;
+    out.config.store.default_quota_bytes = out.config.service.limits.quota_bytes;
+    out.config.service.allow_delete = !raw.no_delete;
+    auto& access = out.config.service.access;
+    if (raw.auth == "token" || raw.auth == "none")
+        access.auth = raw.auth == "none" ? api::auth_mode::none : api::auth_mode::token;
+    else
+        out.error = "--auth must be token or none, got '" + raw.auth + "'";
+    if (raw.registration == "open" || raw.registration == "closed")
+        access.open_registration = raw.registration == "open";
+    else
+        out.error = "--registration must be open or closed, got '" + raw.registration + "'";
+    if (auto ttl = parse_duration(raw.token_cache_ttl)) access.token_cache_ttl = *ttl;
+    else out.error = "--token-cache-ttl: " + duration_help(raw.token_cache_ttl);
+    if (out.config.tls_cert_file.empty() != out.config.tls_key_file.empty())
+        out.error = "--tls-cert and --tls-key go together: give both, or neither for plain HTTP";
     if (out.config.blocking_threads == 0) out.error = "--blocking-threads must be at least 1";
     return out;
 }

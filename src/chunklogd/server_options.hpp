@@ -4,7 +4,9 @@
 
 #include "api/server/http_server.hpp"
 
+#include <chrono>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,10 @@ struct parsed_options {
 };
 
 parsed_options parse_server_options(const std::vector<std::string>& args);
+
+// "90", "90s", "15m", "1h", "14d" (protocol section 7); nullopt when malformed.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+std::string duration_help(std::string_view text);
 
 // "HOST:PORT", "[V6]:PORT" or ":PORT"; false when malformed.
 bool split_listen_address(const std::string& text, std::string& host, std::uint16_t& port);

@@ -25,8 +25,9 @@ struct limited_server {
     }
 };
 
-std::string chunk_put_header(const std::string& user, const std::string& id, const std::string& extra) {
-    return "PUT /0.1/" + user + "/chunks/" + id + " HTTP/1.1\r\nHost: x\r\n" + extra + "\r\n";
+std::string chunk_put_header(std::uint16_t port, const std::string& user, const std::string& id,
+                             const std::string& extra) {
+    return "PUT /0.1/" + user + "/chunks/" + id + " HTTP/1.1\r\nHost: x\r\n" + authorization_line(port) + extra + "\r\n";
 }
 
 }  // namespace
@@ -63,7 +64,7 @@ TEST_CASE_FIXTURE(limited_server, "a hash mismatch stores nothing") {
 
 TEST_CASE_FIXTURE(limited_server, "an oversized Content-Length is refused with 413 before the body is sent") {
     auto raw = raw_exchange(server.port(),
-                            chunk_put_header(api.user(), sha256_hex("x"), "Content-Length: 10000000\r\n"));
+                            chunk_put_header(server.port(), api.user(), sha256_hex("x"), "Content-Length: 10000000\r\n"));
     CHECK(first_status(raw) == 413);
     CHECK(raw.find("payload_too_large") != std::string::npos);
     check_still_serving();
@@ -72,7 +73,7 @@ TEST_CASE_FIXTURE(limited_server, "an oversized Content-Length is refused with 4
 TEST_CASE_FIXTURE(limited_server, "an oversized chunked body is refused with 413") {
     std::string piece(600, 'a');
     std::string chunked = "258\r\n" + piece + "\r\n258\r\n" + piece + "\r\n0\r\n\r\n";
-    auto raw = raw_exchange(server.port(), chunk_put_header(api.user(), sha256_hex(piece + piece),
+    auto raw = raw_exchange(server.port(), chunk_put_header(server.port(), api.user(), sha256_hex(piece + piece),
                                                             "Transfer-Encoding: chunked\r\n") + chunked);
     CHECK(first_status(raw) == 413);
     check_still_serving();
@@ -88,7 +89,7 @@ TEST_CASE_FIXTURE(limited_server, "an oversized JSON body is refused with 413") 
 
 TEST_CASE_FIXTURE(limited_server, "a truncated body stores nothing") {
     std::string body = "full body";
-    auto raw = raw_exchange(server.port(), chunk_put_header(api.user(), sha256_hex(body), "Content-Length: 9\r\n") +
+    auto raw = raw_exchange(server.port(), chunk_put_header(server.port(), api.user(), sha256_hex(body), "Content-Length: 9\r\n") +
                                                "full", std::chrono::milliseconds(300));
     CHECK(raw.empty());
     CHECK(api.get("/chunks/" + sha256_hex(body)).status == 404);

@@ -33,9 +33,10 @@ std::pair<int, std::string> run_command(const std::string& command) {
 
 // A plain loopback socket to the server, for byte-level control.
 struct raw_socket {
+    std::uint16_t port;
     asio::io_context ioc;
     tcp::socket socket{ioc};
-    explicit raw_socket(std::uint16_t port) { socket.connect({asio::ip::make_address("127.0.0.1"), port}); }
+    explicit raw_socket(std::uint16_t p) : port(p) { socket.connect({asio::ip::make_address("127.0.0.1"), port}); }
 };
 
 // True when the server closed the connection within `within`.
@@ -66,7 +67,7 @@ void publish_big_log(http_connection& conn, const user_api& api, int count) {
 
 // Starts a GET log of everything on a raw socket that then never reads.
 void start_unread_log(raw_socket& raw, const user_api& api) {
-    auto request = "GET " + api.path("/log?limit=1000") + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    auto request = "GET " + api.path("/log?limit=1000") + " HTTP/1.1\r\nHost: x\r\n" + authorization_line(raw.port) + "\r\n";
     asio::write(raw.socket, asio::buffer(request));
 }
 
@@ -106,7 +107,8 @@ TEST_CASE("a client that stops sending its body is cut off, and nothing is store
     raw_socket raw(server.port());
     auto user = random_uuid();
     auto target = "/0.1/" + user + "/chunks/" + sha256_hex(std::string(100, 'x'));
-    asio::write(raw.socket, asio::buffer("PUT " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nxxxxxxxxxx"));
+    asio::write(raw.socket, asio::buffer("PUT " + target + " HTTP/1.1\r\nHost: x\r\n" + authorization_line(server.port()) +
+                                       "Content-Length: 100\r\n\r\nxxxxxxxxxx"));
     CHECK(closed_by_server(raw.socket, std::chrono::milliseconds(5000)));
     CHECK(http_call(server.port(), "GET", target).status == 404);
 }
@@ -165,7 +167,8 @@ TEST_CASE("SIGTERM lets an in-flight upload finish") {
     raw_socket raw(server.port());
     auto& socket = raw.socket;
     std::string header = "PUT /0.1/" + user + "/chunks/" + sha256_hex(body) +
-                         " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+                         " HTTP/1.1\r\nHost: x\r\n" + authorization_line(server.port()) +
+                         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     asio::write(socket, asio::buffer(header + body.substr(0, 1000)));
     // In flight: the upload, and the metrics request that reads the gauge.
     REQUIRE(wait_for_metric(server.port(), "chunklog_requests_in_flight", 2));

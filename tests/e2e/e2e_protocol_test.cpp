@@ -128,7 +128,7 @@ TEST_CASE_FIXTURE(live_server, "HEAD requests, ETag and 304") {
 }
 
 TEST_CASE_FIXTURE(live_server, "pipelined requests are answered in order") {
-    std::string one = "GET /0.1/" + api.user() + "/head HTTP/1.1\r\nHost: x\r\n\r\n";
+    std::string one = "GET /0.1/" + api.user() + "/head HTTP/1.1\r\nHost: x\r\n" + authorization_line(server.port()) + "\r\n";
     std::string bad = "GET /0.1/BAD/head HTTP/1.1\r\nHost: x\r\n\r\n";
     std::string last = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     auto raw = raw_exchange(server.port(), one + bad + one + last);
@@ -141,7 +141,7 @@ TEST_CASE_FIXTURE(live_server, "pipelined requests are answered in order") {
 TEST_CASE_FIXTURE(live_server, "Expect: 100-continue and chunked transfer encoding") {
     std::string body = "streamed chunk body";
     std::string request = "PUT /0.1/" + api.user() + "/chunks/" + sha256_hex(body) +
-                          " HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n"
+                          " HTTP/1.1\r\nHost: x\r\n" + authorization_line(server.port()) + "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n"
                           "Connection: close\r\n\r\n" +
                           "8\r\n" + body.substr(0, 8) + "\r\n" + "b\r\n" + body.substr(8) + "\r\n0\r\n\r\n";
     auto raw = raw_exchange(server.port(), request);

@@ -20,13 +20,16 @@ struct cli_result {
 
 struct cli_fixture {
     temp_dir dir;
-    server_process server{dir.path() / "db"};
+    // Open registration: `chunklog init` claims its user and token, as on
+    // the quick-start server.
+    server_process server{dir.path() / "db", {"--registration", "open"}};
     std::string server_url = "http://127.0.0.1:" + std::to_string(server.port());
 
     // Runs chunklog with its config and default replica under `home`, no stdin.
     cli_result run(const std::string& args, const std::string& home = "a") const {
         auto config = (dir.path() / home).string();
-        std::string command = "env -u CHUNKLOG_SERVER -u CHUNKLOG_USER -u CHUNKLOG_REPLICA XDG_CONFIG_HOME=" + config +
+        std::string command = "env -u CHUNKLOG_SERVER -u CHUNKLOG_USER -u CHUNKLOG_REPLICA -u CHUNKLOG_TOKEN -u CHUNKLOG_CA_FILE "
+                              "-u CHUNKLOG_ADMIN_TOKEN XDG_CONFIG_HOME=" + config +
                               " XDG_DATA_HOME=" + config + "/data " + CHUNKLOG_CLI_PATH + " " + args +
                               " 2>/dev/null </dev/null";
         cli_result r;

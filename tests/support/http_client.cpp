@@ -9,7 +9,10 @@
 
 #include <poll.h>
 
+#include <boost/algorithm/string/predicate.hpp>
+
 #include <algorithm>
+#include <mutex>
 
 namespace chunklog::test {
 namespace asio = boost::asio;
@@ -17,13 +20,47 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+std::mutex port_tokens_mutex;
+std::map<std::uint16_t, std::string> port_tokens;
+
+std::string port_token(std::uint16_t port) {
+    std::lock_guard lock(port_tokens_mutex);
+    auto it = port_tokens.find(port);
+    return it == port_tokens.end() ? std::string{} : it->second;
+}
+
+bool names_authorization(const header_list& headers) {
+    return std::any_of(headers.begin(), headers.end(), [](const auto& h) { return boost::iequals(h.first, "authorization"); });
+}
+
+}  // namespace
+
+void set_port_token(std::uint16_t port, std::string token) {
+    std::lock_guard lock(port_tokens_mutex);
+    port_tokens[port] = std::move(token);
+}
+
+std::string authorization_line(std::uint16_t port) {
+    auto token = port_token(port);
+    return token.empty() ? std::string{} : "Authorization: Bearer " + token + "\r\n";
+}
+
+void clear_port_token(std::uint16_t port) {
+    std::lock_guard lock(port_tokens_mutex);
+    port_tokens.erase(port);
+}
+
 struct http_connection::impl {
+    std::uint16_t port = 0;
     asio::io_context ioc;
     tcp::socket socket{ioc};
     beast::flat_buffer buffer;
 };
 
 http_connection::http_connection(std::uint16_t port) : impl_(std::make_unique<impl>()) {
+    impl_->port = port;
     impl_->socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     impl_->socket.set_option(tcp::no_delay(true));
 }
@@ -34,7 +71,10 @@ http_reply http_connection::request(const std::string& method, const std::string
                                     const header_list& headers) {
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "127.0.0.1");
-    for (const auto& [name, value] : headers) req.set(name, value);
+    for (const auto& [name, value] : headers)
+        if (!value.empty() || !boost::iequals(name, "authorization")) req.set(name, value);
+    if (!names_authorization(headers))
+        if (auto token = port_token(impl_->port); !token.empty()) req.set(http::field::authorization, "Bearer " + token);
     req.body() = body;
     if (!body.empty() || method == "PUT" || method == "POST") req.prepare_payload();
     http::write(impl_->socket, req);

@@ -26,6 +26,17 @@ struct http_reply {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
+// The bearer token sent to a port on every request that names no
+// Authorization header of its own (an empty Authorization value sends
+// none). server_process registers its admin token here, so that a test
+// written for the 0.1 protocol runs unchanged against a server that checks
+// tokens. Thread-safe.
+void set_port_token(std::uint16_t port, std::string token);
+void clear_port_token(std::uint16_t port);
+// "Authorization: Bearer T\r\n" for the port's default token ("" without
+// one), for tests that write raw requests.
+std::string authorization_line(std::uint16_t port);
+
 class http_connection {
 public:
     explicit http_connection(std::uint16_t port);

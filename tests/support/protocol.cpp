@@ -1,5 +1,7 @@
 #include "support/protocol.hpp"
 
+#include <stdexcept>
+
 #include <thread>
 
 #include <chunklog/ids.hpp>
@@ -62,6 +64,12 @@ std::vector<std::string> user_api::list(const std::string& from, std::optional<i
     auto listing = parse_json(r.body);
     for (const auto& v : listing.at("transactions").as_array()) ids.emplace_back(v.as_string());
     return ids;
+}
+
+std::string issue_token(std::uint16_t port, const std::string& user, const std::string& body) {
+    auto r = http_call(port, "POST", "/0.1/" + user + "/tokens", body);
+    if (r.status != 201) throw std::runtime_error("cannot issue a token: " + std::to_string(r.status) + " " + r.body);
+    return text(parse_json(r.body).at("token"));
 }
 
 long metric(http_connection& conn, const std::string& name) {

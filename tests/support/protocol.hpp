@@ -26,6 +26,10 @@ std::string text(const boost::json::value& v);
 // The "error" code of a JSON error body ("" when there is none).
 std::string error_code(const http_reply& r);
 
+// A fresh write token of `user` on the server at `port`, issued with the
+// port's default token (the admin token of a server_process).
+std::string issue_token(std::uint16_t port, const std::string& user, const std::string& body = "{}");
+
 // The value of a gauge or counter in GET /metrics (-1 when absent).
 long metric(http_connection& conn, const std::string& name);
 // Polls `condition` until it holds or `bound` passes; whether it held.

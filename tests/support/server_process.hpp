@@ -1,8 +1,13 @@
 // The real chunklogd of this build, started for one end-to-end test on a
-// loopback port with its own data directory (see spawned_server).
+// loopback port with its own data directory (see spawned_server). Unless
+// started with --auth none, its admin token becomes the default bearer of
+// every test request to its port (see set_port_token).
 #pragma once
 
 #include "bench/common/spawned_server.hpp"
+#include "support/http_client.hpp"
+
+#include <algorithm>
 
 namespace chunklog::test {
 
@@ -10,7 +15,14 @@ class server_process : public spawned_server {
 public:
     explicit server_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args = {},
                             std::uint16_t port = 0)
-        : spawned_server(CHUNKLOGD_PATH, data_dir, std::move(extra_args), port) {}
+        : spawned_server(CHUNKLOGD_PATH, data_dir, extra_args, port) {
+        auto none = std::search(extra_args.begin(), extra_args.end(), none_mode.begin(), none_mode.end());
+        if (none == extra_args.end()) set_port_token(this->port(), admin_token());
+    }
+    ~server_process() { clear_port_token(port()); }
+
+private:
+    static inline const std::vector<std::string> none_mode{"--auth", "none"};
 };
 
 }  // namespace chunklog::test

@@ -135,7 +135,10 @@ TEST_CASE_FIXTURE(router_fixture, "a chunk on disk only is read on the blocking 
     routes.reset();
     reopen();  // the chunk is in a blob file now, and the caches are empty
     routes = std::make_unique<api::router>(*store, options, counters);
-    api::request req{http_method::get, chunk_path(big), {}, std::nullopt, {}, false};
+    api::request req;
+    req.method = http_method::get;
+    req.target = chunk_path(big);
+    req.may_block = false;
     CHECK(routes->handle(req).retry_blocking);  // on an I/O thread: not from disk
     req.may_block = true;
     auto read = routes->handle(req);

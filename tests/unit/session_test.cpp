@@ -36,10 +36,17 @@ std::string send_and_read(std::uint16_t port, const std::string& request) {
     return reply;
 }
 
+// Sessions, not tokens, are under test here: the 0.1 model, no tokens.
+api::service_options without_tokens() {
+    api::service_options o;
+    o.access.auth = api::auth_mode::none;
+    return o;
+}
+
 struct session_fixture : test::store_fixture {
     api::server_config config;
     api::metrics counters;
-    api::router routes{*store, {}, counters};
+    api::router routes{*store, without_tokens(), counters};
     asio::thread_pool blocking{2};
     api::server_state state{config, routes, nullptr, counters, blocking, {}, {false}, {1}};
     asio::io_context ioc{1};
