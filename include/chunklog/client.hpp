@@ -1,4 +1,5 @@
-// chunklog::client: talks to one chunklogd for one user over HTTP/1.1.
+// chunklog::client: talks to one chunklogd for one user over HTTP/1.1, or
+// over HTTPS (TLS 1.2 or 1.3) when the server URL starts with https://.
 //
 // It keeps one connection alive between calls, bounds every request with a
 // timeout and every response with a size limit, verifies the SHA-256 of
@@ -7,13 +8,29 @@
 // shape is errc::internal "malformed server response: ...", never a throw
 // and never partial data.
 //
+// Authentication (protocol section 7): a non-empty options.token is sent as
+// `Authorization: Bearer TOKEN` on every request. The server answers
+// errc::unauthorized (401: no, unknown, expired or revoked token),
+// errc::forbidden (403: another user's token, a read token on a write),
+// errc::quota_exceeded or errc::insufficient_storage (507).
+//
+// TLS: the server's certificate must verify against the system's CA store
+// plus options.ca_file, and must name the URL's host (DNS name or IP
+// address; the name is also sent as SNI). A handshake that fails is
+// errc::tls_failure, never retried.
+//
 // Retries (with doubling backoff) after a connection failure or a 503. A
 // re-sent GET, PUT or POST cannot remove or change anything stored: the
 // server takes a re-sent chunk, transaction or publish as already done, and
 // a re-sent HEAD advance at worst reports a conflict. A re-sent DELETE could
-// remove what another client stored after the first one, so DELETE is sent
-// again only when no connection could be made at all, and always goes on a
-// fresh connection.
+// remove what another client stored after the first one, and a re-sent
+// POST tokens would make a second token, so these two are sent again only
+// when no connection could be made at all, and always go on a fresh
+// connection. A 429 (too_many_requests: the server refused the request
+// without acting on it) is sent again, whatever the method, after the
+// `Retry-After` seconds it names (the backoff when it names none), within
+// the same number of retries and while the waits of one call stay within
+// options.max_rate_limit_wait; then the call returns errc::too_many_requests.
 //
 // A client is not thread-safe: use one per thread. Calls block.
 #pragma once
@@ -35,11 +52,20 @@
 namespace chunklog {
 
 struct client_options {
-    std::string server_url = "http://127.0.0.1:8080";
+    std::string server_url = "http://127.0.0.1:8080";  // http://HOST[:PORT] or https://HOST[:PORT]
     uuid user;
+    // Sent as `Authorization: Bearer TOKEN` when not empty: printable ASCII
+    // without spaces, at most 4096 characters.
+    std::string token;
+    // A PEM file of CA certificates trusted for https besides the system's
+    // store (a private CA, a self-signed server). Ignored for http.
+    std::string ca_file;
     std::chrono::milliseconds timeout{30'000};  // per request; a long poll adds its wait
-    unsigned retries = 4;                       // after a connection failure or 503
+    unsigned retries = 4;                       // after a connection failure, a 503 or a 429
     std::chrono::milliseconds backoff{100};     // before the first retry, doubled after each
+    // The longest one call waits in all for the Retry-After of 429 answers;
+    // a 429 whose wait would go past it is returned at once.
+    std::chrono::seconds max_rate_limit_wait{60};
     // The largest response body accepted; a larger one is errc::internal
     // "response too large" (read up to this size, then the connection is closed).
     std::uint64_t max_response_bytes = 256ull << 20;
@@ -62,9 +88,27 @@ struct pulled_transaction {
 
 using pull_callback = std::function<outcome<void>(const pulled_transaction&)>;
 
+// What a token may do: read (GET, and POST chunks/missing) or everything
+// for its user.
+enum class token_scope { read, write };
+
+std::string_view scope_name(token_scope s) noexcept;  // "read", "write"
+
+// A bearer token as the server describes it (protocol section 7). Times are
+// RFC 3339 UTC text, as the server wrote them.
+struct token_info {
+    std::string id;      // the token's public name, for revoke_token
+    std::string token;   // the secret itself: only in create_token's answer, empty in list_tokens
+    std::string label;
+    token_scope scope = token_scope::write;
+    std::string created;
+    std::optional<std::string> expires;  // nullopt: never
+};
+
 class client {
 public:
-    // Fails (throws std::invalid_argument) only on a malformed server URL.
+    // Fails (throws std::invalid_argument) only on a malformed server URL,
+    // a malformed token, or (for https) a ca_file that cannot be loaded.
     explicit client(client_options options);
     ~client();
     client(client&&) noexcept;
@@ -100,6 +144,19 @@ public:
     // HEAD advance in one POST publish. On errc::conflict nothing was stored
     // and error().head is the current HEAD: pull, rebase, publish again.
     outcome<head_state> publish(const publish_batch& batch);
+
+    // Tokens of the user (POST, GET, DELETE /0.1/{user}/tokens). Creating
+    // one needs the admin token or a write token of the user, or no token at
+    // all when the server's registration is open and the user has none yet
+    // (the first token claims the user id). expires_in: none means never.
+    outcome<token_info> create_token(std::string_view label = {}, token_scope scope = token_scope::write,
+                                     std::optional<std::chrono::seconds> expires_in = std::nullopt);
+    outcome<std::vector<token_info>> list_tokens();  // in creation order, without secrets
+    outcome<void> revoke_token(std::string_view id);  // not_found for an unknown id
+
+    // The user's own quota of stored chunk bytes (PUT /0.1/{user}/quota,
+    // admin token only): 0 is no limit, nullopt is the server's default.
+    outcome<void> set_quota(std::optional<std::uint64_t> bytes);
 
     // Requests sent so far (retries included), for measurements; the one
     // member that may be called from another thread while a call runs.

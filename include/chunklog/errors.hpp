@@ -43,6 +43,10 @@ enum class errc {
     // Client side only, never on the wire: the server could not be reached
     // or the connection broke (after retries).
     network,
+    // Client side only, never on the wire: the TLS handshake failed, most
+    // often because the server's certificate did not verify (an unknown CA,
+    // another host name, expired). Not retried.
+    tls_failure,
 };
 
 const boost::system::error_category& chunklog_category() noexcept;

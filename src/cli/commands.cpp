@@ -1,4 +1,5 @@
-// The chunklog subcommands: init, info, head, push, pull, log, cat, watch.
+// The chunklog subcommands: info, head, push, pull, log, cat, watch; the
+// table of every subcommand and the general help.
 #include "cli/commands.hpp"
 
 #include <chunklog/sha256.hpp>
@@ -31,31 +32,6 @@ void progress(context& ctx, const char* what, std::uint64_t n) {
 }
 void end_progress(context& ctx) {
     if (ctx.show_progress()) ctx.err() << '\n';
-}
-
-// Writes the configuration; keeps the saved user unless --force replaces it.
-int run_init(context& ctx) {
-    arguments a;
-    if (auto bad = ctx.parse({{{"--force", takes::nothing}}}, a)) return *bad;
-    const bool force = a.has("--force");
-    auto saved = load_config();
-    if (!saved && !force) {
-        auto e = saved.error();
-        e.message += " (fix it, or replace it with `chunklog init --force`)";
-        return ctx.fail(e);
-    }
-    auto previous = saved ? *saved : std::nullopt;
-    auto c = with_overrides(previous.value_or(config{}), ctx.globals());
-    if (c.user.empty()) c.user = uuid::random().to_string();
-    if (!uuid::parse(c.user)) return ctx.usage_error("the user must be a canonical lowercase UUID");
-    if (previous && !previous->user.empty() && previous->user != c.user && !force)
-        return ctx.usage_error(config_path().string() + " already holds user " + previous->user +
-                               "; --force replaces it (that user's data stays on the server, reachable only with "
-                               "its id)");
-    if (auto s = save_config(c); !s) return ctx.fail(s.error());
-    ctx.print({{"server", c.server}, {"user", c.user}, {"config", config_path().string()}},
-              "user " + c.user + " on " + c.server + " (saved in " + config_path().string() + ")");
-    return exit_ok;
 }
 
 int run_info(context& ctx) {
@@ -239,8 +215,9 @@ int run_watch(context& ctx) {
 const std::vector<command>& commands() {
     static const std::vector<command> table{
         {"init", "init [--force]",
-         "save --server and --user (a new random user if none) in the config file; --force: replace a config "
-         "that holds another user, or a malformed one",
+         "save --server, --user, --token and --ca-file in the config file; without a token, claim a new user "
+         "(or --user) where the server's registration is open; with one, check it first. --force: replace a "
+         "config that holds another user, or a malformed one",
          run_init, false},
         {"info", "info", "show the user's HEAD and what is stored", run_info},
         {"head", "head [--wait [SECONDS]]", "print HEAD and its seq; --wait: the next HEAD instead", run_head},
@@ -255,17 +232,40 @@ const std::vector<command>& commands() {
          run_watch},
         {"task", "task COMMAND ...", "offline-first task list synced through the server (chunklog task --help)",
          run_task},
+        {"token create", "token create [--label TEXT] [--read-only] [--expires-in DURATION]",
+         "a new token of the user (DURATION: 90, 15m, 12h, 30d); prints it, shown only this once",
+         run_token_create},
+        {"token list", "token list", "the user's tokens (never their secrets)", run_token_list},
+        {"token revoke", "token revoke ID", "refuse the token ID from now on (a token may revoke itself)",
+         run_token_revoke},
+        {"admin user create", "admin user create [--label TEXT]",
+         "a new random user and its first token, printed (with the admin token)", run_admin_user_create},
+        {"admin quota", "admin quota USER BYTES|default",
+         "set a user's quota of stored bytes (K, M, G, T: powers of 1024; 0: no limit; default: the server's); "
+         "with the admin token",
+         run_admin_quota},
     };
     return table;
 }
 
 std::string general_help() {
     std::string text =
-        "usage: chunklog [--server URL] [--user UUID] [--replica DIR] [--json] COMMAND [ARGS]\n\n"
+        "usage: chunklog [--server URL] [--user UUID] [--token TOKEN] [--ca-file FILE] [--admin-token TOKEN]\n"
+        "                [--replica DIR] [--json] COMMAND [ARGS]\n\n"
         "Global options may also follow the command. Defaults come from CHUNKLOG_SERVER,\n"
-        "CHUNKLOG_USER, then " + config_path().string() + " (written by `chunklog init`).\n\ncommands:\n";
+        "CHUNKLOG_USER, CHUNKLOG_TOKEN, CHUNKLOG_CA_FILE, CHUNKLOG_ADMIN_TOKEN, then\n" +
+        config_path().string() + " (written by `chunklog init`, readable by you only).\n"
+        "URL is http://HOST:PORT or https://HOST:PORT; over https the server's certificate must\n"
+        "verify against the system's CAs or --ca-file. A token on the command line is visible\n"
+        "to other local users: prefer CHUNKLOG_TOKEN or the config file.\n\ncommands:\n";
     for (const auto& c : commands()) text += "  " + std::string(c.usage) + "\n      " + c.summary + "\n";
-    text += "\nexit codes: 0 ok, 1 failure, 2 usage error, 3 conflict, 4 not found, 5 network failure\n";
+    text += "\nexit codes:\n"
+            "  0 ok                     6 unauthorized: no token, or an unknown, expired or revoked one\n"
+            "  1 failure                7 forbidden: the token may not do this (another user's, read-only)\n"
+            "  2 usage error            8 too many requests, still after waiting as the server asked\n"
+            "  3 conflict               9 storage full: the user's quota or the server's disk\n"
+            "  4 not found             10 TLS: the server's certificate did not verify\n"
+            "  5 network failure\n";
     return text;
 }
 

@@ -11,7 +11,7 @@
 namespace chunklog::cli {
 
 struct command {
-    const char* name;
+    const char* name;  // one word, or a group and its subcommand ("token create")
     const char* usage;
     const char* summary;
     int (*run)(context&);
@@ -20,6 +20,13 @@ struct command {
 
 const std::vector<command>& commands();
 int run_task(context& ctx);
+// access_commands.cpp
+int run_init(context& ctx);
+int run_token_create(context& ctx);
+int run_token_list(context& ctx);
+int run_token_revoke(context& ctx);
+int run_admin_user_create(context& ctx);
+int run_admin_quota(context& ctx);
 std::string task_help();
 std::string general_help();
 

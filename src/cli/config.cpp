@@ -17,7 +17,16 @@ error malformed(const std::string& why) {
     return make_error(errc::internal, "malformed config " + config_path().string() + ": " + why);
 }
 
-// {"server": URL, "user": UUID}; both optional, other keys ignored.
+// A string field of the config; nullopt when absent.
+outcome<std::optional<std::string>> text_at(const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr) return std::optional<std::string>{};
+    if (!v->is_string() || v->get_string().empty()) return malformed("`" + std::string(key) + "` is not a string");
+    return std::optional<std::string>{std::string(v->get_string())};
+}
+
+// {"server": URL, "user": UUID, "token": TEXT, "ca_file": PATH}; each
+// optional, other keys ignored.
 outcome<config> parse_config(const std::string& text) {
     boost::system::error_code ec;
     auto v = boost::json::parse(text, ec);
@@ -33,6 +42,11 @@ outcome<config> parse_config(const std::string& text) {
         if (!user->is_string() || !uuid::parse(user->get_string()))
             return malformed("`user` is not a canonical lowercase UUID");
         c.user = user->get_string();
+    }
+    for (auto [key, out] : {std::pair{"token", &c.token}, {"ca_file", &c.ca_file}}) {
+        auto value = text_at(*o, key);
+        if (!value) return value.error();
+        if (*value) *out = std::move(**value);
     }
     return c;
 }
@@ -57,14 +71,22 @@ outcome<std::optional<config>> load_config() {
 
 outcome<void> save_config(const config& c) {
     boost::json::object o{{"server", c.server}, {"user", c.user}};
+    if (!c.token.empty()) o["token"] = c.token;
+    if (!c.ca_file.empty()) o["ca_file"] = c.ca_file;
     return replace_file(config_path(), boost::json::serialize(o) + "\n", 0600);
 }
 
 config with_overrides(config c, const global_options& g) {
     if (const char* s = std::getenv("CHUNKLOG_SERVER"); s && *s) c.server = s;
     if (const char* u = std::getenv("CHUNKLOG_USER"); u && *u) c.user = u;
+    if (const char* t = std::getenv("CHUNKLOG_TOKEN"); t && *t) c.token = t;
+    if (const char* f = std::getenv("CHUNKLOG_CA_FILE"); f && *f) c.ca_file = f;
+    if (const char* a = std::getenv("CHUNKLOG_ADMIN_TOKEN"); a && *a) c.admin_token = a;
     if (g.server) c.server = *g.server;
     if (g.user) c.user = *g.user;
+    if (g.token) c.token = *g.token;
+    if (g.ca_file) c.ca_file = *g.ca_file;
+    if (g.admin_token) c.admin_token = *g.admin_token;
     if (g.replica) c.replica = *g.replica;
     return c;
 }

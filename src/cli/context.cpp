@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace chunklog::cli {
 
 context::context(global_options g, std::ostream& out, std::ostream& err)
@@ -24,6 +26,11 @@ std::optional<int> context::parse(const std::vector<std::string>& words, const a
     return std::nullopt;
 }
 
+void context::consume_args(std::size_t n) {
+    auto& args = globals_.args;
+    args.erase(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(std::min(n, args.size())));
+}
+
 std::optional<client> context::connect() {
     auto user = uuid::parse(config_.user);
     if (!user) {
@@ -31,10 +38,16 @@ std::optional<client> context::connect() {
                                          : "the user must be a canonical lowercase UUID, got '" + config_.user + "'");
         return std::nullopt;
     }
+    return connect_as(*user, config_.token);
+}
+
+std::optional<client> context::connect_as(const uuid& user, const std::string& token) {
     try {
         client_options o;
         o.server_url = config_.server;
-        o.user = *user;
+        o.user = user;
+        o.token = token;
+        o.ca_file = config_.ca_file;
         return client(o);
     } catch (const std::invalid_argument& e) {
         usage_error(e.what());
@@ -42,23 +55,33 @@ std::optional<client> context::connect() {
     }
 }
 
-int context::fail(const error& e) {
+namespace {
+
+// What to do about an error that the user, not the server, must fix.
+const char* hint_for(errc code) {
+    switch (code) {
+    case errc::unauthorized:
+        return "the server wants a valid token: pass --token TOKEN (or CHUNKLOG_TOKEN), or save one with "
+               "`chunklog init --user ID --token TOKEN`";
+    case errc::tls_failure:
+        return "if the server's certificate comes from a private CA or is self-signed, pass that certificate with "
+               "--ca-file FILE (or CHUNKLOG_CA_FILE)";
+    default: return nullptr;
+    }
+}
+
+}  // namespace
+
+int context::fail(const error& e, bool with_hint) {
     if (globals_.json) {
         boost::json::object o{{"error", code_name(e.code)}, {"message", e.message}};
         if (e.head) o["head"] = e.head->to_string();
         out_ << boost::json::serialize(o) << std::endl;
     } else {
         err_ << "chunklog: " << code_name(e.code) << ": " << e.message << '\n';
+        if (const char* hint = with_hint ? hint_for(e.code) : nullptr) err_ << "(" << hint << ")\n";
     }
-    switch (e.code) {
-    case errc::conflict: return exit_conflict;
-    case errc::not_found:
-    case errc::unknown_transaction:
-    case errc::missing_chunks: return exit_not_found;
-    case errc::network:
-    case errc::unavailable: return exit_network;
-    default: return exit_failure;
-    }
+    return exit_code_for(e.code);
 }
 
 int context::usage_error(const std::string& message) {

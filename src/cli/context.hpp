@@ -25,6 +25,8 @@ public:
 
     const global_options& globals() const { return globals_; }
     const std::vector<std::string>& args() const { return globals_.args; }
+    // Drops the first `n` args (the words of a two-word command name).
+    void consume_args(std::size_t n);
 
     // Reads the configuration (flags, environment, config file) into settings().
     outcome<void> load_settings();
@@ -35,11 +37,14 @@ public:
     std::optional<int> parse(const argument_spec& spec, arguments& out);
     std::optional<int> parse(const std::vector<std::string>& words, const argument_spec& spec, arguments& out);
 
-    // A client for the configured server and user; nullopt after reporting
-    // a usage error (the caller exits with exit_usage).
+    // A client for the configured server, user and token; nullopt after
+    // reporting a usage error (the caller exits with exit_usage).
     std::optional<client> connect();
-    // Reports an error in text (stderr) or JSON (stdout) and returns its exit code.
-    int fail(const error& e);
+    // A client for the configured server as `user` with `token` (empty: none).
+    std::optional<client> connect_as(const uuid& user, const std::string& token);
+    // Reports an error in text (stderr) or JSON (stdout) and returns its exit
+    // code; in text, with a hint for the errors a flag fixes (a token, a CA).
+    int fail(const error& e, bool with_hint = true);
     int usage_error(const std::string& message);
     // Prints a result: the JSON object with --json, else the text.
     void print(const boost::json::object& json, const std::string& text);

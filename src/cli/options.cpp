@@ -8,6 +8,9 @@ namespace {
 std::optional<std::string>* value_flag(global_options& out, std::string_view name) {
     if (name == "--server") return &out.server;
     if (name == "--user") return &out.user;
+    if (name == "--token") return &out.token;
+    if (name == "--ca-file") return &out.ca_file;
+    if (name == "--admin-token") return &out.admin_token;
     if (name == "--replica") return &out.replica;
     return nullptr;
 }
@@ -19,6 +22,24 @@ void add_word(global_options& out, const std::string& word) {
 }
 
 }  // namespace
+
+exit_code exit_code_for(errc code) noexcept {
+    switch (code) {
+    case errc::conflict: return exit_conflict;
+    case errc::not_found:
+    case errc::unknown_transaction:
+    case errc::missing_chunks: return exit_not_found;
+    case errc::network:
+    case errc::unavailable: return exit_network;
+    case errc::unauthorized: return exit_unauthorized;
+    case errc::forbidden: return exit_forbidden;
+    case errc::too_many_requests: return exit_too_many_requests;
+    case errc::quota_exceeded:
+    case errc::insufficient_storage: return exit_storage_full;
+    case errc::tls_failure: return exit_tls;
+    default: return exit_failure;
+    }
+}
 
 std::optional<std::string> parse_global_options(const std::vector<std::string>& argv, global_options& out) {
     for (std::size_t i = 0; i < argv.size(); ++i) {

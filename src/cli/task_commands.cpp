@@ -198,6 +198,11 @@ json::object report_json(const sync_report& s) {
             {"published_operations", s.published_operations}, {"conflicts", s.conflicts}};
 }
 
+// A failure that waiting does not cure.
+bool incurable(errc code) {
+    return code == errc::unauthorized || code == errc::forbidden || code == errc::tls_failure;
+}
+
 int sync_once(context& ctx, client& server) {
     auto r = replica::open(replica_dir(ctx));
     if (!r) return ctx.fail(r.error());
@@ -210,8 +215,10 @@ int sync_once(context& ctx, client& server) {
 }
 
 // Syncs whenever local operations appear or the server's HEAD moves; keeps
-// going offline and catches up when the server returns. The replica is
-// opened only while syncing, so other commands can use it meanwhile.
+// going offline and catches up when the server returns, but stops on what
+// waiting does not cure: a refused token (401, 403) or a certificate that
+// does not verify. The replica is opened only while syncing, so other
+// commands can use it meanwhile.
 int sync_watch(context& ctx, client& server) {
     constexpr auto poll = std::chrono::seconds(2);
     for (bool first = true;; first = false) {
@@ -226,9 +233,12 @@ int sync_watch(context& ctx, client& server) {
             if (count) pending = *count;
         }
         auto head = server.head();
+        if (!head && incurable(head.error().code)) return ctx.fail(head.error());
         bool moved = head && head->head != base;
         if (first || pending > 0 || moved) {
-            if (sync_once(ctx, server) != exit_ok) std::this_thread::sleep_for(poll);  // offline: retry later
+            auto status = sync_once(ctx, server);
+            if (status == exit_unauthorized || status == exit_forbidden || status == exit_tls) return status;
+            if (status != exit_ok) std::this_thread::sleep_for(poll);  // offline: retry later
             continue;
         }
         if (!head) std::this_thread::sleep_for(poll);

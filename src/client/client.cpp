@@ -9,9 +9,13 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -23,11 +27,27 @@ using detail::malformed;
 
 namespace {
 
-std::pair<std::string, std::string> split_server_url(const std::string& url) {
-    auto parsed = boost::urls::parse_uri(url);
-    if (!parsed || parsed->scheme() != "http" || parsed->host().empty())
-        throw std::invalid_argument("server URL must look like http://HOST:PORT, got '" + url + "'");
-    return {std::string(parsed->host()), parsed->has_port() ? std::string(parsed->port()) : "80"};
+constexpr std::size_t max_token_chars = 4096;
+
+// The transport's settings from the client's: the URL's host and port,
+// https or not, and the Authorization header.
+detail::transport_options transport_options_of(const client_options& o) {
+    auto parsed = boost::urls::parse_uri(o.server_url);
+    const bool tls = parsed && parsed->scheme() == "https";
+    if (!parsed || (!tls && parsed->scheme() != "http") || parsed->host_address().empty())
+        throw std::invalid_argument("server URL must look like http://HOST:PORT or https://HOST:PORT, got '" +
+                                    o.server_url + "'");
+    const bool printable = std::all_of(o.token.begin(), o.token.end(), [](char c) { return c > ' ' && c < 0x7f; });
+    if (!printable || o.token.size() > max_token_chars)
+        throw std::invalid_argument("a token is printable ASCII without spaces, at most 4096 characters");
+    detail::transport_options t;
+    t.host = parsed->host_address();
+    t.port = parsed->has_port() ? std::string(parsed->port()) : tls ? "443" : "80";
+    t.tls = tls;
+    t.ca_file = o.ca_file;
+    if (!o.token.empty()) t.authorization = "Bearer " + o.token;
+    t.max_body_bytes = o.max_response_bytes;
+    return t;
 }
 
 // The JSON object of a successful answer.
@@ -49,48 +69,72 @@ json::object transaction_json(const transaction_record& t) {
     return {{"id", t.id.to_string()}, {"parent", t.parent.to_string()}, {"chunks", id_strings(t.chunks)}};
 }
 
-error transport_failure(const client_options& o, detail::transport_error e) {
-    switch (e) {
+error transport_failure(const client_options& o, const detail::transport_failure& f) {
+    switch (f.kind) {
     case detail::transport_error::unreachable: return make_error(errc::network, "cannot reach " + o.server_url);
     case detail::transport_error::broken: return make_error(errc::network, "the connection to " + o.server_url + " broke");
+    case detail::transport_error::tls: return make_error(errc::tls_failure, f.detail);
     case detail::transport_error::too_large: break;
     }
     return make_error(errc::internal,
                       "response too large (over max_response_bytes, " + std::to_string(o.max_response_bytes) + ")");
 }
 
+// Retry-After as delta-seconds; nullopt when absent or an HTTP date.
+std::optional<std::chrono::seconds> retry_after(std::string_view text) {
+    std::uint32_t seconds = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return std::chrono::seconds(seconds);
+}
+
+// A path segment holding `text`, percent-encoded where needed.
+std::string path_segment(std::string_view text) { return boost::urls::encode(text, boost::urls::unreserved_chars); }
+
 }  // namespace
+
+std::string_view scope_name(token_scope s) noexcept { return s == token_scope::read ? "read" : "write"; }
 
 struct client::impl {
     explicit impl(client_options o)
-        : options(std::move(o)),
-          transport(split_server_url(options.server_url).first, split_server_url(options.server_url).second,
-                    options.max_response_bytes),
-          base("/0.1/" + options.user.to_string()) {}
+        : options(std::move(o)), transport(transport_options_of(options)), base("/0.1/" + options.user.to_string()) {}
 
     client_options options;
     detail::http_transport transport;
     std::string base;
     std::atomic<std::uint64_t> requests{0};  // read by requests_sent() from any thread
 
-    // Sends a request, retrying after connection failures and 503s as far
-    // as the method allows (see client.hpp).
+    // Sends a request, retrying after connection failures, 503s and 429s
+    // as far as the request and the options allow (see client.hpp). A
+    // DELETE, or a request marked once, is sent again only when it cannot
+    // have reached the server.
     outcome<http_reply> call(const char* method, const std::string& target, const std::string& body = {},
-                             std::chrono::milliseconds extra_time = {}) {
-        const bool resend = std::string_view(method) != "DELETE";
+                             std::chrono::milliseconds extra_time = {}, bool once = false) {
+        const bool resend = !once && std::string_view(method) != "DELETE";
         const auto use = resend ? detail::connection_use::reuse : detail::connection_use::fresh;
         auto backoff = options.backoff;
+        std::chrono::milliseconds rate_limited{0};  // waited so far for 429s
         for (unsigned attempt = 0;; ++attempt) {
             ++requests;
             auto result = transport.request(method, target, body, options.timeout + extra_time, use);
             const bool last = attempt >= options.retries;
             if (auto* reply = std::get_if<http_reply>(&result)) {
+                if (reply->status == 429) {  // refused unread: safe to send again, DELETE included
+                    auto named = retry_after(reply->retry_after);
+                    std::chrono::milliseconds wait = named ? std::chrono::milliseconds(*named) : backoff;
+                    if (last || rate_limited + wait > options.max_rate_limit_wait)
+                        return detail::decode_error(reply->status, reply->body);
+                    std::this_thread::sleep_for(wait);
+                    rate_limited += wait;
+                    backoff *= 2;
+                    continue;
+                }
                 if (reply->status != 503) return std::move(*reply);
                 if (last || !resend) return detail::decode_error(reply->status, reply->body);
             } else {
-                auto failure = std::get<detail::transport_error>(result);
-                bool again = failure == detail::transport_error::unreachable ||
-                             (resend && failure == detail::transport_error::broken);
+                const auto& failure = std::get<detail::transport_failure>(result);
+                bool again = failure.kind == detail::transport_error::unreachable ||
+                             (resend && failure.kind == detail::transport_error::broken);
                 if (last || !again) return transport_failure(options, failure);
             }
             std::this_thread::sleep_for(backoff);
@@ -100,8 +144,9 @@ struct client::impl {
 
     // A call whose answer must have status `expected` (201 also accepts 200).
     outcome<http_reply> expect(unsigned expected, const char* method, const std::string& target,
-                               const std::string& body = {}, std::chrono::milliseconds extra_time = {}) {
-        auto r = call(method, target, body, extra_time);
+                               const std::string& body = {}, std::chrono::milliseconds extra_time = {},
+                               bool once = false) {
+        auto r = call(method, target, body, extra_time, once);
         if (!r) return r.error();
         if (r->status != expected && !(expected == 201 && r->status == 200))
             return detail::decode_error(r->status, r->body);
@@ -239,6 +284,51 @@ outcome<uuid> client::pull(const uuid& from, const pull_callback& on_transaction
         }
         if (!page->more()) return position;
     }
+}
+
+outcome<token_info> client::create_token(std::string_view label, token_scope scope,
+                                         std::optional<std::chrono::seconds> expires_in) {
+    json::object body{{"label", label}, {"scope", scope_name(scope)}};
+    if (expires_in) body["expires_in"] = expires_in->count();
+    // Once: a second POST would make a second token (or, for a claim, find
+    // the user claimed by the first).
+    auto r = impl_->expect(201, "POST", impl_->base + "/tokens", json::serialize(body), {}, true);
+    if (!r) return r.error();
+    if (r->status != 201) return malformed("HTTP " + std::to_string(r->status) + " to a new token");
+    auto o = json_body(*r);
+    if (!o) return o.error();
+    return detail::decode_token(*o, true);
+}
+
+outcome<std::vector<token_info>> client::list_tokens() {
+    auto r = impl_->expect(200, "GET", impl_->base + "/tokens");
+    if (!r) return r.error();
+    auto o = json_body(*r);
+    if (!o) return o.error();
+    const auto* tokens = o->if_contains("tokens");
+    if (tokens == nullptr || !tokens->is_array()) return malformed("`tokens` is not an array");
+    std::vector<token_info> out;
+    for (const auto& item : tokens->get_array()) {
+        if (!item.is_object()) return malformed("`tokens` holds something other than an object");
+        auto t = detail::decode_token(item.get_object(), false);
+        if (!t) return t.error();
+        out.push_back(std::move(*t));
+    }
+    return out;
+}
+
+outcome<void> client::revoke_token(std::string_view id) {
+    if (id.empty()) return make_error(errc::bad_request, "a token id cannot be empty");
+    auto r = impl_->expect(204, "DELETE", impl_->base + "/tokens/" + path_segment(id));
+    if (!r) return r.error();
+    return {};
+}
+
+outcome<void> client::set_quota(std::optional<std::uint64_t> bytes) {
+    json::object body{{"bytes", bytes ? json::value(*bytes) : json::value(nullptr)}};
+    auto r = impl_->expect(204, "PUT", impl_->base + "/quota", json::serialize(body));
+    if (!r) return r.error();
+    return {};
 }
 
 outcome<head_state> client::publish(const publish_batch& batch) {

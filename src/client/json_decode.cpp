@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <optional>
 #include <string>
 
 namespace chunklog::detail {
@@ -134,13 +135,55 @@ outcome<user_summary> decode_summary(const json::object& o) {
     return s;
 }
 
+outcome<token_info> decode_token(const json::object& o, bool with_secret) {
+    token_info t;
+    for (auto [key, out] : {std::pair{"id", &t.id}, {"label", &t.label}, {"created", &t.created}}) {
+        auto text = string_at(o, key);
+        if (!text) return text.error();
+        *out = *text;
+    }
+    if (t.id.empty()) return malformed("a token without an id");
+    if (with_secret) {
+        auto secret = string_at(o, "token");
+        if (!secret) return secret.error();
+        if (secret->empty()) return malformed("an empty token");
+        t.token = *secret;
+    }
+    auto scope = string_at(o, "scope");
+    if (!scope) return scope.error();
+    if (*scope == "read") t.scope = token_scope::read;
+    else if (*scope == "write") t.scope = token_scope::write;
+    else return malformed("`scope` is neither \"read\" nor \"write\"");
+    auto expires = field(o, "expires");
+    if (!expires) return expires.error();
+    if (const auto* s = (*expires)->if_string()) t.expires = std::string(*s);
+    else if (!(*expires)->is_null()) return malformed("`expires` is neither a time nor null");
+    return t;
+}
+
+namespace {
+
+// The one code a status stands for, when it does.
+std::optional<errc> code_of_status(unsigned status) {
+    switch (status) {
+    case 401: return errc::unauthorized;
+    case 403: return errc::forbidden;
+    case 429: return errc::too_many_requests;
+    case 503: return errc::unavailable;
+    default: return std::nullopt;
+    }
+}
+
+}  // namespace
+
 error decode_error(unsigned status, std::string_view body) {
     auto what = "HTTP " + std::to_string(status);
     if (status < 400) return malformed("unexpected " + what);
     auto o = parse_object(body);
     auto code = o ? string_at(*o, "error") : outcome<std::string_view>(o.error());
     if (!code) {
-        if (status == 503) return make_error(errc::unavailable, "the server is unavailable (" + what + ")");
+        if (auto named = code_of_status(status))
+            return make_error(*named, "the server answered " + what + " (" + std::string(code_name(*named)) + ")");
         return malformed(what + " without a JSON error body");
     }
     auto message = string_at(*o, "message");

@@ -8,7 +8,7 @@ namespace chunklog {
 namespace {
 
 // Indexed by errc's values (0 is no error).
-constexpr std::array<std::string_view, static_cast<std::size_t>(errc::network) + 1> names{
+constexpr std::array<std::string_view, static_cast<std::size_t>(errc::tls_failure) + 1> names{
     "ok",
     "bad_request",
     "invalid_id",
@@ -30,8 +30,9 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(errc::network) +
     "insufficient_storage",
     "history_truncated",
     "network",
+    "tls_failure",
 };
-static_assert(names.back() == "network", "names: one entry per errc, in order");
+static_assert(names.back() == "tls_failure", "names: one entry per errc, in order");
 
 class category final : public boost::system::error_category {
 public:

@@ -105,6 +105,8 @@ TEST_CASE_FIXTURE(config_fixture, "init writes a complete config, keeps its user
     auto user = text(one_json_object(init.out).at("user"));
     auto saved = one_json_object(read_config());
     CHECK(text(saved.at("user")) == user);
+    auto token = text(saved.at("token"));  // claimed by init (open registration)
+    CHECK(!token.empty());
     CHECK(text(saved.at("server")) == server_url);
     CHECK(config_dir_files() == std::vector<std::string>{"config.json"});  // no temp file left
     CHECK((std::filesystem::status(config_file).permissions() & std::filesystem::perms::others_read) ==
@@ -127,7 +129,7 @@ TEST_CASE_FIXTURE(config_fixture, "init writes a complete config, keeps its user
     CHECK(config_dir_files() == std::vector<std::string>{"config.json"});
 
     write_config("{");
-    REQUIRE(run("--server " + server_url + " --user " + user + " init --force").exit == 0);
+    REQUIRE(run("--server " + server_url + " --user " + user + " --token " + token + " init --force").exit == 0);
     CHECK(text(one_json_object(read_config()).at("user")) == user);
 }
 

@@ -128,6 +128,7 @@ TEST_CASE_FIXTURE(task_fixture, "a replica killed during sync loses nothing and 
     chunklog::client_options o;
     o.server_url = server_url;
     o.user = *chunklog::uuid::parse(user);
+    o.token = issue_token(server.port(), user);
     chunklog::client c(o);
     std::size_t create_ops = 0;
     REQUIRE(c.pull(chunklog::root_id, [&](const chunklog::pulled_transaction& t) -> chunklog::outcome<void> {

@@ -22,7 +22,9 @@ TEST_CASE_FIXTURE(cli_fixture, "two people share a log: push on one machine, pul
     auto init = run("--server " + server_url + " --json init");
     REQUIRE(init.exit == 0);
     auto user = text(parse_json(init.out).at("user"));
-    REQUIRE(run("init --server " + server_url + " --user " + user, "b").exit == 0);
+    // A second device of the same user: a token made on the first.
+    auto device = trimmed(run("token create --label b").out);
+    REQUIRE(run("init --server " + server_url + " --user " + user + " --token " + device, "b").exit == 0);
 
     auto f1 = write_file("one.txt", "first file\n");
     auto f2 = write_file("two.bin", std::string("\0\1\2", 3));

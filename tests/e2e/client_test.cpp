@@ -23,11 +23,13 @@ struct client_fixture {
     test::temp_dir dir;
     std::unique_ptr<test::server_process> server = std::make_unique<test::server_process>(dir.path() / "db");
     uuid user = uuid::random();
+    std::string token = test::issue_token(server->port(), user.to_string());
 
     client make_client(unsigned retries = 4) {
         client_options o;
         o.server_url = "http://127.0.0.1:" + std::to_string(server->port());
         o.user = user;
+        o.token = token;
         o.retries = retries;
         o.backoff = std::chrono::milliseconds(50);
         return client(o);
@@ -124,6 +126,7 @@ TEST_CASE("pull walks pages the server ends early by size, within a small respon
     client_options o;
     o.server_url = "http://127.0.0.1:" + std::to_string(server.port());
     o.user = uuid::random();
+    o.token = test::issue_token(server.port(), o.user.to_string());
     o.max_response_bytes = 8192;  // a page of one 2,000-byte chunk fits; the whole log would not
     client c(o);
     publish_batch batch;

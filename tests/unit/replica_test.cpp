@@ -1,6 +1,7 @@
 // Task replicas against the real server: replicas that make random changes
 // offline and sync in random orders end with identical tasks.
 #include "support/outcome_printer.hpp"
+#include "support/protocol.hpp"
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -52,6 +53,7 @@ void run_convergence(std::uint16_t port, unsigned seed) {
     client_options o;
     o.server_url = "http://127.0.0.1:" + std::to_string(port);
     o.user = uuid::random();
+    o.token = test::issue_token(port, o.user.to_string());
     client server(o);
     std::vector<replica_node> nodes(3);
     for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -164,6 +166,7 @@ TEST_CASE("sync reports the seq of HEAD, also when there was nothing to do") {
     client_options o;
     o.server_url = "http://127.0.0.1:" + std::to_string(server.port());
     o.user = uuid::random();
+    o.token = test::issue_token(server.port(), o.user.to_string());
     client c(o);
     auto a = replica::open(dir.path() / "a").value();
     auto b = replica::open(dir.path() / "b").value();
