@@ -20,6 +20,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json.hpp>
 #include <doctest/doctest.h>
 
 #include <openssl/ssl.h>
@@ -315,4 +316,42 @@ TEST_CASE("SIGHUP: new connections get the new certificate, open ones go on, bro
     CHECK(s.server->terminate_and_wait(SIGTERM) == 0);
 }
 
+}
+
+namespace {
+
+// Runs the chunklog CLI with its config and replica under dir/home.
+std::pair<int, std::string> run_cli(const fs::path& dir, const std::string& home, const std::string& args) {
+    auto config = (dir / home).string();
+    return run_command("env -u CHUNKLOG_SERVER -u CHUNKLOG_USER -u CHUNKLOG_REPLICA -u CHUNKLOG_TOKEN "
+                       "-u CHUNKLOG_CA_FILE -u CHUNKLOG_ADMIN_TOKEN XDG_CONFIG_HOME=" + config +
+                       " XDG_DATA_HOME=" + config + "/data " + CHUNKLOG_CLI_PATH + " " + args + " 2>/dev/null </dev/null");
+}
+
+}  // namespace
+
+TEST_CASE("the task replica syncs over HTTPS with a token, trusting the server through --ca-file only") {
+    temp_dir dir;
+    auto pem = make_certificate(dir.path(), "server", "localhost");
+    server_process server(dir.path() / "db", {"--tls-cert", pem.cert.string(), "--tls-key", pem.key.string(),
+                                              "--registration", "open"});
+    auto url = "https://127.0.0.1:" + std::to_string(server.port());
+    auto untrusted = run_cli(dir.path(), "c", "--server " + url + " init");
+    CHECK(untrusted.first == 10);  // the certificate does not verify against the system store
+
+    auto trust = " --ca-file " + pem.cert.string();
+    REQUIRE(run_cli(dir.path(), "a", "--server " + url + trust + " --json init").first == 0);
+    REQUIRE(run_cli(dir.path(), "a", "task add buy milk over tls").first == 0);
+    REQUIRE(run_cli(dir.path(), "a", "task sync").first == 0);
+    auto user = run_cli(dir.path(), "a", "--json info");
+    REQUIRE(user.first == 0);
+    auto id = boost::json::parse(user.second).at("user").as_string();
+    auto device = run_cli(dir.path(), "a", "token create --label b");
+    REQUIRE(device.first == 0);
+    auto token = device.second.substr(0, device.second.find('\n'));
+    REQUIRE(run_cli(dir.path(), "b", "--server " + url + trust + " --user " + std::string(id) + " --token " + token +
+                                          " init").first == 0);
+    REQUIRE(run_cli(dir.path(), "b", "task sync").first == 0);
+    auto listed = run_cli(dir.path(), "b", "task list --json");
+    CHECK(listed.second.find("buy milk over tls") != std::string::npos);
 }
