@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <sstream>
 
 namespace chunklog::bench {
@@ -12,9 +13,22 @@ namespace {
 
 const char* usage =
     "usage: chunklog-bench [options]\n"
-    "  --server URL        server to load (default http://127.0.0.1:8080)\n"
-    "  --spawn             start a chunklogd on a fresh temp directory instead\n"
+    "  --server URL        server to load (default http://127.0.0.1:8080; https://HOST:PORT for TLS)\n"
+    "  --spawn             start a chunklogd on a fresh temp directory instead; unless\n"
+    "                      --server-arg --auth --server-arg none, the bench reads its admin\n"
+    "                      token and makes one write token per user it loads, which that\n"
+    "                      user's connections send\n"
     "  --server-arg ARG    extra chunklogd argument with --spawn (repeatable)\n"
+    "  --token TOKEN       bearer token sent on every chunklogd request, without --spawn\n"
+    "                      (default: $CHUNKLOG_TOKEN). The workloads pick their own user ids\n"
+    "                      (seeded, or random for pull, task-sync and longpoll), so the\n"
+    "                      token must be one that may write them: the admin token, unless\n"
+    "                      the server runs with --auth none\n"
+    "  --tls               speak HTTPS (TLS 1.2 or later, certificate verified); with\n"
+    "                      --spawn, the bench makes a self-signed certificate for 127.0.0.1\n"
+    "                      (openssl command) and starts chunklogd with --tls-cert/--tls-key,\n"
+    "                      unless --server-arg already gives them (then pass --ca-file)\n"
+    "  --ca-file FILE      PEM CA certificates to trust for HTTPS besides the system's store\n"
     "  --workload LIST     comma-separated (default put-chunks):\n"
     "                        put-chunks, get-chunks   PUT or GET chunks of --size bytes\n"
     "                        publish                  POST publish: --batch chunks, one transaction, HEAD\n"
@@ -44,10 +58,11 @@ bool parse_number(const std::string& text, T& out) {
 
 bool parse_server(const std::string& text, bench_options& out) {
     auto url = boost::urls::parse_uri(text);
-    if (!url || url->scheme() != "http" || url->host().empty()) return false;
+    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) return false;
     out.host = url->host();
+    if (url->scheme() == "https") out.tls = true;
     if (url->has_port()) return parse_number(std::string(url->port()), out.port);
-    out.port = 80;
+    out.port = out.tls ? 443 : 80;
     return true;
 }
 
@@ -59,6 +74,7 @@ const std::vector<std::string> known_workloads{"put-chunks", "get-chunks",   "pu
 
 bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code) {
     std::vector<std::string> args(argv + 1, argv + argc);
+    std::string token_given;
     auto fail = [&](const std::string& why) {
         message = "chunklog-bench: " + why + "\n" + usage;
         exit_code = 2;
@@ -72,12 +88,15 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
             return false;
         }
         if (flag == "--spawn") { out.spawn = true; continue; }
+        if (flag == "--tls") { out.tls = true; continue; }
         if (flag == "--json") { out.json = true; continue; }
         if (i + 1 >= args.size()) return fail("missing value for " + flag);
         const auto& value = args[++i];
         bool ok = true;
         if (flag == "--server") ok = parse_server(value, out);
         else if (flag == "--server-arg") out.server_args.push_back(value);
+        else if (flag == "--token") ok = !(token_given = value).empty();
+        else if (flag == "--ca-file") out.ca_file = value;
         else if (flag == "--workload") boost::algorithm::split(out.workloads, value, [](char c) { return c == ','; });
         else if (flag == "--connections") ok = parse_number(value, out.connections) && out.connections > 0;
         else if (flag == "--duration") ok = (std::istringstream(value) >> out.duration_seconds) && out.duration_seconds > 0;
@@ -93,7 +112,21 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
     for (const auto& w : out.workloads)
         if (std::find(known_workloads.begin(), known_workloads.end(), w) == known_workloads.end())
             return fail("unknown workload " + w);
+    const char* env_token = std::getenv("CHUNKLOG_TOKEN");
+    out.token = !token_given.empty() ? token_given : env_token != nullptr ? env_token : "";
     return true;
+}
+
+bool spawned_without_auth(const bench_options& options) {
+    const auto& a = options.server_args;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i] == "--auth=none" || (a[i] == "--auth" && i + 1 < a.size() && a[i + 1] == "none")) return true;
+    return false;
+}
+
+bool spawned_with_certificate(const bench_options& options) {
+    const auto& a = options.server_args;
+    return std::any_of(a.begin(), a.end(), [](const std::string& arg) { return arg.rfind("--tls-cert", 0) == 0; });
 }
 
 }  // namespace chunklog::bench

@@ -10,6 +10,11 @@ namespace chunklog::bench {
 struct bench_options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;
+    bool tls = false;     // https (--tls, or an https:// --server)
+    std::string ca_file;  // PEM CA certificates trusted for https besides the system's store
+    // Sent as `Authorization: Bearer TOKEN` on every chunklogd request
+    // (--token, else CHUNKLOG_TOKEN); unused with --spawn, which makes its own.
+    std::string token;
     std::vector<std::string> workloads{"put-chunks"};
     unsigned connections = 1;
     double duration_seconds = 5;
@@ -30,5 +35,10 @@ extern const std::vector<std::string> known_workloads;
 
 // Parses argv; on --help or a usage error fills `message` and returns false.
 bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code);
+
+// Whether options.server_args turn the spawned server's tokens off (--auth none).
+bool spawned_without_auth(const bench_options& options);
+// Whether options.server_args give the spawned server its certificate (--tls-cert).
+bool spawned_with_certificate(const bench_options& options);
 
 }  // namespace chunklog::bench

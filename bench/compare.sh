@@ -6,22 +6,37 @@
 #   chunk GET 1 KiB      wrk against chunklogd and nginx (same bytes, static file)
 #   chunk PUT 1 KiB      wrk against chunklogd (synced, SHA-256 checked) and
 #                        nginx WebDAV (no fsync), unique bodies on both
+#   token checking       chunk GET with a user's own token / chunklogd --auth none,
+#                        alternating runs, the median of each
+#   HTTPS                chunk GET (alternating, medians) and synced PUT over HTTPS /
+#                        nginx over HTTPS, same self-signed certificate (P-256),
+#                        same wrk; chunklog-bench GET over HTTPS / over HTTP
 #   chunk PUT 1 MiB      chunklog-bench, against `openssl speed` SHA-256 on one core
 #   synced writes        chunklog PUT vs raw RocksDB synced puts (disk ceiling)
 #   publish              POST publish vs PouchDB Server _bulk_docs (1 and 100 docs)
 #   pull 5,000           GET log vs the prototype's way vs PouchDB _changes
 #   long poll            10,000 waiters woken by one advance
 #
+# chunklogd runs in its default token mode: wrk sends a user token made with
+# the admin token, chunklog-bench rows (--spawn) make their own per-user tokens.
+#
 # Installs what it needs (nginx, wrk, Node.js and npm from Debian; the npm
 # package pouchdb-server into ~/.cache/chunklog-bench; when npm cannot reach
-# its registry the PouchDB rows are skipped with the reason). Needs about 5
+# its registry the PouchDB rows are skipped with the reason). Needs about 7
 # minutes.
 # Usage: bench/compare.sh [SECONDS_PER_ROW]
+#   CHUNKLOG_BUILD_DIR  build directory to build and use (default build)
+#   ROUNDS              alternating runs per side of the token and HTTPS GET rows (default 3)
+#   ONLY                "new": only the token and HTTPS rows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-5}
 conns=64
-bench=build/bin/chunklog-bench
+build_dir=${CHUNKLOG_BUILD_DIR:-build}
+bench=$build_dir/bin/chunklog-bench
+chunklogd_bin=$build_dir/bin/chunklogd
+rounds=${ROUNDS:-3}
+only=${ONLY:-all}
 
 install_peers() {
   scripts/install-deps.sh
@@ -44,7 +59,9 @@ install_peers() {
       pouch_dir=""
     fi
   fi
-  scripts/build.sh build >/dev/null
+  # Only what the comparison runs: a failing test elsewhere must not stop it.
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build_dir" -j "$(nproc)" --target chunklogd chunklog-bench >/dev/null
 }
 
 wait_for_port() {  # PORT
@@ -56,14 +73,29 @@ wait_for_port() {  # PORT
   exit 1
 }
 
+# Three chunklogd: token mode over HTTP (18470), --auth none (18472) and
+# token mode over HTTPS (18471); nginx over HTTP (18480) and HTTPS (18481).
 start_servers() {
   work=$(mktemp -d)
-  build/bin/chunklogd --listen 127.0.0.1:18470 --data-dir "$work/chunklog" --log-level warn \
-    --max-connections 20000 >/dev/null 2>&1 &
-  pids+=($!)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj /CN=chunklog-compare \
+    -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+  local common=(--log-level warn --max-connections 20000)
+  "$chunklogd_bin" --listen 127.0.0.1:18470 --data-dir "$work/chunklog" "${common[@]}" >/dev/null 2>&1 &
+  chunklogd_pid=$!
+  "$chunklogd_bin" --listen 127.0.0.1:18472 --data-dir "$work/chunklog-noauth" --auth none "${common[@]}" \
+    >/dev/null 2>&1 &
+  noauth_pid=$!
+  "$chunklogd_bin" --listen 127.0.0.1:18471 --data-dir "$work/chunklog-tls" --tls-cert "$work/cert.pem" \
+    --tls-key "$work/key.pem" "${common[@]}" >/dev/null 2>&1 &
+  tls_pid=$!
+  pids+=("$chunklogd_pid" "$noauth_pid" "$tls_pid")
   mkdir -p "$work/html/dav" "$work/pouch"
   head -c 1024 /dev/urandom >"$work/html/blob"
+  # Run by root, nginx's workers would be nobody, who may not enter $work (0700).
+  local nginx_user=""
+  [[ $(id -u) -eq 0 ]] && nginx_user="user root root;"
   cat >"$work/nginx.conf" <<CONF
+$nginx_user
 worker_processes 2;
 pid $work/nginx.pid;
 error_log $work/nginx-error.log;
@@ -76,6 +108,14 @@ http {
     root $work/html;
     location /dav/ { dav_methods PUT; create_full_put_path on; client_max_body_size 64m; }
   }
+  server {
+    listen 127.0.0.1:18481 ssl;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root $work/html;
+    location /dav/ { dav_methods PUT; create_full_put_path on; client_max_body_size 64m; }
+  }
 }
 CONF
   nginx -c "$work/nginx.conf"
@@ -85,8 +125,7 @@ CONF
     pids+=($!)
     wait_for_port 18490
   fi
-  wait_for_port 18470
-  wait_for_port 18480
+  for port in 18470 18471 18472 18480 18481; do wait_for_port $port; done
 }
 
 have_pouch() { [[ -n $pouch_dir ]]; }
@@ -98,10 +137,72 @@ cleanup() {
   [[ -n ${work:-} ]] && rm -rf "$work"
 }
 
-wrk_rate() {  # URL CONNECTIONS [LUA_SCRIPT]
-  local script=()
-  [[ -n ${3:-} ]] && script=(-s "$3")
-  wrk -t1 -c"$2" -d"${seconds}s" "${script[@]}" "$1" | awk '/Requests\/sec/ {print $2}'
+wrk_rate() {  # URL CONNECTIONS [LUA_SCRIPT] [TOKEN]: requests/s; the token as a bearer header
+  local args=()
+  [[ -n ${3:-} ]] && args+=(-s "$3")
+  [[ -n ${4:-} ]] && args+=(-H "Authorization: Bearer $4")
+  local out
+  out=$(TOKEN=${4:-} wrk -t1 -c"$2" -d"${seconds}s" "${args[@]}" "$1")
+  if grep -q "Non-2xx" <<<"$out"; then  # a rate of error answers compares nothing
+    echo "compare.sh: wrk $1 ($2 connections) got error answers: $(grep Non-2xx <<<"$out" | tr -s ' ')" >&2
+  fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+
+cpu_ticks() {  # PID...: user + system CPU time of these processes (all threads), in clock ticks
+  local total=0 pid fields
+  for pid in "$@"; do
+    read -ra fields <"/proc/$pid/stat"
+    total=$((total + fields[13] + fields[14]))
+  done
+  echo $total
+}
+
+# alternate CONNS URL_A TOKEN_A "PIDS_A" URL_B TOKEN_B "PIDS_B": $rounds GET
+# runs of each, A then B, into the arrays runs_a and runs_b; cpu_a and cpu_b
+# are the servers' CPU microseconds per request over all runs (less
+# sensitive to other load on the machine than the rates).
+alternate() {
+  runs_a=() runs_b=()
+  local ticks_a=0 ticks_b=0 requests_a=0 requests_b=0 before rate hz
+  hz=$(getconf CLK_TCK)
+  for _ in $(seq "$rounds"); do
+    before=$(cpu_ticks $4)
+    rate=$(wrk_rate "$2" "$1" "" "$3")
+    ticks_a=$((ticks_a + $(cpu_ticks $4) - before))
+    requests_a=$(awk -v r="$rate" -v a="$requests_a" -v s="$seconds" 'BEGIN { printf "%.0f", a + r * s }')
+    runs_a+=("$rate")
+    before=$(cpu_ticks $7)
+    rate=$(wrk_rate "$5" "$1" "" "$6")
+    ticks_b=$((ticks_b + $(cpu_ticks $7) - before))
+    requests_b=$(awk -v r="$rate" -v b="$requests_b" -v s="$seconds" 'BEGIN { printf "%.0f", b + r * s }')
+    runs_b+=("$rate")
+  done
+  cpu_a=$(awk -v t="$ticks_a" -v n="$requests_a" -v hz="$hz" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+  cpu_b=$(awk -v t="$ticks_b" -v n="$requests_b" -v hz="$hz" 'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# A write token of user $user on the server at URL, made with that server's
+# admin token (curl options after DATA_DIR, e.g. --cacert).
+user_token() {  # URL DATA_DIR [CURL_ARGS...]
+  local url=$1 dir=$2; shift 2
+  curl -sf "$@" -X POST -H "Authorization: Bearer $(head -1 "$dir/admin-token")" -d '{"label":"compare.sh"}' \
+    "$url/0.1/$user/tokens" | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
+}
+
+put_blob() {  # URL TOKEN [CURL_ARGS...]: the 1 KiB chunk, as user $user
+  local url=$1 token=$2; shift 2
+  local auth=()
+  [[ -n $token ]] && auth=(-H "Authorization: Bearer $token")
+  curl -sf "$@" "${auth[@]}" -X PUT --data-binary @"$work/html/blob" "$url/0.1/$user/chunks/$chunk" >/dev/null
+}
+
+# "TLSv1.3 TLS_AES_256_GCM_SHA384": what a TLS connection to PORT negotiates.
+negotiated() {  # PORT
+  openssl s_client -connect "127.0.0.1:$1" -CAfile "$work/cert.pem" </dev/null 2>/dev/null |
+    awk '/^New,/ { print $2, $NF }'
 }
 
 bench_json() {  # FIELD chunklog-bench args...: one field of the JSON line
@@ -134,13 +235,16 @@ PY
   cat >"$work/put-chunklog.lua" <<LUA
 local ids, n = {}, 0
 local i = tonumber(os.getenv("FIRST") or "0")
+local token = os.getenv("TOKEN") or ""
 for line in io.lines("$work/ids.txt") do n = n + 1; ids[n] = line end
 local pad = string.rep("x", 1024 - 8)
 request = function()
   local body = string.format("%08d", i) .. pad
   local path = "/0.1/$user/chunks/" .. ids[i + 1]
+  local headers = {["Content-Type"] = "application/octet-stream"}
+  if token ~= "" then headers["Authorization"] = "Bearer " .. token end
   i = (i + 1) % n
-  return wrk.format("PUT", path, {["Content-Type"] = "application/octet-stream"}, body)
+  return wrk.format("PUT", path, headers, body)
 end
 LUA
   cat >"$work/put-nginx.lua" <<LUA
@@ -159,27 +263,78 @@ trap cleanup EXIT
 install_peers
 start_servers
 chunklogd=http://127.0.0.1:18470
+chunklogd_noauth=http://127.0.0.1:18472
+chunklogd_tls=https://127.0.0.1:18471
 pouch=http://127.0.0.1:18490
 user=$(cat /proc/sys/kernel/random/uuid)
 chunk=$(sha256sum "$work/html/blob" | cut -d' ' -f1)
-curl -sf -X PUT --data-binary @"$work/html/blob" "$chunklogd/0.1/$user/chunks/$chunk" >/dev/null
+token=$(user_token "$chunklogd" "$work/chunklog")
+token_tls=$(user_token "$chunklogd_tls" "$work/chunklog-tls" --cacert "$work/cert.pem")
+put_blob "$chunklogd" "$token"
+put_blob "$chunklogd_noauth" ""
+put_blob "$chunklogd_tls" "$token_tls" --cacert "$work/cert.pem"
 make_put_scripts
 
-echo "$(build/bin/chunklogd --version), $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB," \
+echo "$("$chunklogd_bin" --version), $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB," \
   "$(date -u +%Y-%m-%d), ${seconds}s per row"
 printf '%-44s %6s %12s %12s %7s\n' "comparison" conns chunklogd peer ratio
 
+declare -A get_http put_http
+if [[ $only != new ]]; then
+  for c in 1 $conns; do
+    get_http[$c]=$(wrk_rate "$chunklogd/0.1/$user/chunks/$chunk" "$c" "" "$token")
+    row "GET 1 KiB chunk / nginx static file" "$c" "${get_http[$c]}" "$(wrk_rate http://127.0.0.1:18480/blob "$c")" "req/s"
+  done
+  first=0
+  for c in 1 $conns; do  # each run starts on bodies no earlier run sent
+    export FIRST=$first
+    put_http[$c]=$(wrk_rate "$chunklogd" "$c" "$work/put-chunklog.lua" "$token")
+    row "PUT 1 KiB chunk, synced / nginx WebDAV PUT" "$c" \
+      "${put_http[$c]}" "$(wrk_rate http://127.0.0.1:18480/ "$c" "$work/put-nginx.lua")" "req/s"
+    first=200000
+  done
+fi
+
+# Token checking: the same GET with a user token and on a server without
+# tokens. HTTPS: chunklogd and nginx on the same certificate, wrk keeping
+# its connections (one handshake per connection, then requests). Both
+# alternate their two sides, so that drift in the machine's speed hits both.
+echo "  HTTPS negotiated: chunklogd $(negotiated 18471), nginx $(negotiated 18481)"
+nginx_workers=$(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')
 for c in 1 $conns; do
-  row "GET 1 KiB chunk / nginx static file" "$c" \
-    "$(wrk_rate "$chunklogd/0.1/$user/chunks/$chunk" "$c")" "$(wrk_rate http://127.0.0.1:18480/blob "$c")" "req/s"
+  alternate "$c" "$chunklogd/0.1/$user/chunks/$chunk" "$token" "$chunklogd_pid" \
+    "$chunklogd_noauth/0.1/$user/chunks/$chunk" "" "$noauth_pid"
+  row "GET 1 KiB chunk, user token / --auth none" "$c" "$(median "${runs_a[@]}")" "$(median "${runs_b[@]}")" \
+    "req/s, medians of $rounds"
+  echo "  token checking costs $(awk -v a="$(median "${runs_a[@]}")" -v b="$(median "${runs_b[@]}")" \
+    'BEGIN { printf "%.1f", (1 - a / b) * 100 }')% of the rate; runs: token ${runs_a[*]}, none ${runs_b[*]}"
+  echo "  server CPU per request: token $cpu_a us, none $cpu_b us (ratio $(ratio "$cpu_a" "$cpu_b"))"
+  alternate "$c" "$chunklogd_tls/0.1/$user/chunks/$chunk" "$token_tls" "$tls_pid" \
+    https://127.0.0.1:18481/blob "" "$nginx_workers"
+  row "HTTPS GET 1 KiB chunk / nginx HTTPS static" "$c" "$(median "${runs_a[@]}")" "$(median "${runs_b[@]}")" \
+    "req/s, medians of $rounds"
+  echo "  runs: chunklogd ${runs_a[*]}, nginx ${runs_b[*]}"
+  echo "  server CPU per request: chunklogd $cpu_a us, nginx $cpu_b us (ratio $(ratio "$cpu_a" "$cpu_b"))"
+  if [[ -n ${get_http[$c]:-} ]]; then
+    echo "  chunklogd GET HTTPS / HTTP: $(ratio "$(median "${runs_a[@]}")" "${get_http[$c]}")"
+  fi
 done
 first=0
-for c in 1 $conns; do  # each run starts on bodies no earlier run sent
+for c in 1 $conns; do
   export FIRST=$first
-  row "PUT 1 KiB chunk, synced / nginx WebDAV PUT" "$c" \
-    "$(wrk_rate "$chunklogd" "$c" "$work/put-chunklog.lua")" "$(wrk_rate http://127.0.0.1:18480/ "$c" "$work/put-nginx.lua")" "req/s"
+  got=$(wrk_rate "$chunklogd_tls" "$c" "$work/put-chunklog.lua" "$token_tls")
+  FIRST=$((first + 1000000))
+  row "HTTPS PUT 1 KiB synced / nginx HTTPS WebDAV" "$c" "$got" \
+    "$(wrk_rate https://127.0.0.1:18481/ "$c" "$work/put-nginx.lua")" "req/s"
+  if [[ -n ${put_http[$c]:-} ]]; then echo "  chunklogd PUT HTTPS / HTTP: $(ratio "$got" "${put_http[$c]}")"; fi
   first=200000
 done
+row "chunk GET 1 KiB (chunklog-bench): HTTPS / HTTP" $conns \
+  "$(bench_json '["ops_per_second"]' --spawn --tls --workload get-chunks --size 1024 --connections $conns \
+    --duration "$seconds")" \
+  "$(bench_json '["ops_per_second"]' --spawn --workload get-chunks --size 1024 --connections $conns \
+    --duration "$seconds")" "ops/s"
+if [[ $only == new ]]; then exit 0; fi
 for c in 1 $conns; do
   row "chunk PUT 1 KiB, synced / RocksDB synced put" "$c" \
     "$(bench_json '["ops_per_second"]' --spawn --workload put-chunks --size 1024 --connections "$c" --duration "$seconds")" \

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "bench/bench_options.hpp"
+#include "bench/tokens.hpp"
 
 #include <functional>
 #include <vector>
@@ -19,7 +20,8 @@ struct longpoll_result {
     long rss_waiting_kib = 0;
 };
 
-// `server_rss` reads the server's resident memory (0 when unknown).
-longpoll_result run_longpoll(const bench_options& options, const std::function<long()>& server_rss);
+// `server_rss` reads the server's resident memory (0 when unknown). Every
+// waiter and the advance carry the polled user's token from `tokens`.
+longpoll_result run_longpoll(const bench_options& options, token_book& tokens, const std::function<long()>& server_rss);
 
 }  // namespace chunklog::bench

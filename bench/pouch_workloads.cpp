@@ -99,7 +99,8 @@ std::unique_ptr<workload> make_pouch_bulk_docs_workload(const bench_options& opt
 
 pull_result run_pouch_pull(const bench_options& options, std::size_t count) {
     boost::asio::io_context ioc(1);
-    load_connection conn(ioc, options.host, options.port);
+    server_link link(options);
+    load_connection conn(ioc, link);
     auto result = boost::asio::co_spawn(ioc, pouch_pull(conn, options, count), boost::asio::use_future);
     ioc.run();
     return result.get();

@@ -12,13 +12,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-client make_client(const bench_options& options, const uuid& user) {
-    client_options o;
-    o.server_url = "http://" + options.host + ":" + std::to_string(options.port);
-    o.user = user;
-    return client(o);
-}
-
 void publish_chain(client& c, std::size_t count, std::size_t value_size) {
     constexpr std::size_t per_publish = 500;
     uuid parent = root_id;
@@ -85,8 +78,8 @@ std::uint64_t pull_log(client& c, std::size_t page_size) {
 
 }  // namespace
 
-std::vector<pull_result> run_pull_comparison(const bench_options& options, std::size_t count) {
-    auto c = make_client(options, uuid::random());
+std::vector<pull_result> run_pull_comparison(const bench_options& options, std::size_t count, token_book& tokens) {
+    client c(tokens.client_for(uuid::random()));
     publish_chain(c, count, std::min<std::size_t>(options.value_size, 1024));
     return {
         timed("prototype (list + GET each)", c, [&] { return pull_prototype(c); }),

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "bench/bench_options.hpp"
+#include "bench/tokens.hpp"
 
 #include <cstdint>
 #include <string>
@@ -24,6 +25,6 @@ struct pull_result {
 
 // Publishes `count` transactions for a fresh user, then pulls them each way
 // (median of pull_repetitions runs).
-std::vector<pull_result> run_pull_comparison(const bench_options& options, std::size_t count);
+std::vector<pull_result> run_pull_comparison(const bench_options& options, std::size_t count, token_book& tokens);
 
 }  // namespace chunklog::bench

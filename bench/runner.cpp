@@ -68,12 +68,14 @@ double run_stats::percentile_ms(double p) const {
     return latencies_us[std::min(rank, latencies_us.size() - 1)] / 1000.0;
 }
 
-run_stats run_workload(const bench_options& options, const std::string& name) {
+run_stats run_workload(const bench_options& options, const std::string& name, token_book& tokens) {
     asio::io_context ioc(1);
     auto w = make_workload(name, options);
     std::vector<std::unique_ptr<load_connection>> conns;
-    for (unsigned i = 0; i < options.connections; ++i)
-        conns.push_back(std::make_unique<load_connection>(ioc, options.host, options.port));
+    for (unsigned i = 0; i < options.connections; ++i) {
+        auto user = w->user_of(i);
+        conns.push_back(std::make_unique<load_connection>(ioc, tokens.link(), user ? tokens.for_user(*user) : ""));
+    }
 
     for (unsigned i = 0; i < options.connections; ++i) asio::co_spawn(ioc, w->prepare(*conns[i], i), asio::detached);
     ioc.run();

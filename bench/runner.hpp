@@ -4,6 +4,7 @@
 #pragma once
 
 #include "bench/bench_options.hpp"
+#include "bench/tokens.hpp"
 
 #include <cstdint>
 #include <map>
@@ -29,6 +30,7 @@ struct run_stats {
     double percentile_ms(double p) const;
 };
 
-run_stats run_workload(const bench_options& options, const std::string& name);
+// Each connection carries the token of its workload user from `tokens`.
+run_stats run_workload(const bench_options& options, const std::string& name, token_book& tokens);
 
 }  // namespace chunklog::bench

@@ -18,14 +18,11 @@ double seconds_since(clock_type::time_point start) {
 
 }  // namespace
 
-task_sync_result run_task_sync(const bench_options& options, std::size_t operations) {
+task_sync_result run_task_sync(const bench_options& /*options*/, std::size_t operations, token_book& tokens) {
     constexpr std::size_t ops_per_task = 4;           // create, description, status, modified
     constexpr std::size_t ops_per_transaction = 40;  // the writer syncs after every 10 new tasks
     auto scratch = std::filesystem::temp_directory_path() / ("chunklog-bench-replicas-" + std::to_string(::getpid()));
-    client_options o;
-    o.server_url = "http://" + options.host + ":" + std::to_string(options.port);
-    o.user = uuid::random();
-    client server(o);
+    client server(tokens.client_for(uuid::random()));
     task_sync_result result;
     {
         auto writer = replica::open(scratch / "writer").value();

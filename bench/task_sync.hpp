@@ -4,6 +4,7 @@
 #pragma once
 
 #include "bench/bench_options.hpp"
+#include "bench/tokens.hpp"
 
 namespace chunklog::bench {
 
@@ -16,6 +17,6 @@ struct task_sync_result {
     double list_seconds = 0;        // new replica: reading every task
 };
 
-task_sync_result run_task_sync(const bench_options& options, std::size_t operations);
+task_sync_result run_task_sync(const bench_options& options, std::size_t operations, token_book& tokens);
 
 }  // namespace chunklog::bench

@@ -15,11 +15,11 @@ namespace chunklog::bench {
 
 inline const std::string root_text = "00000000-0000-0000-0000-000000000000";
 
-inline std::string seeded_uuid(std::uint64_t seed) {
+inline uuid seeded_user(std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     uuid::bytes_type b{};
     for (auto& byte : b) byte = static_cast<std::uint8_t>(rng());
-    return uuid{b}.to_string();
+    return uuid{b};
 }
 
 // Unique payloads of the given size: a counter prefix over a seeded pattern
@@ -45,16 +45,20 @@ private:
 
 inline op_outcome outcome_of(const http_result& r, unsigned expected, unsigned also_ok = 0) {
     if (r.status == expected || (also_ok != 0 && r.status == also_ok)) return {true, {}, r.bytes, 0};
-    return {false, r.status == 0 ? "connection" : "status " + std::to_string(r.status), r.bytes, 0};
+    if (r.status == 0) return {false, r.failure.empty() ? "connection" : r.failure, r.bytes, 0};
+    return {false, "status " + std::to_string(r.status), r.bytes, 0};
 }
 
 // A workload whose connections spread over options.users seeded users.
 class user_workload : public workload {
+public:
+    std::optional<uuid> user_of(unsigned connection) const override {
+        return seeded_user(options_.seed * 7919 + connection % options_.users);
+    }
+
 protected:
     explicit user_workload(const bench_options& o) : options_(o) {}
-    std::string user_path(unsigned connection) const {
-        return "/0.1/" + seeded_uuid(options_.seed * 7919 + connection % options_.users);
-    }
+    std::string user_path(unsigned connection) const { return "/0.1/" + user_of(connection)->to_string(); }
     const bench_options& options_;
 };
 

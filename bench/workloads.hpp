@@ -7,9 +7,12 @@
 #include "bench/bench_options.hpp"
 #include "bench/load_connection.hpp"
 
+#include <chunklog/ids.hpp>
+
 #include <boost/asio/awaitable.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace chunklog::bench {
@@ -25,6 +28,9 @@ struct op_outcome {
 class workload {
 public:
     virtual ~workload() = default;
+    // The chunklogd user whose token connection `connection` carries
+    // (nullopt: no token, as for PouchDB Server).
+    virtual std::optional<uuid> user_of(unsigned /*connection*/) const { return std::nullopt; }
     // Runs once per connection before the clock starts.
     virtual boost::asio::awaitable<void> prepare(load_connection&, unsigned) { co_return; }
     virtual boost::asio::awaitable<op_outcome> run_one(load_connection& conn, unsigned connection,

@@ -102,10 +102,6 @@ std::string spawned_server::log() const {
     return text.str();
 }
 
-}  // namespace chunklog
-
-namespace chunklog {
-
 std::string spawned_server::admin_token() const {
     std::ifstream in(data_dir_ / "admin-token");
     std::string line;

@@ -1,14 +1,20 @@
-// chunklog-bench itself: a run of a few seconds against a server it starts,
-// checking that every load workload completes operations without errors.
-// Timing is not checked: numbers belong in bench/RESULTS.md.
+// chunklog-bench itself: runs of a few seconds against a server it starts
+// (token mode, its default: the bench makes a token per user), over HTTPS,
+// and against a server started here with --token, checking that every
+// workload completes operations without errors. Timing is not checked:
+// numbers belong in bench/RESULTS.md.
 #include "support/protocol.hpp"
+#include "support/server_process.hpp"
+#include "support/temp_dir.hpp"
 
+#include <boost/json.hpp>
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -21,31 +27,96 @@ std::string run_and_capture(const std::string& command) {
     return out;
 }
 
-}  // namespace
+std::string bench(const std::string& args) { return std::string(CHUNKLOG_BENCH_PATH) + " " + args; }
 
-TEST_SUITE("bench") {
-
-TEST_CASE("chunklog-bench runs each load workload against a server it starts") {
-    auto out = run_and_capture(std::string(CHUNKLOG_BENCH_PATH) +
-                               " --spawn --workload put-chunks,get-chunks,publish,publish-core,rocksdb-sync"
-                               " --connections 4 --users 2 --batch 3 --size 512 --duration 0.5 --warmup 0 --json");
+// The JSON lines of a --json run (stderr is folded into the output, so a
+// failure message shows in the check that sees too few lines).
+std::vector<boost::json::object> json_rows(const std::string& out) {
+    std::vector<boost::json::object> rows;
     std::istringstream lines(out);
     std::string line;
-    int rows = 0;
     while (std::getline(lines, line)) {
-        auto row = chunklog::test::parse_json(line).as_object();
         CAPTURE(line);
+        if (line.empty() || line.front() != '{') {
+            FAIL_CHECK("not a JSON line");
+            continue;
+        }
+        rows.push_back(chunklog::test::parse_json(line).as_object());
+    }
+    return rows;
+}
+
+// Every load row completed operations and saw no error.
+void check_load_rows(const std::string& out, std::size_t expected_rows) {
+    CAPTURE(out);
+    auto rows = json_rows(out);
+    CHECK(rows.size() == expected_rows);
+    for (const auto& row : rows) {
+        CAPTURE(boost::json::serialize(row));
         CHECK(row.at("ops").to_number<std::uint64_t>() > 0);
         CHECK(row.at("errors").as_object().empty());
         if (row.at("workload").as_string() == "publish")
             CHECK(row.at("items").to_number<std::uint64_t>() == 3 * row.at("ops").to_number<std::uint64_t>());
-        ++rows;
     }
-    CHECK(rows == 5);
+}
+
+}  // namespace
+
+TEST_SUITE("bench") {
+
+TEST_CASE("chunklog-bench runs each load workload against a server it starts, each user with its own token") {
+    check_load_rows(run_and_capture(bench("--spawn --workload put-chunks,get-chunks,publish,publish-core,rocksdb-sync"
+                                          " --connections 4 --users 2 --batch 3 --size 512 --duration 0.5 --warmup 0"
+                                          " --json 2>&1")),
+                    5);
+}
+
+TEST_CASE("chunklog-bench's client-library and long-poll workloads carry their user's token") {
+    auto out = run_and_capture(bench("--spawn --workload pull,task-sync,longpoll --count 40 --connections 20 --json 2>&1"));
+    CAPTURE(out);
+    auto rows = json_rows(out);
+    REQUIRE(rows.size() == 5);  // pull: three methods
+    for (int i = 0; i < 3; ++i) CHECK(rows[i].at("transactions").to_number<std::uint64_t>() == 40);
+    CHECK(rows[3].at("operations").to_number<std::uint64_t>() == 40);
+    CHECK(rows[3].at("tasks").to_number<std::uint64_t>() == 10);
+    CHECK(rows[4].at("woken").to_number<std::uint64_t>() == 20);
+}
+
+TEST_CASE("chunklog-bench loads a server it starts over HTTPS with a certificate it makes") {
+    check_load_rows(run_and_capture(bench("--spawn --tls --workload put-chunks,get-chunks,publish --connections 3"
+                                          " --users 2 --batch 3 --size 512 --duration 0.3 --warmup 0 --json 2>&1")),
+                    3);
+    auto out = run_and_capture(bench("--spawn --tls --workload pull,longpoll --count 20 --connections 5 --json 2>&1"));
+    CAPTURE(out);
+    auto rows = json_rows(out);
+    REQUIRE(rows.size() == 4);
+    CHECK(rows[0].at("transactions").to_number<std::uint64_t>() == 20);
+    CHECK(rows[3].at("woken").to_number<std::uint64_t>() == 5);
+}
+
+TEST_CASE("chunklog-bench runs without tokens against a server started with --auth none") {
+    check_load_rows(run_and_capture(bench("--spawn --server-arg --auth --server-arg none --workload get-chunks"
+                                          " --connections 2 --size 512 --duration 0.3 --warmup 0 --json 2>&1")),
+                    1);
+}
+
+TEST_CASE("chunklog-bench --token: sent on every request to a server it did not start") {
+    chunklog::test::temp_dir dir;
+    chunklog::test::server_process server(dir.path() / "db");
+    auto url = " --server http://127.0.0.1:" + std::to_string(server.port());
+    auto load = " --workload put-chunks --connections 2 --size 512 --duration 0.3 --warmup 0 --json 2>&1";
+    check_load_rows(run_and_capture(bench("--token " + server.admin_token() + url + load)), 1);
+    check_load_rows(run_and_capture("CHUNKLOG_TOKEN=" + server.admin_token() + " " + bench(url + load)), 1);
+
+    auto refused = json_rows(run_and_capture(bench("--token not-a-token" + url + load)));
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].at("ops").to_number<std::uint64_t>() == 0);
+    const auto& errors = refused[0].at("errors").as_object();  // 401, then 429 past the failure limit
+    CHECK((errors.contains("status 401") || errors.contains("status 429")));
 }
 
 TEST_CASE("chunklog-bench rejects an unknown workload with a usage error") {
-    auto out = run_and_capture(std::string(CHUNKLOG_BENCH_PATH) + " --workload nonsense 2>&1; echo exit=$?");
+    auto out = run_and_capture(bench("--workload nonsense 2>&1; echo exit=$?"));
     CHECK(out.find("unknown workload nonsense") != std::string::npos);
     CHECK(out.find("exit=2") != std::string::npos);
 }

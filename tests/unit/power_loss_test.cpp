@@ -34,7 +34,12 @@ struct acknowledged {
 void write_load(api::router& routes, acknowledged& acked, int rounds) {
     auto base = "/0.1/" + acked.user.to_string();
     auto call = [&](api::http_method m, const std::string& path, std::string body, std::optional<digest> hash) {
-        return routes.handle({m, base + path, std::move(body), hash, {}}).status;
+        api::request req;
+        req.method = m;
+        req.target = base + path;
+        req.body = std::move(body);
+        req.body_sha256 = hash;
+        return routes.handle(req).status;
     };
     uuid head = root_id;
     for (int i = 0; i < rounds; ++i) {
