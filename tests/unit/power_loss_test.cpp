@@ -4,6 +4,7 @@
 // chunk PUT, transaction PUT, HEAD advance and publish must be there. The
 // same run with syncing off must lose acknowledged writes, which shows the
 // check can fail.
+#include "support/requests.hpp"
 #include "support/fault_fs.hpp"
 #include "support/outcome_printer.hpp"
 #include "support/temp_dir.hpp"
@@ -34,12 +35,7 @@ struct acknowledged {
 void write_load(api::router& routes, acknowledged& acked, int rounds) {
     auto base = "/0.1/" + acked.user.to_string();
     auto call = [&](api::http_method m, const std::string& path, std::string body, std::optional<digest> hash) {
-        api::request req;
-        req.method = m;
-        req.target = base + path;
-        req.body = std::move(body);
-        req.body_sha256 = hash;
-        return routes.handle(req).status;
+        return routes.handle(test::make_request(m, base + path, std::move(body), hash)).status;
     };
     uuid head = root_id;
     for (int i = 0; i < rounds; ++i) {

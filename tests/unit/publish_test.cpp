@@ -1,4 +1,5 @@
 // POST publish and chunks/missing: storage rules and the HTTP handlers.
+#include "support/requests.hpp"
 #include "support/store_fixture.hpp"
 
 #include "api/router.hpp"
@@ -157,7 +158,7 @@ TEST_CASE_FIXTURE(test::store_fixture, "the HTTP handlers of publish and chunks/
     api::router routes(*store, {}, counters);
     auto base = "/0.1/" + user.to_string();
     auto call = [&](api::http_method m, const std::string& path, std::string body) {
-        return routes.handle({m, base + path, std::move(body), std::nullopt, {}});
+        return routes.handle(test::make_request(m, base + path, std::move(body)));
     };
     auto code = [](const api::response& r) {
         return std::string(boost::json::parse(r.body).at("error").as_string());
