@@ -23,6 +23,8 @@
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
+#include <netdb.h>
+
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -504,11 +506,22 @@ TEST_CASE("list_tokens, revoke_token and set_quota") {
     CHECK(boost::json::parse(seen[3].body) == boost::json::parse(R"({"bytes":10737418240})"));
 }
 
+// Whether the name `localhost` resolves (a bare chroot may have no /etc/hosts).
+bool localhost_resolves() {
+    addrinfo* found = nullptr;
+    bool ok = ::getaddrinfo("localhost", nullptr, nullptr, &found) == 0;
+    if (found != nullptr) ::freeaddrinfo(found);
+    return ok;
+}
+
 TEST_CASE("https: a certificate from the CA in ca_file is verified, by IP address and by host name") {
     test::temp_dir dir;
     test_ca ca;
     scripted_server server(answer_head, ca.issue("IP:127.0.0.1,DNS:localhost"));
-    for (std::string host : {"127.0.0.1", "localhost"}) {
+    std::vector<std::string> hosts{"127.0.0.1"};
+    if (localhost_resolves()) hosts.push_back("localhost");
+    else MESSAGE("the host-name leg is skipped: `localhost` does not resolve here (no /etc/hosts entry)");
+    for (const auto& host : hosts) {
         CAPTURE(host);
         auto o = options_for(server.url(host));
         o.ca_file = ca.write_to(dir.path() / "ca.pem");
@@ -518,9 +531,9 @@ TEST_CASE("https: a certificate from the CA in ca_file is verified, by IP addres
         REQUIRE(c.head());  // the same connection, kept alive
     }
     auto seen = server.received();
-    REQUIRE(seen.size() == 4);
+    REQUIRE(seen.size() == 2 * hosts.size());
     CHECK(seen[0].authorization == "Bearer over-tls");
-    CHECK(seen[2].host == "localhost");
+    if (hosts.size() == 2) CHECK(seen[2].host == "localhost");
 }
 
 TEST_CASE("https: a certificate that does not verify is errc::tls_failure, never retried") {
@@ -543,6 +556,10 @@ TEST_CASE("https: a certificate that does not verify is errc::tls_failure, never
     };
     for (const auto& bad : cases) {
         CAPTURE(bad.what);
+        if (std::string_view(bad.url_host) == "localhost" && !localhost_resolves()) {
+            MESSAGE("skipped: `localhost` does not resolve here: " << bad.what);
+            continue;
+        }
         scripted_server server(answer_head, bad.identity);
         auto o = options_for(server.url(bad.url_host));
         if (bad.trusted) o.ca_file = bad.trusted->write_to(dir.path() / "trusted.pem");
