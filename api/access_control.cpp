@@ -41,6 +41,8 @@ bool is_user_route(route_kind kind) {
     case route_kind::log:
     case route_kind::tokens:
     case route_kind::token:
+    case route_kind::snapshot:
+    case route_kind::snapshots:
     case route_kind::quota: return true;
     default: return false;
     }
@@ -59,7 +61,7 @@ std::optional<response> access_control::admit(request& req, const route_match& r
     if (req.method == http_method::options && route.kind != route_kind::unmatched) return preflight(route);
     if (route.kind == route_kind::metrics)
         return options_.access.auth == auth_mode::none ? std::nullopt : require_admin(req);
-    if (route.kind == route_kind::admin_users) return require_admin(req);
+    if (route.kind == route_kind::admin_users || route.kind == route_kind::admin_gc) return require_admin(req);
     if (!is_user_route(route.kind)) return std::nullopt;
     auto user = uuid::parse(route.user);
     if (!user) return std::nullopt;  // the handler answers 400 invalid_id first

@@ -49,4 +49,13 @@ response handle_token(handler_context& ctx, const uuid& user, const route_match&
 response handle_quota(handler_context& ctx, const uuid& user, const request& req);
 response handle_admin_users(handler_context& ctx, const route_match& m);
 
+// Snapshots, garbage collection and history (protocol sections 8, 9 and 11).
+response handle_snapshot(handler_context& ctx, const uuid& user);
+response handle_snapshot_put(handler_context& ctx, const uuid& user, const route_match& m, const request& req);
+response handle_admin_gc(handler_context& ctx);
+// An error answer; history_truncated carries the user's snapshot, as section 9 asks.
+response store_error(handler_context& ctx, const uuid& user, const error& e);
+// Adds Snapshot-Urgency to a 2xx answer of a write that advanced (or kept) HEAD.
+void add_snapshot_urgency(handler_context& ctx, const uuid& user, response& r);
+
 }  // namespace chunklog::api

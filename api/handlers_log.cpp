@@ -51,12 +51,27 @@ void append_transaction_line(std::string& out, const transaction_record& t) {
     out += "]}}\n";
 }
 
+void append_snapshot_line(std::string& out, const storage::snapshot_record& s) {
+    out += R"({"snapshot":{"transaction":")";
+    out += s.transaction.to_string();
+    out += R"(","seq":)";
+    out += std::to_string(s.seq);
+    out += R"(,"chunks":[)";
+    for (std::size_t i = 0; i < s.chunks.size(); ++i) {
+        out += i == 0 ? "\"" : ",\"";
+        out += s.chunks[i].to_string();
+        out += '"';
+    }
+    out += "]}}\n";
+}
+
 // Produces the page one line at a time, so memory stays bounded by the
 // largest chunk whatever the page size.
 class log_stream {
 public:
     log_stream(storage::log_cursor cursor, const uuid& from, std::size_t limit, std::size_t max_bytes, bool with_data)
-        : cursor_(std::move(cursor)), last_(from), limit_(limit), max_bytes_(max_bytes), with_data_(with_data) {}
+        : cursor_(std::move(cursor)), last_(from), limit_(limit), max_bytes_(max_bytes), with_data_(with_data),
+          snapshot_pending_(cursor_.snapshot() != nullptr) {}
 
     // Appends the next line to `out`. Without may_block, chunk bytes come
     // from memory only, and a chunk on disk ends the call with `blocked`.
@@ -64,6 +79,10 @@ public:
         auto before = out.size();
         while (out.size() == before) {
             if (ended_) return stream_step::done;
+            if (snapshot_pending_) {
+                if (auto step = next_line_of_snapshot(out, may_block); step != stream_step::more) return step;
+                continue;
+            }
             if (current_) {
                 if (auto step = next_line_of_current(out, may_block); step != stream_step::more) return step;
                 continue;
@@ -107,6 +126,32 @@ private:
         return stream_step::more;
     }
 
+    // The snapshot's chunks not yet sent, then its line (section 8: it
+    // does not count toward the limit, and becomes `last`).
+    stream_step next_line_of_snapshot(std::string& out, bool may_block) {
+        const auto& snapshot = *cursor_.snapshot();
+        for (; chunk_index_ < snapshot.chunks.size(); ++chunk_index_) {
+            const auto& id = snapshot.chunks[chunk_index_];
+            if (!with_data_ || sent_.contains(id)) continue;
+            auto bytes = may_block ? cursor_.chunk(id) : cursor_.cached_chunk(id);
+            if (!bytes) return stream_step::failed;
+            if (!*bytes) return may_block ? stream_step::failed : stream_step::blocked;
+            sent_.insert(id);
+            ++chunk_index_;
+            auto before = out.size();
+            append_chunk_line(out, id, **bytes);
+            sent_bytes_ += out.size() - before;
+            return stream_step::more;
+        }
+        auto before = out.size();
+        append_snapshot_line(out, snapshot);
+        sent_bytes_ += out.size() - before;
+        last_ = snapshot.transaction;
+        chunk_index_ = 0;
+        snapshot_pending_ = false;
+        return stream_step::more;
+    }
+
     // Whether another transaction may start: a page ends early to bound the
     // memory of both sides (the ids remembered here, the bytes a client holds).
     bool room_for_more() const { return sent_.size() < max_remembered_chunks && sent_bytes_ < max_bytes_; }
@@ -128,12 +173,14 @@ private:
     std::size_t chunk_index_ = 0;
     std::size_t sent_transactions_ = 0;
     bool ended_ = false;
+    bool snapshot_pending_ = false;
 };
 
-outcome<bool> parse_chunks_flag(std::optional<std::string_view> text) {
-    if (!text || *text == "1") return true;
+outcome<bool> parse_flag(std::optional<std::string_view> text, bool fallback, std::string_view name) {
+    if (!text) return fallback;
+    if (*text == "1") return true;
     if (*text == "0") return false;
-    return make_error(errc::bad_request, "`chunks` must be 0 or 1");
+    return make_error(errc::bad_request, "`" + std::string(name) + "` must be 0 or 1");
 }
 
 }  // namespace
@@ -143,10 +190,12 @@ response handle_log(handler_context& ctx, const uuid& user, const route_match& m
     if (!from) return error_response(from.error());
     auto limit = parse_limit(m.param("limit"), default_log_limit, ctx.options.limits.max_log_limit);
     if (!limit) return error_response(limit.error());
-    auto with_data = parse_chunks_flag(m.param("chunks"));
+    auto with_data = parse_flag(m.param("chunks"), true, "chunks");
     if (!with_data) return error_response(with_data.error());
-    auto cursor = ctx.store.open_log(user, *from);
-    if (!cursor) return error_response(cursor.error());
+    auto with_snapshot = parse_flag(m.param("snapshot"), false, "snapshot");
+    if (!with_snapshot) return error_response(with_snapshot.error());
+    auto cursor = ctx.store.open_log(user, *from, *with_snapshot);
+    if (!cursor) return store_error(ctx, user, cursor.error());
 
     auto stream = std::make_shared<log_stream>(std::move(*cursor), *from, *limit, ctx.options.limits.max_log_page_bytes,
                                                *with_data);

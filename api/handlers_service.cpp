@@ -53,7 +53,14 @@ response handle_service(handler_context& ctx, route_kind kind) {
         return text_response("text/plain; charset=utf-8", std::string("chunklogd ") + software_version +
                                                               " (protocol " + protocol_version + ")\n");
     case route_kind::healthz: return health(ctx);
-    case route_kind::limits: return json_response(200, limits_object(ctx.options.limits));
+    case route_kind::limits: {
+        auto limits = limits_object(ctx.options.limits);
+        using std::chrono::duration_cast;
+        using std::chrono::seconds;
+        limits["gc_grace_seconds"] = duration_cast<seconds>(ctx.store.gc_grace()).count();
+        limits["history_retention_seconds"] = duration_cast<seconds>(ctx.store.history_retention()).count();
+        return json_response(200, limits);
+    }
     case route_kind::metrics:
         return text_response("text/plain; version=0.0.4; charset=utf-8", ctx.counters.render());
     default: break;

@@ -33,7 +33,9 @@ response handle_publish(handler_context& ctx, const uuid& user, const request& r
         ctx.counters.head_advanced();
         ctx.watch.notify(user);
     }
-    return json_response(200, json::head_object(result->after));
+    auto r = json_response(200, json::head_object(result->after));
+    add_snapshot_urgency(ctx, user, r);
+    return r;
 }
 
 }  // namespace chunklog::api

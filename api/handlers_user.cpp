@@ -52,7 +52,9 @@ response advance(handler_context& ctx, const uuid& user, const request& req) {
     }
     ctx.counters.head_advanced();
     ctx.watch.notify(user);
-    return no_content();
+    auto r = no_content();
+    add_snapshot_urgency(ctx, user, r);
+    return r;
 }
 
 // A chunk's size and bytes, read from memory only when the request may not
@@ -172,17 +174,23 @@ response handle_user(handler_context& ctx, const uuid& user, const request& req)
         ctx.watch.notify(user);
         return no_content();
     }
-    auto s = ctx.store.summary(user);
-    if (!s) return error_response(s.error());
+    auto o = ctx.store.overview(user);
+    if (!o) return error_response(o.error());
     auto quota = ctx.store.quota_in_force(user);
     if (!quota) return error_response(quota.error());
+    const auto& s = o->summary;
+    boost::json::value snapshot = nullptr;
+    if (o->snapshot) snapshot = json::snapshot_ref_object(*o->snapshot);
     return json_response(200, {{"user", user.to_string()},
-                               {"head", s->head.head.to_string()},
-                               {"seq", s->head.seq},
-                               {"transactions", s->transactions},
-                               {"chunks", s->chunks},
-                               {"bytes", s->bytes},
-                               {"quota_bytes", *quota}});
+                               {"head", s.head.head.to_string()},
+                               {"seq", s.head.seq},
+                               {"transactions", s.transactions},
+                               {"chunks", s.chunks},
+                               {"bytes", s.bytes},
+                               {"quota_bytes", *quota},
+                               {"snapshot", std::move(snapshot)},
+                               {"snapshot_urgency", json::urgency_name(o->urgency)},
+                               {"history_from", o->history_from}});
 }
 
 response handle_head(handler_context& ctx, const uuid& user, const route_match& m, const request& req) {
@@ -214,7 +222,7 @@ response handle_transactions(handler_context& ctx, const uuid& user, const route
     auto limit = parse_limit(m.param("limit"), default_list_limit, ctx.options.limits.max_list_limit);
     if (!limit) return error_response(limit.error());
     auto listing = ctx.store.list_committed(user, *from, *limit);
-    if (!listing) return error_response(listing.error());
+    if (!listing) return store_error(ctx, user, listing.error());
     return json_response(200, {{"from", from->to_string()},
                                {"limit", *limit},
                                {"head", listing->head.head.to_string()},

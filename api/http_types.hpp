@@ -42,7 +42,10 @@ enum class route_kind {
     token,           // /0.1/{user}/tokens/{id}
     quota,           // /0.1/{user}/quota (admin)
     admin_users,     // /admin/users (admin)
-    last = admin_users,  // keep last: sizes the tables indexed by route_kind
+    snapshot,        // /0.1/{user}/snapshot
+    snapshots,       // /0.1/{user}/snapshots/{id}
+    admin_gc,        // /admin/gc (admin)
+    last = admin_gc,  // keep last: sizes the tables indexed by route_kind
 };
 inline constexpr std::size_t route_kind_count = static_cast<std::size_t>(route_kind::last) + 1;
 

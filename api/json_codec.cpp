@@ -152,6 +152,25 @@ outcome<storage::publish_request> parse_publish(std::string_view body, const ser
     return request;
 }
 
+outcome<std::vector<digest>> parse_snapshot(std::string_view body, std::size_t max_chunks) {
+    auto o = parse_object(body);
+    if (!o) return o.error();
+    return digest_array_field(*o, "chunks", max_chunks);
+}
+
+boost::json::object snapshot_ref_object(const storage::snapshot_ref& s) {
+    return {{"transaction", s.transaction.to_string()}, {"seq", s.seq}};
+}
+
+std::string_view urgency_name(storage::snapshot_urgency u) {
+    switch (u) {
+    case storage::snapshot_urgency::low: return "low";
+    case storage::snapshot_urgency::high: return "high";
+    case storage::snapshot_urgency::none: break;
+    }
+    return "none";
+}
+
 boost::json::object head_object(const head_state& h) {
     return {{"head", h.head.to_string()}, {"seq", h.seq}};
 }

@@ -36,7 +36,13 @@ outcome<std::vector<digest>> parse_missing_query(std::string_view body, std::siz
 // Both arrays may be omitted (empty). Chunk data is base64 and must hash to its id.
 outcome<storage::publish_request> parse_publish(std::string_view body, const service_limits& limits);
 
+// PUT snapshots/{id}: {"chunks": [ids]}, at most max_chunks of them.
+outcome<std::vector<digest>> parse_snapshot(std::string_view body, std::size_t max_chunks);
+
 boost::json::object head_object(const head_state& h);
+// {"transaction", "seq"}
+boost::json::object snapshot_ref_object(const storage::snapshot_ref& s);
+std::string_view urgency_name(storage::snapshot_urgency u);
 boost::json::object transaction_object(const transaction_record& t);
 boost::json::array id_array(const std::vector<uuid>& ids);
 

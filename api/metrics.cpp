@@ -37,6 +37,19 @@ void metrics::chunks_stored(std::uint64_t count, std::uint64_t bytes) {
     chunk_bytes_stored_.fetch_add(bytes, std::memory_order_relaxed);
 }
 
+void metrics::gc_pass(std::chrono::nanoseconds duration, std::uint64_t examined, std::uint64_t transactions,
+                      std::uint64_t truncated, std::uint64_t chunks, std::uint64_t bytes) {
+    auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(0, duration.count()));
+    gc_passes_.fetch_add(1, std::memory_order_relaxed);
+    gc_duration_ns_.fetch_add(ns, std::memory_order_relaxed);
+    gc_last_duration_ns_.store(ns, std::memory_order_relaxed);
+    gc_examined_.fetch_add(examined, std::memory_order_relaxed);
+    gc_transactions_.fetch_add(transactions, std::memory_order_relaxed);
+    gc_truncated_.fetch_add(truncated, std::memory_order_relaxed);
+    gc_chunks_.fetch_add(chunks, std::memory_order_relaxed);
+    gc_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+}
+
 std::string metrics::render() const {
     std::ostringstream out;
     out << "# HELP chunklog_requests_total HTTP requests answered, by route and status.\n"
@@ -69,6 +82,21 @@ std::string metrics::render() const {
     counter(out, "chunklog_rate_limited_total", "Requests answered 429 by the failed-authentication limiter.",
             rate_limited_.load());
     counter(out, "chunklog_storage_full_total", "Writes answered 507 (a quota, or a full disk).", storage_full_.load());
+    counter(out, "chunklog_gc_passes_total", "Garbage collection passes run (finished or stopped).", gc_passes_.load());
+    counter(out, "chunklog_gc_failures_total", "Garbage collection passes that failed.", gc_failures_.load());
+    out << "# HELP chunklog_gc_pass_seconds_total Time spent in garbage collection passes.\n"
+           "# TYPE chunklog_gc_pass_seconds_total counter\n"
+        << "chunklog_gc_pass_seconds_total " << static_cast<double>(gc_duration_ns_.load()) / 1e9 << '\n'
+        << "# HELP chunklog_gc_last_pass_seconds Duration of the last garbage collection pass.\n"
+           "# TYPE chunklog_gc_last_pass_seconds gauge\n"
+        << "chunklog_gc_last_pass_seconds " << static_cast<double>(gc_last_duration_ns_.load()) / 1e9 << '\n';
+    counter(out, "chunklog_gc_examined_total", "Records looked at by garbage collection.", gc_examined_.load());
+    counter(out, "chunklog_gc_transactions_removed_total",
+            "Transactions removed by garbage collection (dead, pending and truncated history).", gc_transactions_.load());
+    counter(out, "chunklog_gc_history_truncated_total", "Committed transactions removed by history truncation.",
+            gc_truncated_.load());
+    counter(out, "chunklog_gc_chunks_removed_total", "Chunks removed by garbage collection.", gc_chunks_.load());
+    counter(out, "chunklog_gc_bytes_freed_total", "Chunk bytes removed by garbage collection.", gc_bytes_.load());
     counter(out, "chunklog_tls_handshakes_total", "TLS handshakes completed.", tls_handshakes_.load());
     counter(out, "chunklog_tls_handshake_failures_total", "TLS handshakes that failed.", tls_handshake_failures_.load());
     counter(out, "chunklog_connections_refused_total", "Connections refused at the connection limit.",

@@ -33,6 +33,10 @@ public:
     void conflict() { conflicts_.fetch_add(1, std::memory_order_relaxed); }
     // A request refused 401: no token, or an unknown, expired or revoked one.
     void auth_failed() { auth_failures_.fetch_add(1, std::memory_order_relaxed); }
+    // One garbage collection pass (protocol section 9), finished or stopped.
+    void gc_pass(std::chrono::nanoseconds duration, std::uint64_t examined, std::uint64_t transactions,
+                 std::uint64_t truncated, std::uint64_t chunks, std::uint64_t bytes);
+    void gc_failed() { gc_failures_.fetch_add(1, std::memory_order_relaxed); }
     void tls_handshake(bool succeeded) {
         (succeeded ? tls_handshakes_ : tls_handshake_failures_).fetch_add(1, std::memory_order_relaxed);
     }
@@ -65,6 +69,15 @@ private:
     std::atomic<std::uint64_t> auth_failures_{0};
     std::atomic<std::uint64_t> rate_limited_{0};        // 429 answers
     std::atomic<std::uint64_t> storage_full_{0};        // 507 answers
+    std::atomic<std::uint64_t> gc_passes_{0};
+    std::atomic<std::uint64_t> gc_failures_{0};
+    std::atomic<std::uint64_t> gc_duration_ns_{0};       // all passes
+    std::atomic<std::uint64_t> gc_last_duration_ns_{0};  // the last pass
+    std::atomic<std::uint64_t> gc_examined_{0};
+    std::atomic<std::uint64_t> gc_transactions_{0};
+    std::atomic<std::uint64_t> gc_truncated_{0};
+    std::atomic<std::uint64_t> gc_chunks_{0};
+    std::atomic<std::uint64_t> gc_bytes_{0};
     std::atomic<std::uint64_t> tls_handshakes_{0};
     std::atomic<std::uint64_t> tls_handshake_failures_{0};
 };

@@ -23,6 +23,7 @@ response dispatch(handler_context& ctx, const route_match& m, const request& req
     case route_kind::limits:
     case route_kind::metrics: return handle_service(ctx, m.kind);
     case route_kind::admin_users: return handle_admin_users(ctx, m);
+    case route_kind::admin_gc: return handle_admin_gc(ctx);
     default: break;
     }
     if (!user) return error_response(errc::invalid_id, "the user id is not a canonical lowercase UUID");
@@ -38,6 +39,8 @@ response dispatch(handler_context& ctx, const route_match& m, const request& req
     case route_kind::tokens: return handle_tokens(ctx, *user, req);
     case route_kind::token: return handle_token(ctx, *user, m);
     case route_kind::quota: return handle_quota(ctx, *user, req);
+    case route_kind::snapshot: return handle_snapshot(ctx, *user);
+    case route_kind::snapshots: return handle_snapshot_put(ctx, *user, m, req);
     default: break;
     }
     return error_response(errc::internal, "route without handler");

@@ -26,15 +26,18 @@ const method_list& allowed_methods(route_kind kind) {
     case route_kind::metrics:
     case route_kind::transactions:
     case route_kind::admin_users:
+    case route_kind::snapshot:
     case route_kind::log: return read_only;
     case route_kind::tokens: return read_post;
     case route_kind::token: return delete_only;
-    case route_kind::quota: return put_only;
+    case route_kind::quota:
+    case route_kind::snapshots: return put_only;
     case route_kind::user: return user;
     case route_kind::head:
     case route_kind::transaction:
     case route_kind::chunk: return read_write;
     case route_kind::chunks_missing:
+    case route_kind::admin_gc:
     case route_kind::publish: return post_only;
     case route_kind::unmatched: break;
     }
@@ -109,6 +112,8 @@ route_kind user_route(const std::string* rest, std::size_t n) {
     if (n == 1 && rest[0] == "log") return route_kind::log;
     if (n == 1 && rest[0] == "tokens") return route_kind::tokens;
     if (n == 1 && rest[0] == "quota") return route_kind::quota;
+    if (n == 1 && rest[0] == "snapshot") return route_kind::snapshot;
+    if (n == 2 && rest[0] == "snapshots") return route_kind::snapshots;
     if (n == 2 && rest[0] == "tokens") return route_kind::token;
     if (n == 2 && rest[0] == "chunks" && rest[1] == "missing") return route_kind::chunks_missing;
     if (n == 2 && rest[0] == "transactions") return route_kind::transaction;
@@ -148,6 +153,7 @@ route_match match_route(std::string_view target) {
     }
     if (n == 2 && segments[0] == "admin") {
         if (segments[1] == "users") m.kind = route_kind::admin_users;
+        if (segments[1] == "gc") m.kind = route_kind::admin_gc;
         return m;
     }
     if (segments[0] != "0.1") return m;
@@ -161,7 +167,7 @@ std::string_view route_name(route_kind kind) {
     static constexpr std::array<std::string_view, route_kind_count> names{
         "unmatched",   "server_info", "healthz",        "limits",  "metrics", "user", "head", "transactions",
         "transaction", "chunk",       "chunks_missing", "publish", "log",     "tokens", "token", "quota",
-        "admin_users"};
+        "admin_users", "snapshot",    "snapshots",      "admin_gc"};
     static_assert(!names.back().empty(), "route_name: one name per route_kind");
     return names[static_cast<std::size_t>(kind)];
 }

@@ -56,6 +56,9 @@ struct service_options {
     service_limits limits;
     access_options access;
     bool allow_delete = true;
+    // How often the background garbage collection pass runs (gc_runner;
+    // protocol section 9); 0: never (POST /admin/gc still runs one).
+    std::chrono::seconds gc_interval{3600};
 };
 
 }  // namespace chunklog::api

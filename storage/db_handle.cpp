@@ -161,6 +161,14 @@ outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options
         {"chunks", chunk_family_options(cache)},
         {"accounts", accounts_family_options(cache)},
     };
+    // RocksDB opens a directory only with every family it holds: a newer
+    // store format's extra ones are opened too, so that its format version
+    // can be read and the directory refused with a clear message.
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(db_options, options.dir.string(), &existing).ok())
+        for (const auto& name : existing)
+            if (std::none_of(families.begin(), families.end(), [&](const auto& f) { return f.name == name; }))
+                families.emplace_back(name, rocksdb::ColumnFamilyOptions{});
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     auto s = rocksdb::DB::Open(db_options, options.dir.string(), families, &handles, &raw);
@@ -169,6 +177,7 @@ outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options
     h->meta_ = handles[0];
     h->chunks_ = handles[1];
     h->accounts_ = handles[2];
+    h->unknown_families_.assign(handles.begin() + 3, handles.end());
     try {
         h->resumer_ = std::thread([p = h.get()] { p->run_resumer(); });
     } catch (const std::system_error& e) {
@@ -188,6 +197,7 @@ db_handle::~db_handle() {
     // After a write failure the WAL writer is broken: flushing it again would
     // only fail (or trip RocksDB's own assertions); what was acknowledged is synced.
     if (writable()) db_->FlushWAL(true);
+    for (auto* cf : unknown_families_) db_->DestroyColumnFamilyHandle(cf);
     for (auto* cf : {accounts_, chunks_, meta_})
         if (cf != nullptr) db_->DestroyColumnFamilyHandle(cf);
     db_->Close();
@@ -202,11 +212,36 @@ outcome<void> db_handle::check_writable() const {
     return failed_error();
 }
 
-outcome<void> db_handle::commit(rocksdb::WriteBatch& batch) {
+outcome<void> db_handle::commit(rocksdb::WriteBatch& batch) { return write(write_options_, batch); }
+
+outcome<void> db_handle::commit_unsynced(rocksdb::WriteBatch& batch) {
+    auto options = write_options_;
+    options.sync = false;
+    return write(options, batch);
+}
+
+outcome<void> db_handle::sync_wal() {
+    if (!write_options_.sync) return {};
     if (auto w = check_writable(); !w) return w;
     auto s = [&] {
         ignore_accesses_inside_rocksdb ignore;
-        return db_->Write(write_options_, &batch);
+        return db_->SyncWAL();
+    }();
+    if (s.ok()) return {};
+    if (is_no_space(s)) {
+        enter_no_space(s.ToString());
+        return no_space_error();
+    }
+    enter_failed();
+    report("syncing the write-ahead log failed, the store is now read-only: " + s.ToString());
+    return make_error(errc::unavailable, "the store could not complete the write");
+}
+
+outcome<void> db_handle::write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch) {
+    if (auto w = check_writable(); !w) return w;
+    auto s = [&] {
+        ignore_accesses_inside_rocksdb ignore;
+        return db_->Write(options, &batch);
     }();
     if (s.ok()) return {};
     // A failed write group stores none of its batches, and RocksDB refuses

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace chunklog::storage {
 
@@ -42,6 +43,13 @@ public:
     // The error a write gets now without trying (none while writable).
     outcome<void> check_writable() const;
     outcome<void> commit(rocksdb::WriteBatch& batch);
+    // A write that need not survive a crash on its own (garbage collection,
+    // format upgrades): not synced, but never reordered before an earlier
+    // write, and synced by the next synced write or by sync_wal().
+    outcome<void> commit_unsynced(rocksdb::WriteBatch& batch);
+    // Makes every earlier write durable (a no-op when syncing is off).
+    outcome<void> sync_wal();
+    bool syncs() const { return write_options_.sync; }
 
     // Reads one key; nullopt when absent.
     outcome<std::optional<std::string>> get(rocksdb::ColumnFamilyHandle* cf, const std::string& key,
@@ -61,11 +69,15 @@ private:
     void enter_no_space(const std::string& cause);
     void enter_failed();
     void run_resumer();
+    outcome<void> write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch);
 
     std::unique_ptr<rocksdb::DB> db_;
     rocksdb::ColumnFamilyHandle* meta_ = nullptr;
     rocksdb::ColumnFamilyHandle* chunks_ = nullptr;
     rocksdb::ColumnFamilyHandle* accounts_ = nullptr;
+    // Families this version does not know (a newer format's), opened only
+    // so that the store can read the format version and refuse the directory.
+    std::vector<rocksdb::ColumnFamilyHandle*> unknown_families_;
     rocksdb::WriteOptions write_options_;
     std::function<void(std::string_view)> log_error_;
     std::atomic<write_state> state_{write_state::ok};

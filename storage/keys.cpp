@@ -102,6 +102,27 @@ std::string chunk_size(const uuid& user, const digest& id) {
     return key;
 }
 
+std::string references(const uuid& user, const digest& id) {
+    auto key = prefixed(user, tag::references, digest::size);
+    key.append(id.raw());
+    return key;
+}
+
+std::string uncommitted(const uuid& user, const uuid& id) {
+    auto key = prefixed(user, tag::uncommitted, uuid::size);
+    key.append(id.raw());
+    return key;
+}
+
+std::string snapshot(const uuid& user) { return prefixed(user, tag::snapshot, 0); }
+std::string history_from(const uuid& user) { return prefixed(user, tag::history_from, 0); }
+std::string tag_prefix(const uuid& user, tag t) { return prefixed(user, t, 0); }
+
+std::optional<tag> key_tag(std::string_view key) {
+    if (key.size() <= uuid::size) return std::nullopt;
+    return static_cast<tag>(key[uuid::size]);
+}
+
 std::string user_begin(const uuid& user) { return std::string(user.raw()); }
 
 std::string user_end(const uuid& user) {
@@ -123,6 +144,9 @@ std::optional<uuid> next_user(const uuid& user) {
         if (++bytes[i] != 0) return uuid(bytes);  // no carry out of this byte
     return std::nullopt;                          // user was all 0xff
 }
+
+std::string format_version() { return std::string(1, static_cast<char>(account_tag::format_version)); }
+std::string upgrade_cursor() { return std::string(1, static_cast<char>(account_tag::upgrade_cursor)); }
 
 std::string token(const digest& secret_hash) {
     std::string key;
@@ -240,6 +264,76 @@ std::optional<head_state> decode_head(std::string_view value) {
     if (value.size() != head_value_size) return std::nullopt;
     return head_state{*uuid::from_bytes(value.substr(0, uuid::size)), get_be64(value.substr(uuid::size))};
 }
+
+std::string encode_chunk_meta(const chunk_meta& c) {
+    std::string v;
+    v.reserve(16);
+    put_be64(v, c.size);
+    put_be64(v, static_cast<std::uint64_t>(c.stored));
+    return v;
+}
+
+std::optional<chunk_meta> decode_chunk_meta(std::string_view value) {
+    if (value.size() != 16) return std::nullopt;
+    return chunk_meta{get_be64(value), static_cast<std::int64_t>(get_be64(value.substr(8)))};
+}
+
+std::string encode_chain_entry(const chain_entry& e) {
+    std::string v(e.id.raw());
+    put_be64(v, static_cast<std::uint64_t>(e.committed));
+    return v;
+}
+
+std::optional<chain_entry> decode_chain_entry(std::string_view value) {
+    if (value.size() != uuid::size + 8) return std::nullopt;
+    return chain_entry{*uuid::from_bytes(value.substr(0, uuid::size)),
+                       static_cast<std::int64_t>(get_be64(value.substr(uuid::size)))};
+}
+
+std::string encode_u64(std::uint64_t v) {
+    std::string out;
+    put_be64(out, v);
+    return out;
+}
+
+std::optional<std::uint64_t> decode_u64(std::string_view value) {
+    if (value.size() != 8) return std::nullopt;
+    return get_be64(value);
+}
+
+std::string encode_time(std::int64_t ms) { return encode_u64(static_cast<std::uint64_t>(ms)); }
+
+std::optional<std::int64_t> decode_time(std::string_view value) {
+    auto v = decode_u64(value);
+    if (!v) return std::nullopt;
+    return static_cast<std::int64_t>(*v);
+}
+
+std::string encode_snapshot(const snapshot_record& s) {
+    std::string v;
+    v.reserve(uuid::size + 16 + s.chunks.size() * digest::size);
+    v.append(s.transaction.raw());
+    put_be64(v, s.seq);
+    put_be64(v, static_cast<std::uint64_t>(s.created));
+    for (const auto& c : s.chunks) v.append(c.raw());
+    return v;
+}
+
+std::optional<snapshot_record> decode_snapshot(std::string_view value) {
+    constexpr std::size_t fixed = uuid::size + 16;
+    if (value.size() < fixed || (value.size() - fixed) % digest::size != 0) return std::nullopt;
+    snapshot_record s;
+    s.transaction = *uuid::from_bytes(value.substr(0, uuid::size));
+    s.seq = get_be64(value.substr(uuid::size, 8));
+    s.created = static_cast<std::int64_t>(get_be64(value.substr(uuid::size + 8, 8)));
+    s.chunks.reserve((value.size() - fixed) / digest::size);
+    for (auto rest = value.substr(fixed); !rest.empty(); rest.remove_prefix(digest::size))
+        s.chunks.push_back(*digest::from_bytes(rest.substr(0, digest::size)));
+    return s;
+}
+
+std::string encode_references(std::int64_t delta) { return encode_stats({delta, 0}); }
+std::int64_t decode_references(std::string_view value) { return decode_stats(value).count; }
 
 std::string encode_transaction(const transaction_record& t) {
     std::string v;

@@ -5,15 +5,28 @@
 // is one range delete). Accounts (tokens, quotas) are in a family of their
 // own that DELETE does not touch; a tag byte first keeps tokens, found by
 // their secret's hash, apart from the per-user keys. Integers are big-endian
-// so that byte order is numeric order.
+// so that byte order is numeric order; times are Unix milliseconds.
+//
+// Store format 2 (format 1, the layout before garbage collection, had no
+// 'v' key, no 'U', 'R', 'P' or 'F' keys, and no times in 'C' and 'Q'
+// values; storage/format.cpp upgrades it in place):
 //
 //   column family "default" (metadata)
 //     user 'H'                 -> head id (16) | head seq (8)
 //     user 'S'                 -> chunk count (8, LE) | chunk bytes (8, LE), merged
-//     user 'C' sha256          -> chunk size (8)  (existence without touching the bytes)
+//     user 'C' sha256          -> chunk size (8) | stored (8): when the chunk was
+//                                 stored or last re-sent (existence without the bytes)
+//     user 'R' sha256          -> references (8, LE) | 0 (8), merged like 'S': the
+//                                 stored transactions whose chunk list names the
+//                                 chunk, plus one when the snapshot does
 //     user 'T' txid            -> parent (16) | seq (8) | chunk ids (32 each)
+//     user 'U' txid            -> stored (8): the transaction is not committed
+//                                 (pending or dead); when it was stored or re-sent
 //     user 'K' parent child    -> ""   (children index)
-//     user 'Q' seq             -> txid (committed chain, by seq)
+//     user 'Q' seq             -> txid (16) | committed (8)  (committed chain, by seq)
+//     user 'P'                 -> snapshot: txid (16) | seq (8) | created (8) | chunk ids (32 each)
+//     user 'F'                 -> history_from (8): the committed transactions up to
+//                                 this seq were removed by history truncation
 //   column family "chunks"
 //     user sha256              -> chunk bytes
 //   column family "accounts"
@@ -23,6 +36,10 @@
 //     'u' user 'N' number (8)  -> sha256(secret) (32) | token id
 //                                 (the user's tokens by creation number 1, 2, ...;
 //                                 a token id is unique among the user's tokens)
+//     'v'                      -> store format version (8); here because this
+//                                 family's keys are not all per user
+//     'w'                      -> while an upgrade runs: the last metadata key
+//                                 it converted (upgrades resume after it)
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -46,6 +63,10 @@ enum class tag : char {
     transaction = 'T',
     child = 'K',
     chain = 'Q',
+    uncommitted = 'U',
+    references = 'R',
+    snapshot = 'P',
+    history_from = 'F',
 };
 
 enum class account_tag : char {
@@ -53,7 +74,12 @@ enum class account_tag : char {
     user = 'u',
     quota = 'Q',        // after 'u' user
     token_index = 'N',  // after 'u' user
+    format_version = 'v',
+    upgrade_cursor = 'w',
 };
+
+// The store format this code reads and writes.
+inline constexpr std::uint64_t current_format = 2;
 
 std::string head(const uuid& user);
 std::string stats(const uuid& user);
@@ -63,6 +89,14 @@ std::string children_prefix(const uuid& user, const uuid& parent);
 std::string chain(const uuid& user, std::uint64_t seq);
 std::string chunk(const uuid& user, const digest& id);       // "chunks" family
 std::string chunk_size(const uuid& user, const digest& id);  // "default" family
+std::string references(const uuid& user, const digest& id);
+std::string uncommitted(const uuid& user, const uuid& id);
+std::string snapshot(const uuid& user);
+std::string history_from(const uuid& user);
+// Every key of one tag of the user starts with tag_prefix(user, tag).
+std::string tag_prefix(const uuid& user, tag t);
+// The tag of a metadata key; nullopt for a key too short to have one.
+std::optional<tag> key_tag(std::string_view key);
 
 // [user_begin, user_end) covers every key of the user in every family.
 std::string user_begin(const uuid& user);
@@ -78,6 +112,8 @@ std::optional<uuid> key_user(std::string_view key);
 std::optional<uuid> next_user(const uuid& user);
 
 // "accounts" family.
+std::string format_version();
+std::string upgrade_cursor();
 std::string token(const digest& secret_hash);
 std::string quota(const uuid& user);
 std::string token_index(const uuid& user, std::uint64_t number);
@@ -112,6 +148,38 @@ std::uint64_t get_be64(std::string_view in);
 
 std::string encode_head(const head_state& h);
 std::optional<head_state> decode_head(std::string_view value);
+
+// A 'C' value. Format 1 values (8 bytes, no time) do not decode.
+struct chunk_meta {
+    std::uint64_t size = 0;
+    std::int64_t stored = 0;
+    friend bool operator==(const chunk_meta&, const chunk_meta&) = default;
+};
+std::string encode_chunk_meta(const chunk_meta& c);
+std::optional<chunk_meta> decode_chunk_meta(std::string_view value);
+
+// A 'Q' value. Format 1 values (16 bytes, no time) do not decode.
+struct chain_entry {
+    uuid id;
+    std::int64_t committed = 0;
+    friend bool operator==(const chain_entry&, const chain_entry&) = default;
+};
+std::string encode_chain_entry(const chain_entry& e);
+std::optional<chain_entry> decode_chain_entry(std::string_view value);
+
+// 'U' and 'F' values, and the format version: one 8-byte integer.
+std::string encode_u64(std::uint64_t v);
+std::optional<std::uint64_t> decode_u64(std::string_view value);
+std::string encode_time(std::int64_t ms);
+std::optional<std::int64_t> decode_time(std::string_view value);
+
+// A 'P' value.
+std::string encode_snapshot(const snapshot_record& s);
+std::optional<snapshot_record> decode_snapshot(std::string_view value);
+
+// 'R' operands and values share the 'S' encoding: (count, 0).
+std::string encode_references(std::int64_t delta);
+std::int64_t decode_references(std::string_view value);  // empty or malformed -> 0
 
 std::string encode_transaction(const transaction_record& t);
 std::optional<transaction_record> decode_transaction(const uuid& id, std::string_view value);

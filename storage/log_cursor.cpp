@@ -13,6 +13,7 @@ struct log_cursor::impl {
     std::unique_ptr<rocksdb::ManagedSnapshot> snapshot;
     head_state head;
     std::uint64_t next_seq = 1;
+    std::optional<snapshot_record> start;  // the user's snapshot the page starts with
 
     impl(log_store::impl& s, const uuid& u, std::unique_ptr<rocksdb::ManagedSnapshot> snap, head_state h,
          std::uint64_t next)
@@ -35,16 +36,17 @@ log_cursor::log_cursor(log_cursor&&) noexcept = default;
 
 const head_state& log_cursor::head() const { return impl_->head; }
 
+const snapshot_record* log_cursor::snapshot() const { return impl_->start ? &*impl_->start : nullptr; }
+
 std::uint64_t log_cursor::position() const { return impl_->next_seq - 1; }
 
 outcome<std::optional<transaction_record>> log_cursor::next() {
     auto& c = *impl_;
     if (c.next_seq > c.head.seq) return std::optional<transaction_record>{};
-    auto id_bytes = c.store.handle->get(c.store.handle->meta(), keys::chain(c.user, c.next_seq), c.snap());
-    if (!id_bytes) return id_bytes.error();
-    auto id = *id_bytes ? uuid::from_bytes(**id_bytes) : std::nullopt;
-    if (!id) return make_error(errc::internal, "chain index is shorter than HEAD's seq");
-    auto t = c.store.read_transaction(c.user, *id, c.snap());
+    auto entry = c.store.read_chain(c.user, c.next_seq, c.snap());
+    if (!entry) return entry.error();
+    if (!*entry) return make_error(errc::internal, "chain index is shorter than HEAD's seq");
+    auto t = c.store.read_transaction(c.user, (*entry)->id, c.snap());
     if (!t) return t.error();
     if (!*t) return make_error(errc::internal, "committed transaction record is missing");
     ++c.next_seq;
@@ -62,13 +64,25 @@ outcome<std::optional<std::string>> log_cursor::cached_chunk(const digest& id) {
     return std::move(read->value);
 }
 
-outcome<log_cursor> log_store::open_log(const uuid& user, const uuid& from) const {
+outcome<log_cursor> log_store::open_log(const uuid& user, const uuid& from, bool from_snapshot) const {
     auto snapshot = std::make_unique<rocksdb::ManagedSnapshot>(&impl_->db());
     auto h = impl_->read_head(user, snapshot->snapshot());
     if (!h) return h.error();
     auto from_seq = impl_->committed_seq(user, from, snapshot->snapshot());
-    if (!from_seq) return from_seq.error();
-    return log_cursor(std::make_unique<log_cursor::impl>(*impl_, user, std::move(snapshot), *h, *from_seq + 1));
+    bool truncated = !from_seq && from_seq.error().code == errc::history_truncated;
+    if (!from_seq && !(truncated && from_snapshot)) return from_seq.error();
+    std::optional<snapshot_record> start;
+    if (from_snapshot) {
+        auto s = impl_->read_snapshot(user, snapshot->snapshot());
+        if (!s) return s.error();
+        // A truncated `from` lies before the snapshot: truncation keeps it.
+        if (*s && (truncated || (*s)->seq > *from_seq)) start = std::move(*s);
+        else if (truncated) return from_seq.error();
+    }
+    auto next = start ? start->seq + 1 : *from_seq + 1;
+    auto cursor = std::make_unique<log_cursor::impl>(*impl_, user, std::move(snapshot), *h, next);
+    cursor->start = std::move(start);
+    return log_cursor(std::move(cursor));
 }
 
 }  // namespace chunklog::storage

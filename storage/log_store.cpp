@@ -5,6 +5,7 @@
 
 #include <rocksdb/snapshot.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -13,6 +14,11 @@
 
 namespace chunklog::storage {
 
+std::int64_t log_store::impl::now() const {
+    if (clock) return clock();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 log_store::log_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 log_store::~log_store() {
@@ -30,6 +36,16 @@ outcome<std::unique_ptr<log_store>> log_store::open(const store_options& options
     auto p = std::make_unique<impl>();
     p->handle = std::move(*handle);
     p->default_quota = options.default_quota_bytes;
+    p->clock = options.clock;
+    p->gc_grace = std::max(options.gc_grace, std::chrono::milliseconds(0));
+    p->history_retention = std::max(options.history_retention, std::chrono::milliseconds(0));
+    p->snapshot_after = options.snapshot_after;
+    p->snapshot_age = std::max(options.snapshot_age, std::chrono::milliseconds(0));
+    if (auto format = p->open_format(options.log_info); !format) {
+        auto e = format.error();
+        e.message = options.dir.string() + ": " + e.message;
+        return e;
+    }
     return std::unique_ptr<log_store>(new log_store(std::move(p)));
 }
 
@@ -44,8 +60,11 @@ outcome<user_summary> log_store::summary(const uuid& user) const {
     if (!h) return h.error();
     auto stats = impl_->handle->get(impl_->handle->meta(), keys::stats(user), snap.snapshot());
     if (!stats) return stats.error();
+    auto truncated = impl_->read_history_from(user, snap.snapshot());
+    if (!truncated) return truncated.error();
     auto s = *stats ? keys::decode_stats(**stats) : keys::chunk_stats{};
-    return user_summary{*h, h->seq, static_cast<std::uint64_t>(s.count), static_cast<std::uint64_t>(s.bytes)};
+    return user_summary{*h, h->seq - std::min(h->seq, *truncated), static_cast<std::uint64_t>(s.count),
+                        static_cast<std::uint64_t>(s.bytes)};
 }
 
 outcome<std::optional<std::string>> log_store::chunk(const uuid& user, const digest& id) const {
@@ -56,8 +75,9 @@ outcome<std::optional<std::uint64_t>> log_store::chunk_size(const uuid& user, co
     auto value = impl_->handle->get(impl_->handle->meta(), keys::chunk_size(user, id));
     if (!value) return value.error();
     if (!*value) return std::optional<std::uint64_t>{};
-    if ((*value)->size() != 8) return make_error(errc::internal, "corrupt chunk size record");
-    return std::optional<std::uint64_t>{keys::get_be64(**value)};
+    auto meta = keys::decode_chunk_meta(**value);
+    if (!meta) return make_error(errc::internal, "corrupt chunk size record");
+    return std::optional<std::uint64_t>{meta->size};
 }
 
 outcome<cached_read<std::string>> log_store::cached_chunk(const uuid& user, const digest& id) const {
@@ -68,8 +88,9 @@ outcome<cached_read<std::uint64_t>> log_store::cached_chunk_size(const uuid& use
     auto read = impl_->handle->get_cached(impl_->handle->meta(), keys::chunk_size(user, id));
     if (!read) return read.error();
     if (!read->value) return cached_read<std::uint64_t>{read->on_disk, std::nullopt};
-    if (read->value->size() != 8) return make_error(errc::internal, "corrupt chunk size record");
-    return cached_read<std::uint64_t>{false, keys::get_be64(*read->value)};
+    auto meta = keys::decode_chunk_meta(*read->value);
+    if (!meta) return make_error(errc::internal, "corrupt chunk size record");
+    return cached_read<std::uint64_t>{false, meta->size};
 }
 
 outcome<std::vector<digest>> log_store::missing_chunks(const uuid& user, std::span<const digest> ids) const {
@@ -123,9 +144,9 @@ outcome<committed_listing> log_store::list_committed(const uuid& user, const uui
     ro.snapshot = snap.snapshot();
     std::unique_ptr<rocksdb::Iterator> it(impl_->db().NewIterator(ro, impl_->handle->meta()));
     for (it->Seek(keys::chain(user, *from_seq + 1)); it->Valid() && out.ids.size() < count; it->Next()) {
-        auto id = uuid::from_bytes(it->value().ToStringView());
-        if (!id) return make_error(errc::internal, "corrupt chain index");
-        out.ids.push_back(*id);
+        auto entry = keys::decode_chain_entry(it->value().ToStringView());
+        if (!entry) return make_error(errc::internal, "corrupt chain index");
+        out.ids.push_back(entry->id);
     }
     if (!it->status().ok()) return db_handle::read_error(it->status());
     if (out.ids.size() != count) return make_error(errc::internal, "chain index is shorter than HEAD's seq");
@@ -139,7 +160,11 @@ outcome<insert_result> log_store::put_chunk(const uuid& user, const digest& id, 
     rocksdb::WriteBatch batch;
     auto added = impl_->plan_chunk(user, id, bytes, batch);
     if (!added) return added.error();
-    if (!*added) return insert_result::already_present;
+    if (!*added) {
+        // Sent again: the refreshed stored time keeps it from collection.
+        if (auto c = impl_->handle->commit(batch); !c) return c.error();
+        return insert_result::already_present;
+    }
     auto quota = impl_->reserve_quota(user, bytes.size());
     if (!quota) return quota.error();
     if (auto c = impl_->handle->commit(batch); !c) return c.error();
@@ -160,6 +185,13 @@ outcome<stored_transaction> log_store::impl::plan_transaction(const uuid& user, 
         if (e.parent != t.parent || e.chunks != t.chunks)
             return make_error(errc::transaction_exists, "a different transaction with this id exists");
         if (t.seq && *t.seq != e.seq) return make_error(errc::bad_request, "seq must be parent.seq + 1");
+        if (pending == nullptr || !pending->contains(t.id)) {
+            // Sent again while not committed: its stored time starts anew.
+            auto key = keys::uncommitted(user, t.id);
+            auto uncommitted = handle->get(handle->meta(), key);
+            if (!uncommitted) return uncommitted.error();
+            if (*uncommitted) batch.Put(handle->meta(), key, keys::encode_time(now()));
+        }
         return stored_transaction{insert_result::already_present, std::move(**existing)};
     }
 
@@ -185,25 +217,31 @@ outcome<stored_transaction> log_store::impl::plan_transaction(const uuid& user, 
     transaction_record record{t.id, t.parent, parent_seq + 1, t.chunks};
     batch.Put(handle->meta(), keys::transaction(user, t.id), keys::encode_transaction(record));
     batch.Put(handle->meta(), keys::child(user, t.parent, t.id), rocksdb::Slice());
+    batch.Put(handle->meta(), keys::uncommitted(user, t.id), keys::encode_time(now()));
+    add_references(user, t.chunks, 1, batch);
     return stored_transaction{insert_result::created, std::move(record)};
 }
 
 outcome<stored_transaction> log_store::put_transaction(const uuid& user, const new_transaction& t) {
     if (auto w = impl_->check_writable(); !w) return w.error();
-    std::shared_lock data(impl_->locks.of_user(user).data);
-    std::lock_guard key(impl_->locks.of_key(user, t.id.raw()));
+    std::vector<std::string_view> ids{t.id.raw()};
+    if (!t.parent.is_root()) ids.push_back(t.parent.raw());
+    for (const auto& c : t.chunks) ids.push_back(c.raw());
+    write_locks locks(impl_->locks, user, ids);
+    locks.lock(false);
     rocksdb::WriteBatch batch;
     auto planned = impl_->plan_transaction(user, t, nullptr, nullptr, batch);
-    if (!planned || planned->result == insert_result::already_present) return planned;
+    if (!planned || batch.Count() == 0) return planned;
     if (auto c = impl_->handle->commit(batch); !c) return c.error();
     return planned;
 }
 
 outcome<void> log_store::advance_head(const uuid& user, const uuid& target) {
     if (auto w = impl_->check_writable(); !w) return w;
-    auto& locks = impl_->locks.of_user(user);
-    std::shared_lock data(locks.data);
-    std::lock_guard head_lock(locks.head);
+    // The target's stripe keeps garbage collection from removing it (it is
+    // not committed yet, and has no children) before the advance commits it.
+    write_locks locks(impl_->locks, user, {target.raw()});
+    locks.lock(true);
 
     auto h = impl_->read_head(user);
     if (!h) return h.error();

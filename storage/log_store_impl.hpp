@@ -1,8 +1,17 @@
 // log_store's internals, shared by its translation units: the RocksDB
-// handle, the lock tables, the quota reservations, and the read and
-// planning steps that the public operations are built from. Thread-safe
+// handle, the lock tables, the quota reservations, the clock, and the read
+// and planning steps that the public operations are built from. Thread-safe
 // like log_store itself; the planning helpers expect the caller to hold the
 // locks the operation needs.
+//
+// Lock order: a user's data lock, then its HEAD mutex, then key stripes
+// (always through user_locks::lock_keys, all at once). A write holds the
+// stripe of every id whose existence it checks and relies on: the
+// transactions it creates, their parents, the chunks they name, the chunks
+// it stores or re-sends, and the transaction it makes HEAD. Garbage
+// collection removes a transaction or a chunk only under its stripe, after
+// checking again that nothing refers to it, so the two are ordered. A write
+// naming more than max_striped_ids ids takes the data lock exclusive instead.
 #pragma once
 
 #include "storage/db_handle.hpp"
@@ -14,13 +23,54 @@
 
 #include <atomic>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 
 namespace chunklog::storage {
 
 // Transactions created earlier in the same (not yet written) request.
 using pending_transactions = std::unordered_map<uuid, transaction_record, id_hash>;
+
+// A write naming more distinct ids than this locks the user's writes whole
+// (the user's data lock, exclusive) instead of one stripe per id, so that
+// no request holds every stripe.
+inline constexpr std::size_t max_striped_ids = 256;
+
+// The locks one write holds, taken in the store's lock order.
+class write_locks {
+public:
+    // `ids`: every id the write relies on (repeats allowed).
+    write_locks(user_locks& locks, const uuid& user, const std::vector<std::string_view>& ids)
+        : locks_(locks), user_(user), entry_(locks.of_user(user)) {
+        std::unordered_set<std::string_view> distinct;
+        for (auto id : ids)
+            if (distinct.insert(id).second && distinct.size() > max_striped_ids) break;
+        if (distinct.size() > max_striped_ids) {
+            data_.emplace<std::unique_lock<writer_preferring_mutex>>(entry_.data);
+        } else {
+            data_.emplace<std::shared_lock<writer_preferring_mutex>>(entry_.data);
+            ids_ = ids;
+        }
+    }
+
+    // Takes HEAD (when asked) and the key stripes; call once.
+    void lock(bool head) {
+        if (head) head_ = std::unique_lock(entry_.head);
+        if (!ids_.empty()) keys_ = locks_.lock_keys(user_, ids_);
+    }
+
+private:
+    user_locks& locks_;
+    const uuid& user_;
+    user_locks::user_entry& entry_;
+    std::vector<std::string_view> ids_;  // empty when exclusive
+    std::variant<std::monostate, std::shared_lock<writer_preferring_mutex>, std::unique_lock<writer_preferring_mutex>>
+        data_;
+    std::unique_lock<std::mutex> head_;
+    std::vector<std::unique_lock<std::mutex>> keys_;
+};
 
 struct log_store::impl {
     std::unique_ptr<db_handle> handle;
@@ -29,8 +79,17 @@ struct log_store::impl {
     std::uint64_t default_quota = 0;
     quota_reservations quotas;
     std::mutex token_writes;  // serializes token creation and revocation (both rare)
+    std::mutex gc_pass;       // one garbage collection pass at a time
+    std::function<std::int64_t()> clock;
+    std::chrono::milliseconds gc_grace{0};
+    std::chrono::milliseconds history_retention{0};
+    std::uint64_t snapshot_after = 0;
+    std::chrono::milliseconds snapshot_age{0};
 
     rocksdb::DB& db() { return handle->db(); }
+
+    // Unix milliseconds.
+    std::int64_t now() const;
 
     outcome<head_state> read_head(const uuid& user, const rocksdb::Snapshot* snap = nullptr) {
         auto value = handle->get(handle->meta(), keys::head(user), snap);
@@ -51,19 +110,65 @@ struct log_store::impl {
         return t;
     }
 
-    // True when `t` is on the committed chain as seen by `snap`.
-    outcome<bool> is_committed(const uuid& user, const transaction_record& t, const rocksdb::Snapshot* snap) {
-        auto at_seq = handle->get(handle->meta(), keys::chain(user, t.seq), snap);
-        if (!at_seq) return at_seq.error();
-        return *at_seq && **at_seq == t.id.raw();
+    // The committed chain's entry at `seq`; nullopt when there is none.
+    outcome<std::optional<keys::chain_entry>> read_chain(const uuid& user, std::uint64_t seq,
+                                                         const rocksdb::Snapshot* snap = nullptr) {
+        auto value = handle->get(handle->meta(), keys::chain(user, seq), snap);
+        if (!value) return value.error();
+        if (!*value) return std::optional<keys::chain_entry>{};
+        auto e = keys::decode_chain_entry(**value);
+        if (!e) return make_error(errc::internal, "corrupt chain index entry");
+        return e;
     }
 
-    // The seq of `from` when it is ROOT or committed as seen by `snap`; else not_found.
+    // The seq up to which history was truncated (0: none).
+    outcome<std::uint64_t> read_history_from(const uuid& user, const rocksdb::Snapshot* snap = nullptr) {
+        auto value = handle->get(handle->meta(), keys::history_from(user), snap);
+        if (!value) return value.error();
+        if (!*value) return std::uint64_t{0};
+        auto seq = keys::decode_u64(**value);
+        if (!seq) return make_error(errc::internal, "corrupt history record");
+        return *seq;
+    }
+
+    outcome<std::optional<snapshot_record>> read_snapshot(const uuid& user, const rocksdb::Snapshot* snap = nullptr) {
+        auto value = handle->get(handle->meta(), keys::snapshot(user), snap);
+        if (!value) return value.error();
+        if (!*value) return std::optional<snapshot_record>{};
+        auto s = keys::decode_snapshot(**value);
+        if (!s) return make_error(errc::internal, "corrupt snapshot record");
+        return s;
+    }
+
+    // True when `t` is on the committed chain as seen by `snap`.
+    outcome<bool> is_committed(const uuid& user, const transaction_record& t, const rocksdb::Snapshot* snap) {
+        auto entry = read_chain(user, t.seq, snap);
+        if (!entry) return entry.error();
+        return *entry && (*entry)->id == t.id;
+    }
+
+    // Where a listing or log that starts after `from` begins, as seen by
+    // `snap`: the seq of `from` (ROOT: 0) when it is ROOT or committed;
+    // history_truncated when the user's history was truncated and `from` is
+    // ROOT or not stored (it may have been removed); else not_found.
     outcome<std::uint64_t> committed_seq(const uuid& user, const uuid& from, const rocksdb::Snapshot* snap) {
-        if (from.is_root()) return std::uint64_t{0};
+        auto truncated = read_history_from(user, snap);
+        if (!truncated) return truncated.error();
+        auto removed = [] {
+            return make_error(errc::history_truncated, "`from` is in the history removed by truncation: "
+                                                       "start from the snapshot");
+        };
+        if (from.is_root()) {
+            if (*truncated != 0) return removed();
+            return std::uint64_t{0};
+        }
         auto t = read_transaction(user, from, snap);
         if (!t) return t.error();
-        auto committed = *t ? is_committed(user, **t, snap) : outcome<bool>(false);
+        if (!*t) {
+            if (*truncated != 0) return removed();
+            return make_error(errc::not_found, "`from` is not a committed transaction");
+        }
+        auto committed = is_committed(user, **t, snap);
         if (!committed) return committed.error();
         if (!*committed) return make_error(errc::not_found, "`from` is not a committed transaction");
         return (*t)->seq;
@@ -113,13 +218,17 @@ struct log_store::impl {
         return e;
     }
 
-    // The batch that moves HEAD from `h` to `target`, or the reason it may not.
+    // The batch that moves HEAD from `h` to `target`, or the reason it may
+    // not. Each newly committed transaction gets its chain entry, with the
+    // commit time, and stops being uncommitted.
     outcome<void> plan_advance(const uuid& user, const head_state& h, const transaction_record& target,
                                rocksdb::WriteBatch& batch, const pending_transactions* pending = nullptr) {
         if (target.seq <= h.seq) return conflict(h, "target is not a descendant of HEAD");
+        auto committed = now();
         transaction_record cur = target;
         for (;;) {
-            batch.Put(handle->meta(), keys::chain(user, cur.seq), cur.id.raw());
+            batch.Put(handle->meta(), keys::chain(user, cur.seq), keys::encode_chain_entry({cur.id, committed}));
+            batch.Delete(handle->meta(), keys::uncommitted(user, cur.id));
             if (cur.seq == h.seq + 1) break;
             auto parent = find_transaction(user, cur.parent, pending);
             if (!parent) return parent.error();
@@ -136,24 +245,42 @@ struct log_store::impl {
 
     // Adds a chunk the user lacks to `batch` (the caller checked, holding its stripe).
     void add_chunk(const uuid& user, const digest& id, std::string_view bytes, rocksdb::WriteBatch& batch) {
-        std::string size_value;
-        keys::put_be64(size_value, bytes.size());
         batch.Put(handle->chunks(), keys::chunk(user, id), bytes);
-        batch.Put(handle->meta(), keys::chunk_size(user, id), size_value);
+        batch.Put(handle->meta(), keys::chunk_size(user, id), keys::encode_chunk_meta({bytes.size(), now()}));
         batch.Merge(handle->meta(), keys::stats(user), keys::encode_stats({1, static_cast<std::int64_t>(bytes.size())}));
     }
 
-    // Adds a new chunk to `batch` unless the user has it; true when added.
+    // A chunk the user has was sent again: its stored time starts anew (the
+    // caller checked it is stored, holding its stripe).
+    void refresh_chunk(const uuid& user, const digest& id, std::uint64_t size, rocksdb::WriteBatch& batch) {
+        batch.Put(handle->meta(), keys::chunk_size(user, id), keys::encode_chunk_meta({size, now()}));
+    }
+
+    // Adds `delta` to the references of each distinct chunk of `chunks`.
+    void add_references(const uuid& user, std::span<const digest> chunks, std::int64_t delta,
+                        rocksdb::WriteBatch& batch) {
+        std::unordered_set<digest, id_hash> seen;
+        for (const auto& c : chunks)
+            if (seen.insert(c).second)
+                batch.Merge(handle->meta(), keys::references(user, c), keys::encode_references(delta));
+    }
+
+    // Adds a new chunk to `batch` unless the user has it (then refreshes
+    // its stored time); true when added.
     outcome<bool> plan_chunk(const uuid& user, const digest& id, std::string_view bytes, rocksdb::WriteBatch& batch) {
         auto present = handle->get(handle->meta(), keys::chunk_size(user, id));
         if (!present) return present.error();
-        if (*present) return false;
+        if (*present) {
+            refresh_chunk(user, id, bytes.size(), batch);
+            return false;
+        }
         add_chunk(user, id, bytes, batch);
         return true;
     }
 
     // Checks a proposed transaction against the store (and the request's
-    // pending transactions and new chunks) and adds it to `batch` when new.
+    // pending transactions and new chunks) and adds it to `batch` when new
+    // (or refreshes the stored time of an uncommitted one sent again).
     outcome<stored_transaction> plan_transaction(const uuid& user, const new_transaction& t,
                                                  const pending_transactions* pending,
                                                  const std::unordered_set<digest, id_hash>* new_chunks,
@@ -164,6 +291,14 @@ struct log_store::impl {
     // added to `batch` and recorded in `result` (whose `before` is set).
     outcome<void> plan_publish_head(const uuid& user, const uuid& target, const pending_transactions& pending,
                                     rocksdb::WriteBatch& batch, publish_result& result);
+
+    // The urgency of a new snapshot, from what `snap` sees.
+    outcome<snapshot_urgency> read_urgency(const uuid& user, const head_state& h,
+                                           const std::optional<snapshot_record>& snapshot, std::uint64_t history_from,
+                                           const rocksdb::Snapshot* snap);
+
+    // The store format: refuses a newer one, upgrades an older one (format.cpp).
+    outcome<void> open_format(const std::function<void(std::string_view)>& log_info);
 };
 
 }  // namespace chunklog::storage

@@ -3,45 +3,22 @@
 
 #include <mutex>
 #include <shared_mutex>
-#include <variant>
 
 namespace chunklog::storage {
 namespace {
 
-// A request naming more distinct ids than this locks the user's writes
-// whole (the user's data lock, exclusive) instead of one stripe per id.
-constexpr std::size_t max_striped_ids = 256;
-
-// The locks one publish holds, taken in the store's lock order: the user's
-// data lock first (shared, or exclusive for a large request), then HEAD and
-// the key stripes of the ids it may create.
-class publish_locks {
-public:
-    publish_locks(user_locks& locks, const uuid& user, std::size_t max_ids)
-        : locks_(locks), user_(user), entry_(locks.of_user(user)) {
-        if (max_ids > max_striped_ids) data_.emplace<std::unique_lock<writer_preferring_mutex>>(entry_.data);
-        else data_.emplace<std::shared_lock<writer_preferring_mutex>>(entry_.data);
+// Every id a publish relies on: the chunks it stores or re-sends, the
+// transactions it creates, their parents and chunks, and its head.
+std::vector<std::string_view> ids_of(const publish_request& request) {
+    std::vector<std::string_view> ids;
+    ids.reserve(request.chunks.size() + 2 * request.transactions.size() + 1);
+    for (const auto& [id, bytes] : request.chunks) ids.push_back(id.raw());
+    for (const auto& t : request.transactions) {
+        ids.push_back(t.id.raw());
+        if (!t.parent.is_root()) ids.push_back(t.parent.raw());
+        for (const auto& c : t.chunks) ids.push_back(c.raw());
     }
-
-    void lock_head_and_keys(const std::vector<std::string_view>& ids) {
-        head_ = std::unique_lock(entry_.head);
-        if (std::holds_alternative<std::shared_lock<writer_preferring_mutex>>(data_)) keys_ = locks_.lock_keys(user_, ids);
-    }
-
-private:
-    user_locks& locks_;
-    const uuid& user_;
-    user_locks::user_entry& entry_;
-    std::variant<std::monostate, std::shared_lock<writer_preferring_mutex>, std::unique_lock<writer_preferring_mutex>>
-        data_;
-    std::unique_lock<std::mutex> head_;
-    std::vector<std::unique_lock<std::mutex>> keys_;
-};
-
-std::vector<digest> chunk_ids(const publish_request& request) {
-    std::vector<digest> ids;
-    ids.reserve(request.chunks.size());
-    for (const auto& [id, bytes] : request.chunks) ids.push_back(id);
+    if (request.head && !request.head->is_root()) ids.push_back(request.head->raw());
     return ids;
 }
 
@@ -78,27 +55,30 @@ outcome<void> log_store::impl::plan_publish_head(const uuid& user, const uuid& t
 
 outcome<publish_result> log_store::publish(const uuid& user, const publish_request& request) {
     if (auto w = impl_->check_writable(); !w) return w.error();
-    publish_locks locks(impl_->locks, user, request.chunks.size() + request.transactions.size());
-    // Chunks are content-addressed and only DELETE removes them, which waits
-    // for the data lock held now: a chunk present here stays present, so
-    // existence is read before the HEAD lock and only the missing chunks
-    // need a stripe and a second look.
-    auto absent = impl_->missing_chunks(user, chunk_ids(request));
-    if (!absent) return absent.error();
-    std::vector<std::string_view> ids;
-    for (const auto& t : request.transactions) ids.push_back(t.id.raw());
-    for (const auto& id : *absent) ids.push_back(id.raw());
-    locks.lock_head_and_keys(ids);
+    // Garbage collection may remove a chunk or an uncommitted transaction
+    // at any time, under its stripe: every id the request relies on is
+    // locked before anything is read.
+    auto ids = ids_of(request);
+    write_locks locks(impl_->locks, user, ids);
+    locks.lock(true);
 
     rocksdb::WriteBatch batch;
     publish_result result;
     std::unordered_set<digest, id_hash> new_chunks;
-    if (!absent->empty()) {
-        auto still = impl_->missing_chunks(user, *absent);  // a PUT may have stored some meanwhile
-        if (!still) return still.error();
-        std::unordered_set<digest, id_hash> to_add(still->begin(), still->end());
+    if (!request.chunks.empty()) {
+        std::vector<digest> sent;
+        sent.reserve(request.chunks.size());
+        for (const auto& [id, bytes] : request.chunks) sent.push_back(id);
+        auto absent = impl_->missing_chunks(user, sent);
+        if (!absent) return absent.error();
+        std::unordered_set<digest, id_hash> to_add(absent->begin(), absent->end());
+        std::unordered_set<digest, id_hash> done;
         for (const auto& [id, bytes] : request.chunks) {
-            if (!to_add.erase(id)) continue;  // present, or already added from an earlier repeat
+            if (!done.insert(id).second) continue;  // a repeat
+            if (!to_add.contains(id)) {
+                impl_->refresh_chunk(user, id, bytes.size(), batch);  // re-sent
+                continue;
+            }
             impl_->add_chunk(user, id, bytes, batch);
             new_chunks.insert(id);
             ++result.chunks_created;

@@ -1,16 +1,18 @@
 #include "storage/quota.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace chunklog::storage {
 
 quota_reservations::reservation::reservation(reservation&& other) noexcept
-    : owner_(other.owner_), user_(other.user_), bytes_(other.bytes_), committed_(other.committed_) {
+    : owner_(other.owner_), user_(other.user_), bytes_(other.bytes_), removal_(other.removal_),
+      committed_(other.committed_) {
     other.owner_ = nullptr;
 }
 
 quota_reservations::reservation::~reservation() {
-    if (owner_ != nullptr) owner_->release(user_, bytes_, committed_);
+    if (owner_ != nullptr) owner_->release(user_, bytes_, committed_, removal_);
 }
 
 outcome<quota_reservations::reservation> quota_reservations::reserve(
@@ -43,14 +45,32 @@ outcome<quota_reservations::reservation> quota_reservations::reserve(
     return reservation(*this, user, bytes);
 }
 
-void quota_reservations::release(const uuid& user, std::uint64_t bytes, bool committed) noexcept {
+outcome<quota_reservations::reservation> quota_reservations::hold_removal(
+    const uuid& user, std::uint64_t bytes, const std::function<outcome<std::uint64_t>()>& stored_bytes) {
+    auto& s = stripe_of(user);
+    std::lock_guard lock(s.mutex);
+    auto it = s.users.find(user);
+    if (it == s.users.end()) {
+        auto stored = stored_bytes();
+        if (!stored) return stored.error();
+        it = s.users.emplace(user, usage{*stored, 0, 0}).first;
+    }
+    ++it->second.writers;
+    return reservation(*this, user, bytes, true);
+}
+
+void quota_reservations::release(const uuid& user, std::uint64_t bytes, bool committed, bool removal) noexcept {
     auto& s = stripe_of(user);
     std::lock_guard lock(s.mutex);
     auto it = s.users.find(user);
     if (it == s.users.end()) return;  // unreachable: a reservation keeps its entry
     auto& u = it->second;
-    u.reserved -= bytes;
-    if (committed) u.stored += bytes;
+    if (removal) {
+        if (committed) u.stored -= std::min(bytes, u.stored);
+    } else {
+        u.reserved -= bytes;
+        if (committed) u.stored += bytes;
+    }
     if (--u.writers == 0) s.users.erase(it);
 }
 

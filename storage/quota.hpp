@@ -10,7 +10,11 @@
 // one is done, so a write that committed and has not released yet is never
 // counted twice (no spurious refusal) and no write is missed (no overshoot).
 // Callers hold the user's data lock shared across reserve, commit and release,
-// so nothing else (DELETE) changes the stored bytes meanwhile. Exact while the
+// so nothing else (DELETE) changes the stored bytes meanwhile. Garbage
+// collection, which removes stored bytes under the same shared lock, holds
+// a removal across its commit (hold_removal): writers that reserve meanwhile
+// count those bytes as still stored (as if they came just before the
+// removal), and from its release on `stored` is lower by them. Exact while the
 // user's limit stays in force; a limit set while writes are in flight applies
 // to the writes that start after it. Thread-safe; striped by user.
 #pragma once
@@ -39,11 +43,12 @@ public:
 
     private:
         friend class quota_reservations;
-        reservation(quota_reservations& owner, const uuid& user, std::uint64_t bytes)
-            : owner_(&owner), user_(user), bytes_(bytes) {}
+        reservation(quota_reservations& owner, const uuid& user, std::uint64_t bytes, bool removal = false)
+            : owner_(&owner), user_(user), bytes_(bytes), removal_(removal) {}
         quota_reservations* owner_;
         uuid user_;
         std::uint64_t bytes_;
+        bool removal_ = false;
         bool committed_ = false;
     };
 
@@ -52,6 +57,11 @@ public:
     // chunk bytes from the store; it is called under a stripe lock.
     outcome<reservation> reserve(const uuid& user, std::uint64_t bytes, std::uint64_t limit,
                                  const std::function<outcome<std::uint64_t>()>& stored_bytes);
+
+    // Held across a write that removes `bytes` of the user's stored chunks;
+    // committed() once that write succeeded.
+    outcome<reservation> hold_removal(const uuid& user, std::uint64_t bytes,
+                                      const std::function<outcome<std::uint64_t>()>& stored_bytes);
 
 private:
     struct usage {
@@ -65,7 +75,7 @@ private:
     };
 
     stripe& stripe_of(const uuid& user) { return stripes_[id_hash{}(user) % stripes_.size()]; }
-    void release(const uuid& user, std::uint64_t bytes, bool committed) noexcept;
+    void release(const uuid& user, std::uint64_t bytes, bool committed, bool removal) noexcept;
 
     std::array<stripe, 64> stripes_;
 };

@@ -3,6 +3,7 @@
 #include "api/server/http_session.hpp"
 #include "api/server/tls_context.hpp"
 #include "api/admin_token.hpp"
+#include "api/gc_runner.hpp"
 #include "api/request_log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -161,6 +162,7 @@ int run_server(const server_config& config) {
     if (!load_tls(config, tls)) return 1;
     auto store_options = config.store;
     store_options.log_error = [](std::string_view message) { log_message(log_level::error, std::string(message)); };
+    store_options.log_info = [](std::string_view message) { log_message(log_level::info, std::string(message)); };
     auto opened = storage::log_store::open(store_options);
     if (!opened) {
         log_message(log_level::error, "cannot open the store: " + opened.error().message);
@@ -180,6 +182,7 @@ int run_server(const server_config& config) {
     service.access.admin_token_hash = sha256_of(*admin_token);
     metrics counters;
     router routes(*store, service, counters);
+    gc_runner gc(*store, counters, service.gc_interval);  // stops (and joins) before the store closes
     asio::thread_pool blocking(config.blocking_threads);
     server_state state{config, routes,
                        [&routes](const request& req, const route_match& route) { return routes.handle(req, route); },

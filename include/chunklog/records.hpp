@@ -28,7 +28,7 @@ struct head_state {
 // What GET /0.1/{user} reports.
 struct user_summary {
     head_state head;
-    std::uint64_t transactions = 0;  // committed transactions (= head seq)
+    std::uint64_t transactions = 0;  // committed transactions still stored (head seq minus truncated history)
     std::uint64_t chunks = 0;        // stored chunks
     std::uint64_t bytes = 0;         // their total size
 };

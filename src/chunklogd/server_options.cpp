@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <limits>
@@ -25,6 +26,7 @@ std::string env_to_option(const std::string& variable, const po::options_descrip
 // Text options that need checking after parsing.
 struct raw_options {
     std::string listen, dir, auth, registration, token_cache_ttl;
+    std::string gc_grace, gc_interval, history_retention, snapshot_age;
     bool no_sync = false, no_delete = false;
 };
 
@@ -66,6 +68,11 @@ po::options_description describe(api::server_config& c, parsed_options& out, raw
         ("tls-key", po::value(&c.tls_key_file), "PEM private key file of --tls-cert (not encrypted)")
         ("cors-origin", po::value(&a.cors_origins)->composing(), "an origin whose web pages may call the API (repeatable; * for any)")
         ("quota-bytes", po::value(&l.quota_bytes)->default_value(l.quota_bytes), "each user's limit on stored chunk bytes unless the admin set one (0: none)")
+        ("gc-grace", po::value(&raw.gc_grace)->default_value("1d"), "how long dead and pending transactions and unreferenced chunks are kept before garbage collection removes them (at least 1s)")
+        ("gc-interval", po::value(&raw.gc_interval)->default_value("1h"), "how often the background garbage collection pass runs (0: never; POST /admin/gc runs one at once)")
+        ("history-retention", po::value(&raw.history_retention)->default_value("0"), "remove committed transactions before the user's snapshot once committed this long ago (0: keep all history)")
+        ("snapshot-after", po::value(&c.store.snapshot_after)->default_value(c.store.snapshot_after), "committed transactions after the snapshot from which clients are asked for a new one (Snapshot-Urgency: low; high from 1.5 times; 0: never by count)")
+        ("snapshot-age", po::value(&raw.snapshot_age)->default_value("14d"), "age of the snapshot (or of the first commit) from which clients are asked for a new one (low; high from 1.5 times; 0: never by age)")
         ("disable-delete", po::bool_switch(&raw.no_delete), "answer DELETE /0.1/{user} with 403")
         ("unsafe-no-sync", po::bool_switch(&raw.no_sync), "do not fsync writes (loses acknowledged writes on power loss)")
         ("log-level", po::value(&out.log_level)->default_value("info"), "debug, info, warn or error");
@@ -137,6 +144,16 @@ parsed_options parse_server_options(const std::vector<std::string>& args) {
         out.error = "--registration must be open or closed, got '" + raw.registration + "'";
     if (auto ttl = parse_duration(raw.token_cache_ttl)) access.token_cache_ttl = *ttl;
     else out.error = "--token-cache-ttl: " + duration_help(raw.token_cache_ttl);
+    // Sections 8 and 9. The store keeps milliseconds: durations past 10,000 years are taken as 10,000 years.
+    auto capped = [](std::chrono::seconds d) { return std::min(d, std::chrono::seconds(10'000LL * 365 * 86400)); };
+    if (auto d = parse_duration(raw.gc_grace); d && *d >= std::chrono::seconds(1)) out.config.store.gc_grace = capped(*d);
+    else out.error = "--gc-grace: " + (d ? "must be at least 1s, got '" + raw.gc_grace + "'" : duration_help(raw.gc_grace));
+    if (auto d = parse_duration(raw.gc_interval)) out.config.service.gc_interval = capped(*d);
+    else out.error = "--gc-interval: " + duration_help(raw.gc_interval);
+    if (auto d = parse_duration(raw.history_retention)) out.config.store.history_retention = capped(*d);
+    else out.error = "--history-retention: " + duration_help(raw.history_retention);
+    if (auto d = parse_duration(raw.snapshot_age)) out.config.store.snapshot_age = capped(*d);
+    else out.error = "--snapshot-age: " + duration_help(raw.snapshot_age);
     if (out.config.tls_cert_file.empty() != out.config.tls_key_file.empty())
         out.error = "--tls-cert and --tls-key go together: give both, or neither for plain HTTP";
     if (out.config.blocking_threads == 0) out.error = "--blocking-threads must be at least 1";

@@ -48,6 +48,13 @@ const std::vector<route_pattern>& route_table() {
         {{"0.1", "{user}", "chunks", "missing"}, route_kind::chunks_missing},
         {{"0.1", "{user}", "transactions", "{id}"}, route_kind::transaction},
         {{"0.1", "{user}", "chunks", "{id}"}, route_kind::chunk},
+        {{"0.1", "{user}", "tokens"}, route_kind::tokens},
+        {{"0.1", "{user}", "tokens", "{id}"}, route_kind::token},
+        {{"0.1", "{user}", "quota"}, route_kind::quota},
+        {{"0.1", "{user}", "snapshot"}, route_kind::snapshot},
+        {{"0.1", "{user}", "snapshots", "{id}"}, route_kind::snapshots},
+        {{"admin", "users"}, route_kind::admin_users},
+        {{"admin", "gc"}, route_kind::admin_gc},
     };
     return table;
 }

@@ -11,8 +11,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chunklog::storage {
+
+struct snapshot_record;
 
 class log_cursor {
 public:
@@ -23,6 +26,9 @@ public:
 
     // HEAD as of the snapshot.
     const head_state& head() const;
+    // The user's snapshot the page starts with (opened with from_snapshot,
+    // when one applies); next() goes on after it. Null otherwise.
+    const snapshot_record* snapshot() const;
     // The seq of the last transaction returned by next() (or of the start).
     std::uint64_t position() const;
     // The next committed transaction, or nullopt at the snapshot's HEAD.

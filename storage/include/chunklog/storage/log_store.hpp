@@ -9,8 +9,13 @@
 // refuses writes with that error and tries to resume in the background
 // until space is free again. After any other write failure it refuses writes
 // (errc::unavailable) until it is reopened. The accounts part (tokens and
-// quotas) lives beside the users' data and survives delete_user. All member
-// functions are thread-safe.
+// quotas) lives beside the users' data and survives delete_user.
+//
+// The data directory records its store format: open() refuses a directory
+// written by a newer format and upgrades an older one in place first
+// (storage/format.cpp). Garbage collection and history truncation
+// (collect_garbage) run beside reads and writes, in bounded batches. All
+// member functions are thread-safe.
 #pragma once
 
 #include <chunklog/errors.hpp>
@@ -19,6 +24,7 @@
 
 #include <chunklog/storage/log_cursor.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -47,6 +53,24 @@ struct store_options {
     std::uint64_t default_quota_bytes = 0;
     // While writes are refused for lack of space, how often to try resuming.
     std::chrono::milliseconds resume_interval{1000};
+    // Where the store reports events worth a log line (a format upgrade);
+    // stderr when empty. Called from the thread that opens the store.
+    std::function<void(std::string_view)> log_info = nullptr;
+
+    // Garbage collection (protocol section 9): dead and pending transactions,
+    // and chunks nothing refers to, are collected once stored (or re-sent)
+    // more than gc_grace ago.
+    std::chrono::milliseconds gc_grace{std::chrono::hours(24)};
+    // History truncation: committed transactions before the snapshot's,
+    // committed more than this ago, are removed by a pass (0: keep all).
+    std::chrono::milliseconds history_retention{0};
+    // Snapshot urgency (protocol section 8): low from this many committed
+    // transactions after the snapshot, or from this age; high from 1.5
+    // times either. 0 turns that criterion off.
+    std::uint64_t snapshot_after = 100;
+    std::chrono::milliseconds snapshot_age{std::chrono::hours(24 * 14)};
+    // The store's clock in Unix milliseconds (tests set one); empty: the system clock.
+    std::function<std::int64_t()> clock = nullptr;
 };
 
 enum class token_scope : std::uint8_t { read = 1, write = 2 };
@@ -113,6 +137,51 @@ struct publish_result {
     std::size_t transactions_created = 0;
 };
 
+// A user's snapshot (protocol section 8): a client's whole state after the
+// committed chain up to `transaction`, as opaque chunks.
+struct snapshot_record {
+    uuid transaction;
+    std::uint64_t seq = 0;
+    std::int64_t created = 0;  // Unix milliseconds
+    std::vector<digest> chunks;
+
+    friend bool operator==(const snapshot_record&, const snapshot_record&) = default;
+};
+
+struct snapshot_ref {
+    uuid transaction;
+    std::uint64_t seq = 0;
+
+    friend bool operator==(const snapshot_ref&, const snapshot_ref&) = default;
+};
+
+enum class snapshot_urgency { none, low, high };
+
+struct stored_snapshot {
+    insert_result result;  // created: it is the snapshot now; already_present: one at its seq or later stays
+    snapshot_ref in_force;
+};
+
+// What GET /0.1/{user} reports, from one consistent read.
+struct user_overview {
+    user_summary summary;  // transactions: committed ones still stored
+    std::optional<snapshot_ref> snapshot;
+    snapshot_urgency urgency = snapshot_urgency::none;
+    std::uint64_t history_from = 0;  // seq of the oldest committed transaction still stored, minus one
+};
+
+// What one garbage collection pass did.
+struct gc_result {
+    std::uint64_t transactions = 0;  // removed: dead and pending ones, plus truncated history
+    std::uint64_t truncated = 0;     // of which committed (history truncation)
+    std::uint64_t chunks = 0;        // removed chunks
+    std::uint64_t bytes = 0;         // their bytes
+    std::uint64_t examined = 0;      // records looked at
+    std::uint64_t users = 0;         // users visited
+    std::chrono::nanoseconds duration{0};
+    bool stopped = false;            // ended early on request
+};
+
 class log_store {
 public:
     // Opens (creating if needed) the store in options.dir.
@@ -126,7 +195,10 @@ public:
     write_state writes() const noexcept;
 
     outcome<head_state> head(const uuid& user) const;
+    // The counts of GET /0.1/{user}: `transactions` counts the committed
+    // transactions still stored (HEAD's seq minus the truncated ones).
     outcome<user_summary> summary(const uuid& user) const;
+    outcome<user_overview> overview(const uuid& user) const;
     outcome<std::optional<std::string>> chunk(const uuid& user, const digest& id) const;
     // A stored chunk's size without reading its bytes; nullopt when absent.
     outcome<std::optional<std::uint64_t>> chunk_size(const uuid& user, const digest& id) const;
@@ -135,16 +207,42 @@ public:
     outcome<cached_read<std::uint64_t>> cached_chunk_size(const uuid& user, const digest& id) const;
     // The chunks of `ids` not stored for the user, in order, without repeats.
     outcome<std::vector<digest>> missing_chunks(const uuid& user, std::span<const digest> ids) const;
-    // A committed transaction; nullopt for unknown, pending, dead or ROOT.
+    // A committed transaction; nullopt for unknown, pending, dead, ROOT or truncated.
     outcome<std::optional<transaction_record>> committed_transaction(const uuid& user, const uuid& id) const;
-    // Committed transactions after `from` (ROOT or committed, else not_found).
+    // Committed transactions after `from`: ROOT or a committed transaction
+    // still stored. Else errc::history_truncated once the user's history was
+    // truncated and `from` is ROOT or not stored (it may have been removed),
+    // and errc::not_found otherwise (unknown, pending or dead).
     outcome<committed_listing> list_committed(const uuid& user, const uuid& from, std::size_t limit) const;
 
-    // A cursor over committed transactions after `from` (ROOT or committed,
-    // else not_found), reading from a snapshot taken now.
-    outcome<log_cursor> open_log(const uuid& user, const uuid& from) const;
+    // A cursor over committed transactions after `from` (as list_committed),
+    // reading from a snapshot taken now. With from_snapshot, when the user
+    // has a snapshot later than `from` (or `from` fell into truncated
+    // history), the cursor starts with that snapshot (log_cursor::snapshot)
+    // and goes on after it.
+    outcome<log_cursor> open_log(const uuid& user, const uuid& from, bool from_snapshot = false) const;
 
-    // Precondition: id is the SHA-256 of bytes (the caller verified it).
+    // Snapshots (protocol section 8). put_snapshot: `id` must be committed
+    // (else not_found) and every chunk stored (else missing_chunks, checked
+    // only when the snapshot would replace the one in force).
+    outcome<stored_snapshot> put_snapshot(const uuid& user, const uuid& id, std::span<const digest> chunks);
+    outcome<std::optional<snapshot_record>> snapshot(const uuid& user) const;
+    outcome<snapshot_urgency> urgency(const uuid& user) const;
+
+    // One garbage collection pass over every user (protocol section 9):
+    // dead and pending transactions and unreferenced chunks older than
+    // gc_grace, then truncated history. Runs beside reads and writes in
+    // bounded batches, holding no lock across a disk sync or a whole user;
+    // a transaction stored meanwhile either finds the chunks it names or
+    // gets missing_chunks. One pass at a time (a second call waits). Stops
+    // between batches once `stop` is true. Its removals are synced before
+    // it returns.
+    outcome<gc_result> collect_garbage(const std::atomic<bool>* stop = nullptr);
+    std::chrono::milliseconds gc_grace() const;
+    std::chrono::milliseconds history_retention() const;
+
+    // Precondition: id is the SHA-256 of bytes (the caller verified it). A
+    // chunk already stored is re-sent: its stored time is refreshed.
     outcome<insert_result> put_chunk(const uuid& user, const digest& id, std::string_view bytes);
     outcome<stored_transaction> put_transaction(const uuid& user, const new_transaction& t);
     // Compare-and-swap HEAD to `target`, committing the chain up to it.

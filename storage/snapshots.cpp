@@ -1,0 +1,122 @@
+// log_store's snapshots (protocol section 8): one per user, the newest; the
+// urgency of a new one; and the user overview that reports them.
+#include "storage/log_store_impl.hpp"
+
+#include <rocksdb/snapshot.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace chunklog::storage {
+namespace {
+
+// value >= 1.5 * limit, without overflow.
+bool reaches_one_and_a_half(std::uint64_t value, std::uint64_t limit) {
+    auto half = limit / 2 + limit % 2;
+    if (limit > std::numeric_limits<std::uint64_t>::max() - half) return false;
+    return value >= limit + half;
+}
+
+}  // namespace
+
+outcome<snapshot_urgency> log_store::impl::read_urgency(const uuid& user, const head_state& h,
+                                                        const std::optional<snapshot_record>& snapshot,
+                                                        std::uint64_t history_from, const rocksdb::Snapshot* snap) {
+    auto base = snapshot ? snapshot->seq : 0;
+    if (h.seq <= base) return snapshot_urgency::none;  // nothing a new snapshot would add
+    auto count = h.seq - base;
+    std::int64_t since = 0;
+    if (snapshot) {
+        since = snapshot->created;
+    } else {
+        // Without a snapshot, the age counts from the first commit.
+        auto first = read_chain(user, history_from + 1, snap);
+        if (!first) return first.error();
+        if (!*first) return make_error(errc::internal, "chain index is shorter than HEAD's seq");
+        since = (*first)->committed;
+    }
+    auto age = std::max<std::int64_t>(0, now() - since);
+    auto limit_age = snapshot_age.count();
+    bool by_count_high = snapshot_after != 0 && reaches_one_and_a_half(count, snapshot_after);
+    bool by_age_high = limit_age != 0 && reaches_one_and_a_half(static_cast<std::uint64_t>(age),
+                                                                static_cast<std::uint64_t>(limit_age));
+    if (by_count_high || by_age_high) return snapshot_urgency::high;
+    bool by_count = snapshot_after != 0 && count >= snapshot_after;
+    bool by_age = limit_age != 0 && age >= limit_age;
+    return by_count || by_age ? snapshot_urgency::low : snapshot_urgency::none;
+}
+
+outcome<stored_snapshot> log_store::put_snapshot(const uuid& user, const uuid& id, std::span<const digest> chunks) {
+    if (auto w = impl_->check_writable(); !w) return w.error();
+    if (id.is_root()) return make_error(errc::not_found, "ROOT is not a committed transaction");
+    std::vector<std::string_view> ids;
+    ids.reserve(chunks.size());
+    for (const auto& c : chunks) ids.push_back(c.raw());
+    // HEAD's mutex serializes the user's snapshot writes (compare, then replace).
+    write_locks locks(impl_->locks, user, ids);
+    locks.lock(true);
+
+    auto t = impl_->read_transaction(user, id);
+    if (!t) return t.error();
+    auto committed = *t ? impl_->is_committed(user, **t, nullptr) : outcome<bool>(false);
+    if (!committed) return committed.error();
+    if (!*committed) return make_error(errc::not_found, "no committed transaction with this id");
+    auto current = impl_->read_snapshot(user);
+    if (!current) return current.error();
+    if (*current && (*current)->seq >= (*t)->seq)
+        return stored_snapshot{insert_result::already_present, {(*current)->transaction, (*current)->seq}};
+    auto missing = impl_->missing_chunks(user, chunks);
+    if (!missing) return missing.error();
+    if (!missing->empty()) {
+        auto e = make_error(errc::missing_chunks, "some chunks of the snapshot are not stored");
+        e.missing = std::move(*missing);
+        return e;
+    }
+
+    snapshot_record record{id, (*t)->seq, impl_->now(), {chunks.begin(), chunks.end()}};
+    rocksdb::WriteBatch batch;
+    batch.Put(impl_->handle->meta(), keys::snapshot(user), keys::encode_snapshot(record));
+    if (*current) impl_->add_references(user, (*current)->chunks, -1, batch);
+    impl_->add_references(user, record.chunks, 1, batch);
+    if (auto c = impl_->handle->commit(batch); !c) return c.error();
+    return stored_snapshot{insert_result::created, {record.transaction, record.seq}};
+}
+
+outcome<std::optional<snapshot_record>> log_store::snapshot(const uuid& user) const {
+    return impl_->read_snapshot(user);
+}
+
+outcome<snapshot_urgency> log_store::urgency(const uuid& user) const {
+    rocksdb::ManagedSnapshot snap(&impl_->db());
+    auto h = impl_->read_head(user, snap.snapshot());
+    if (!h) return h.error();
+    auto s = impl_->read_snapshot(user, snap.snapshot());
+    if (!s) return s.error();
+    auto truncated = impl_->read_history_from(user, snap.snapshot());
+    if (!truncated) return truncated.error();
+    return impl_->read_urgency(user, *h, *s, *truncated, snap.snapshot());
+}
+
+outcome<user_overview> log_store::overview(const uuid& user) const {
+    rocksdb::ManagedSnapshot snap(&impl_->db());
+    auto h = impl_->read_head(user, snap.snapshot());
+    if (!h) return h.error();
+    auto stats = impl_->handle->get(impl_->handle->meta(), keys::stats(user), snap.snapshot());
+    if (!stats) return stats.error();
+    auto truncated = impl_->read_history_from(user, snap.snapshot());
+    if (!truncated) return truncated.error();
+    auto s = impl_->read_snapshot(user, snap.snapshot());
+    if (!s) return s.error();
+    auto urgency = impl_->read_urgency(user, *h, *s, *truncated, snap.snapshot());
+    if (!urgency) return urgency.error();
+    auto counts = *stats ? keys::decode_stats(**stats) : keys::chunk_stats{};
+    user_overview out;
+    out.summary = {*h, h->seq - std::min(h->seq, *truncated), static_cast<std::uint64_t>(counts.count),
+                   static_cast<std::uint64_t>(counts.bytes)};
+    if (*s) out.snapshot = snapshot_ref{(*s)->transaction, (*s)->seq};
+    out.urgency = *urgency;
+    out.history_from = *truncated;
+    return out;
+}
+
+}  // namespace chunklog::storage
