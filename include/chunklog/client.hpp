@@ -32,6 +32,14 @@
 // the same number of retries and while the waits of one call stay within
 // options.max_rate_limit_wait; then the call returns errc::too_many_requests.
 //
+// Snapshots (protocol section 8): put_snapshot and get_snapshot write and
+// read the user's snapshot; pull_with_snapshot starts a pull from it;
+// last_snapshot_urgency() tells whether the server asked for a new one in
+// its answer to the last publish or advance_head. A pull whose `from` fell
+// into history the server truncated (section 9) fails with
+// errc::history_truncated, error().snapshot naming the snapshot to start
+// from again.
+//
 // A client is not thread-safe: use one per thread. Calls block.
 #pragma once
 
@@ -88,6 +96,37 @@ struct pulled_transaction {
 
 using pull_callback = std::function<outcome<void>(const pulled_transaction&)>;
 
+// How much the server wants a new snapshot: the Snapshot-Urgency header of
+// its 2xx answers to POST publish and PUT head (none when absent). `low`:
+// write one when there is nothing else to do; `high`: write one now.
+enum class snapshot_urgency { none, low, high };
+
+std::string_view urgency_name(snapshot_urgency u) noexcept;  // "none", "low", "high"
+
+// The user's snapshot as GET /0.1/{user}/snapshot describes it.
+struct snapshot_info {
+    snapshot_position position;  // the committed transaction whose state it holds, and its seq
+    std::vector<digest> chunks;  // in order
+    std::string created;         // RFC 3339 UTC, as the server wrote it
+};
+
+// What put_snapshot did. `in_force` is the user's snapshot after the call:
+// the one sent when `created` (201), else the one the server already had at
+// the same seq or later and kept (200).
+struct snapshot_written {
+    snapshot_position in_force;
+    bool created = false;
+};
+
+// The snapshot pull_with_snapshot hands over before the transactions after
+// it, with the bytes of its chunks (in order), valid only during the callback.
+struct pulled_snapshot {
+    snapshot_position position;
+    std::vector<std::string_view> chunks;
+};
+
+using snapshot_callback = std::function<outcome<void>(const pulled_snapshot&)>;
+
 // What a token may do: read (GET, and POST chunks/missing) or everything
 // for its user.
 enum class token_scope { read, write };
@@ -137,13 +176,42 @@ public:
     // a chunk's bytes are decoded and verified when its transaction is.
     // Memory: one page as the server sends it (the server bounds a page, and
     // max_response_bytes bounds what the client accepts), plus the decoded
-    // chunks of one transaction.
+    // chunks of one transaction. errc::history_truncated (error().snapshot
+    // set) when `from` fell into truncated history: pull_with_snapshot then.
     outcome<uuid> pull(const uuid& from, const pull_callback& on_transaction, std::size_t page_size = 100);
+
+    // pull() with GET log?snapshot=1 on its first page: when the user's
+    // snapshot is later than `from`, or `from` fell into truncated history,
+    // on_snapshot gets the snapshot (position and chunk bytes, verified)
+    // first, then on_transaction the transactions after it, all in one pass;
+    // otherwise it is pull(). Returns the last transaction handed over (the
+    // snapshot's when no transaction follows it), or `from`. Memory: as
+    // pull(), plus the snapshot's decoded chunks during on_snapshot.
+    outcome<uuid> pull_with_snapshot(const uuid& from, const snapshot_callback& on_snapshot,
+                                     const pull_callback& on_transaction, std::size_t page_size = 100);
 
     // Uploads the chunks the server lacks and publishes everything with the
     // HEAD advance in one POST publish. On errc::conflict nothing was stored
     // and error().head is the current HEAD: pull, rebase, publish again.
     outcome<head_state> publish(const publish_batch& batch);
+
+    // The Snapshot-Urgency of the answer to the last publish() or
+    // advance_head() call: none before any such call, after one that failed,
+    // or when the answer had no such header (or a value this version does not
+    // know).
+    snapshot_urgency last_snapshot_urgency() const;
+
+    // Makes `chunks` (bytes; ids are computed) the user's snapshot of the
+    // state after the committed transaction `transaction` (PUT
+    // snapshots/{id}). When the server lacks some of the chunks (404
+    // missing_chunks) it uploads just those, then sends the snapshot again.
+    // A server that already has a snapshot at this seq or later keeps it
+    // (created false); chunklogd says so before looking at the chunks, so
+    // nothing is uploaded then. not_found: `transaction` is not committed.
+    outcome<snapshot_written> put_snapshot(const uuid& transaction, std::span<const std::string> chunks);
+    // The user's snapshot (GET snapshot); not_found when it has none. Its
+    // chunks are read with get_chunk.
+    outcome<snapshot_info> get_snapshot();
 
     // Tokens of the user (POST, GET, DELETE /0.1/{user}/tokens). Creating
     // one needs the admin token or a write token of the user, or no token at

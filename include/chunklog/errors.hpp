@@ -9,6 +9,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <stdexcept>
@@ -68,14 +69,26 @@ struct boost::system::is_error_code_enum<chunklog::errc> : std::true_type {};
 
 namespace chunklog {
 
+// Where a user's snapshot stands (protocol section 8): the committed
+// transaction whose state it holds, and that transaction's seq.
+struct snapshot_position {
+    uuid transaction = root_id;
+    std::uint64_t seq = 0;
+
+    friend bool operator==(const snapshot_position&, const snapshot_position&) = default;
+};
+
 // An error as the protocol reports it: a code, a human message, and the
 // extra fields some codes carry (the current HEAD of a conflict, the chunks a
-// transaction lacks).
+// transaction lacks, the snapshot to start from when history was truncated).
 struct error {
     errc code = errc::internal;
     std::string message;
     std::optional<uuid> head;     // set for errc::conflict
     std::vector<digest> missing;  // set for errc::missing_chunks
+    // Set for errc::history_truncated when the server names the user's
+    // snapshot (it names none when the snapshot was deleted meanwhile).
+    std::optional<snapshot_position> snapshot;
 };
 
 // Thrown only by outcome<T>::value() on an error; callers normally test first.
@@ -97,6 +110,6 @@ std::ostream& operator<<(std::ostream& os, const error& e);
 template <typename T>
 using outcome = boost::system::result<T, error>;
 
-inline error make_error(errc code, std::string message) { return error{code, std::move(message), {}, {}}; }
+inline error make_error(errc code, std::string message) { return error{code, std::move(message), {}, {}, {}}; }
 
 }  // namespace chunklog

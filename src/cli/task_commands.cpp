@@ -194,8 +194,24 @@ int task_info(context& ctx, replica& r, const arguments& a) {
 }
 
 json::object report_json(const sync_report& s) {
-    return {{"pulled_transactions", s.pulled_transactions}, {"applied_operations", s.applied_operations},
-            {"published_operations", s.published_operations}, {"conflicts", s.conflicts}};
+    json::object o{{"pulled_transactions", s.pulled_transactions}, {"applied_operations", s.applied_operations},
+                   {"published_operations", s.published_operations}, {"conflicts", s.conflicts},
+                   {"from_snapshot", s.from_snapshot}};
+    if (s.snapshot)
+        o["snapshot"] = json::object{{"transaction", s.snapshot->transaction.to_string()}, {"seq", s.snapshot->seq}};
+    if (s.snapshot_error)
+        o["snapshot_error"] = json::object{{"error", code_name(s.snapshot_error->code)},
+                                           {"message", s.snapshot_error->message}};
+    return o;
+}
+
+std::string report_text(const sync_report& s) {
+    auto text = "synced: pulled " + std::to_string(s.pulled_transactions) + " transactions (" +
+                std::to_string(s.applied_operations) + " operations), published " +
+                std::to_string(s.published_operations) + " operations";
+    if (s.from_snapshot) text += "; started from the server's snapshot";
+    if (s.snapshot) text += "; snapshot at seq " + std::to_string(s.snapshot->seq);
+    return text;
 }
 
 // A failure that waiting does not cure.
@@ -203,14 +219,18 @@ bool incurable(errc code) {
     return code == errc::unauthorized || code == errc::forbidden || code == errc::tls_failure;
 }
 
-int sync_once(context& ctx, client& server) {
+// `snapshot_failed`, when given, is set when an owed snapshot could not be written.
+int sync_once(context& ctx, client& server, bool* snapshot_failed = nullptr) {
     auto r = replica::open(replica_dir(ctx));
     if (!r) return ctx.fail(r.error());
     auto s = (*r)->sync(server);
     if (!s) return ctx.fail(s.error());
-    ctx.print(report_json(*s), "synced: pulled " + std::to_string(s->pulled_transactions) + " transactions (" +
-                                   std::to_string(s->applied_operations) + " operations), published " +
-                                   std::to_string(s->published_operations) + " operations");
+    // A snapshot that could not be written is retried by the next sync; the
+    // sync itself succeeded.
+    if (snapshot_failed) *snapshot_failed = s->snapshot_error.has_value();
+    if (s->snapshot_error && !ctx.globals().json)
+        ctx.err() << "warning: the snapshot the server asked for was not written: " << *s->snapshot_error << "\n";
+    ctx.print(report_json(*s), report_text(*s));
     return exit_ok;
 }
 
@@ -221,22 +241,30 @@ int sync_once(context& ctx, client& server) {
 // commands can use it meanwhile.
 int sync_watch(context& ctx, client& server) {
     constexpr auto poll = std::chrono::seconds(2);
+    bool owed_failed = false;  // the last sync could not write the snapshot owed: not again until something changes
     for (bool first = true;; first = false) {
         uuid base = root_id;
         std::size_t pending = 0;
+        bool snapshot_owed = false;
         {
             auto r = replica::open(replica_dir(ctx));
             if (!r) return ctx.fail(r.error());
             auto synced = (*r)->last_synced();
             auto count = (*r)->pending_operations();
+            auto wanted = (*r)->snapshot_wanted();
             if (synced) base = *synced;
             if (count) pending = *count;
+            if (wanted) snapshot_owed = *wanted != snapshot_urgency::none;
         }
         auto head = server.head();
         if (!head && incurable(head.error().code)) return ctx.fail(head.error());
         bool moved = head && head->head != base;
-        if (first || pending > 0 || moved) {
-            auto status = sync_once(ctx, server);
+        // Idle with a snapshot owed: a sync with nothing to publish writes it.
+        bool owed = head && snapshot_owed && !owed_failed;
+        if (first || pending > 0 || moved || owed) {
+            bool failed = false;
+            auto status = sync_once(ctx, server, &failed);
+            owed_failed = failed;
             if (status == exit_unauthorized || status == exit_forbidden || status == exit_tls) return status;
             if (status != exit_ok) std::this_thread::sleep_for(poll);  // offline: retry later
             continue;

@@ -95,6 +95,25 @@ std::string path_segment(std::string_view text) { return boost::urls::encode(tex
 
 std::string_view scope_name(token_scope s) noexcept { return s == token_scope::read ? "read" : "write"; }
 
+std::string_view urgency_name(snapshot_urgency u) noexcept {
+    switch (u) {
+    case snapshot_urgency::low: return "low";
+    case snapshot_urgency::high: return "high";
+    case snapshot_urgency::none: break;
+    }
+    return "none";
+}
+
+namespace {
+
+snapshot_urgency urgency_of(std::string_view header) {
+    if (header == "high") return snapshot_urgency::high;
+    if (header == "low") return snapshot_urgency::low;
+    return snapshot_urgency::none;
+}
+
+}  // namespace
+
 struct client::impl {
     explicit impl(client_options o)
         : options(std::move(o)), transport(transport_options_of(options)), base("/0.1/" + options.user.to_string()) {}
@@ -103,6 +122,7 @@ struct client::impl {
     detail::http_transport transport;
     std::string base;
     std::atomic<std::uint64_t> requests{0};  // read by requests_sent() from any thread
+    snapshot_urgency urgency = snapshot_urgency::none;  // of the last publish or advance_head
 
     // Sends a request, retrying after connection failures, 503s and 429s
     // as far as the request and the options allow (see client.hpp). A
@@ -255,9 +275,11 @@ outcome<void> client::put_transaction(const transaction_record& t) {
 }
 
 outcome<void> client::advance_head(const uuid& target) {
+    impl_->urgency = snapshot_urgency::none;
     auto r = impl_->expect(204, "PUT", impl_->base + "/head",
                            json::serialize(json::object{{"head", target.to_string()}}));
     if (!r) return r.error();
+    impl_->urgency = urgency_of(r->snapshot_urgency);
     return {};
 }
 
@@ -268,13 +290,29 @@ outcome<void> client::delete_user() {
 }
 
 outcome<uuid> client::pull(const uuid& from, const pull_callback& on_transaction, std::size_t page_size) {
+    return pull_with_snapshot(from, nullptr, on_transaction, page_size);
+}
+
+outcome<uuid> client::pull_with_snapshot(const uuid& from, const snapshot_callback& on_snapshot,
+                                         const pull_callback& on_transaction, std::size_t page_size) {
     uuid position = from;
+    // Only the first page may start with the snapshot: the next ones start
+    // after a transaction this pull handed over, which is later.
+    bool with_snapshot = static_cast<bool>(on_snapshot);
     for (;;) {
         auto r = impl_->expect(200, "GET", impl_->base + "/log?from=" + position.to_string() +
-                                               "&limit=" + std::to_string(page_size));
+                                               "&limit=" + std::to_string(page_size) +
+                                               (with_snapshot ? "&snapshot=1" : ""));
         if (!r) return r.error();
-        auto page = detail::log_page::parse(std::move(r->body), position);
+        auto page = detail::log_page::parse(std::move(r->body), position, with_snapshot);
         if (!page) return page.error();
+        with_snapshot = false;
+        if (const auto& snapshot = page->snapshot()) {
+            auto chunks = page->snapshot_bytes();
+            if (!chunks) return chunks.error();
+            if (auto done = on_snapshot({*snapshot, std::move(*chunks)}); !done) return done.error();
+            position = snapshot->transaction;
+        }
         for (std::size_t i = 0; i < page->transactions().size(); ++i) {
             auto chunks = page->chunk_bytes(i);
             if (!chunks) return chunks.error();
@@ -331,7 +369,54 @@ outcome<void> client::set_quota(std::optional<std::uint64_t> bytes) {
     return {};
 }
 
+snapshot_urgency client::last_snapshot_urgency() const { return impl_->urgency; }
+
+outcome<snapshot_written> client::put_snapshot(const uuid& transaction, std::span<const std::string> chunks) {
+    std::vector<digest> ids;
+    ids.reserve(chunks.size());
+    for (const auto& bytes : chunks) ids.push_back(sha256_of(bytes));
+    const auto body = json::serialize(json::object{{"chunks", id_strings(ids)}});
+    const auto target = impl_->base + "/snapshots/" + transaction.to_string();
+    // Sent first without uploading: the server may keep a snapshot it has,
+    // or have every chunk already. A second missing_chunks answer can only
+    // come from chunks collected in between; a third try is the last.
+    for (int attempt = 0;; ++attempt) {
+        auto r = impl_->expect(201, "PUT", target, body);
+        if (!r) {
+            error e = r.error();
+            if (e.code != errc::missing_chunks || attempt == 2) return e;
+            std::unordered_set<digest, id_hash> wanted(ids.begin(), ids.end());
+            for (const auto& id : e.missing)
+                if (!wanted.contains(id))
+                    return malformed("chunk " + id.to_string() + " is missing but is not in the snapshot");
+            std::unordered_set<digest, id_hash> missing(e.missing.begin(), e.missing.end());
+            for (std::size_t i = 0; i < ids.size(); ++i)
+                if (missing.erase(ids[i]) > 0)
+                    if (auto put = put_chunk(chunks[i]); !put) return put.error();
+            continue;
+        }
+        auto o = json_body(*r);
+        if (!o) return o.error();
+        auto in_force = detail::decode_snapshot_position(*o);
+        if (!in_force) return in_force.error();
+        const bool created = r->status == 201;
+        if (created && in_force->transaction != transaction)
+            return malformed("the server made snapshot " + in_force->transaction.to_string() + " of " +
+                             transaction.to_string());
+        return snapshot_written{*in_force, created};
+    }
+}
+
+outcome<snapshot_info> client::get_snapshot() {
+    auto r = impl_->expect(200, "GET", impl_->base + "/snapshot");
+    if (!r) return r.error();
+    auto o = json_body(*r);
+    if (!o) return o.error();
+    return detail::decode_snapshot(*o);
+}
+
 outcome<head_state> client::publish(const publish_batch& batch) {
+    impl_->urgency = snapshot_urgency::none;
     std::vector<digest> ids;
     ids.reserve(batch.chunks.size());
     for (const auto& bytes : batch.chunks) ids.push_back(sha256_of(bytes));
@@ -350,7 +435,9 @@ outcome<head_state> client::publish(const publish_batch& batch) {
 
     auto r = impl_->expect(200, "POST", impl_->base + "/publish", json::serialize(body));
     if (!r) return r.error();
-    return head_from(*r);
+    auto head = head_from(*r);
+    if (head) impl_->urgency = urgency_of(r->snapshot_urgency);
+    return head;
 }
 
 }  // namespace chunklog

@@ -191,7 +191,7 @@ std::variant<http_reply, transport_failure> http_transport::request(const char* 
     auto& res = parser.get();
     if (!res.keep_alive()) s.disconnect();
     return http_reply{res.result_int(), std::move(res.body()), std::string(res[http::field::content_type]),
-                      std::string(res[http::field::retry_after])};
+                      std::string(res[http::field::retry_after]), std::string(res["Snapshot-Urgency"])};
 }
 
 }  // namespace chunklog::detail

@@ -23,7 +23,8 @@ struct http_reply {
     unsigned status = 0;
     std::string body;
     std::string content_type;
-    std::string retry_after;  // the Retry-After header, empty when absent
+    std::string retry_after;       // the Retry-After header, empty when absent
+    std::string snapshot_urgency;  // the Snapshot-Urgency header, empty when absent
 };
 
 // Why a request got no reply.

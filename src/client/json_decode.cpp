@@ -135,6 +135,25 @@ outcome<user_summary> decode_summary(const json::object& o) {
     return s;
 }
 
+outcome<snapshot_position> decode_snapshot_position(const json::object& o) {
+    auto transaction = uuid_at(o, "transaction");
+    if (!transaction) return transaction.error();
+    auto seq = count_at(o, "seq");
+    if (!seq) return seq.error();
+    if (transaction->is_root() || *seq == 0) return malformed("a snapshot of ROOT");
+    return snapshot_position{*transaction, *seq};
+}
+
+outcome<snapshot_info> decode_snapshot(const json::object& o) {
+    auto position = decode_snapshot_position(o);
+    if (!position) return position.error();
+    auto chunks = digests_at(o, "chunks");
+    if (!chunks) return chunks.error();
+    auto created = string_at(o, "created");
+    if (!created) return created.error();
+    return snapshot_info{*position, std::move(*chunks), std::string(*created)};
+}
+
 outcome<token_info> decode_token(const json::object& o, bool with_secret) {
     token_info t;
     for (auto [key, out] : {std::pair{"id", &t.id}, {"label", &t.label}, {"created", &t.created}}) {
@@ -197,6 +216,13 @@ error decode_error(unsigned status, std::string_view body) {
         auto missing = digests_at(*o, "missing");
         if (!missing) return missing.error();
         e.missing = std::move(*missing);
+    }
+    if (const auto* snapshot = o->if_contains("snapshot"); snapshot && !snapshot->is_null()) {
+        const auto* inner = snapshot->if_object();
+        if (inner == nullptr) return malformed("`snapshot` is neither an object nor null");
+        auto position = decode_snapshot_position(*inner);
+        if (!position) return position.error();
+        e.snapshot = *position;
     }
     return e;
 }

@@ -40,12 +40,16 @@ outcome<std::vector<digest>> digests_at(const json::object& o, std::string_view 
 outcome<head_state> decode_head(const json::object& o);
 outcome<transaction_record> decode_transaction(const json::object& o);
 outcome<user_summary> decode_summary(const json::object& o);
+// A snapshot's position {"transaction", "seq"} (a transaction, seq >= 1);
+// GET snapshot's answer, which adds "chunks" and "created".
+outcome<snapshot_position> decode_snapshot_position(const json::object& o);
+outcome<snapshot_info> decode_snapshot(const json::object& o);
 // A token: {"id", "label", "scope", "created", "expires"} plus "token" (the
 // secret) when `with_secret`.
 outcome<token_info> decode_token(const json::object& o, bool with_secret);
 
 // The chunklog error of an answer with status >= 400: its code, message and
-// the extra fields ("head", "missing"). A body that is not a protocol error
+// the extra fields ("head", "missing", "snapshot"). A body that is not a protocol error
 // is errc::internal, except for the statuses that name one code (401, 403,
 // 429, 503), which a proxy may answer in its own words.
 error decode_error(unsigned status, std::string_view body);

@@ -9,10 +9,11 @@
 
 namespace chunklog::detail {
 
-outcome<log_page> log_page::parse(std::string body, const uuid& from) {
+outcome<log_page> log_page::parse(std::string body, const uuid& from, bool with_snapshot) {
     log_page page;
     page.body_ = std::move(body);
     page.from_ = from;
+    page.with_snapshot_ = with_snapshot;
     const std::string_view text = page.body_;
     for (std::size_t at = 0; at < text.size();) {
         auto end = std::min(text.find('\n', at), text.size());
@@ -37,6 +38,7 @@ outcome<void> log_page::add_line(std::string_view line, span where) {
     if (o == nullptr || o->size() != 1) return malformed("a log line that is not a JSON object with one field");
     if (o->contains("chunk")) return add_chunk(*o, where);
     if (o->contains("transaction")) return add_transaction(*o);
+    if (o->contains("snapshot")) return add_snapshot(*o);
     if (o->contains("end")) return add_end(*o);
     return malformed("a log line of unknown kind");
 }
@@ -53,13 +55,38 @@ outcome<void> log_page::add_chunk(const boost::json::object& o, span where) {
     return {};
 }
 
+const uuid& log_page::last() const {
+    if (!transactions_.empty()) return transactions_.back().id;
+    return snapshot_ ? snapshot_->transaction : from_;
+}
+
+outcome<void> log_page::add_snapshot(const boost::json::object& o) {
+    if (!with_snapshot_) return malformed("a snapshot in a log page asked for without one");
+    if (snapshot_ || !transactions_.empty()) return malformed("a snapshot that does not start the log page");
+    auto line = object_at(o, "snapshot");
+    if (!line) return line.error();
+    auto position = decode_snapshot_position(**line);
+    if (!position) return position.error();
+    auto chunks = digests_at(**line, "chunks");
+    if (!chunks) return chunks.error();
+    for (const auto& id : *chunks)
+        if (!chunk_lines_.contains(id))
+            return malformed("the log's snapshot names chunk " + id.to_string() + " that the page did not send");
+    snapshot_ = *position;
+    snapshot_chunks_ = std::move(*chunks);
+    return {};
+}
+
 outcome<void> log_page::add_transaction(const boost::json::object& o) {
     auto line = object_at(o, "transaction");
     if (!line) return line.error();
     auto t = decode_transaction(**line);
     if (!t) return t.error();
-    const uuid& parent = transactions_.empty() ? from_ : transactions_.back().id;
-    if (t->parent != parent || (!transactions_.empty() && t->seq != transactions_.back().seq + 1))
+    const uuid& parent = last();
+    std::optional<std::uint64_t> seq;  // what t's seq must be, when the page tells
+    if (!transactions_.empty()) seq = transactions_.back().seq + 1;
+    else if (snapshot_) seq = snapshot_->seq + 1;
+    if (t->parent != parent || (seq && t->seq != *seq))
         return malformed("log transaction " + t->id.to_string() + " does not follow " + parent.to_string());
     for (const auto& id : t->chunks)
         if (!chunk_lines_.contains(id))
@@ -78,9 +105,9 @@ outcome<void> log_page::add_end(const boost::json::object& o) {
     if (!last) return last.error();
     auto more = bool_at(**end, "more");
     if (!more) return more.error();
-    if (*last != (transactions_.empty() ? from_ : transactions_.back().id))
-        return malformed("the end line's `last` is not the page's last transaction");
-    if (*more && transactions_.empty()) return malformed("a log page with more to come holds no transaction");
+    if (*last != this->last()) return malformed("the end line's `last` is not the page's last transaction");
+    if (*more && transactions_.empty() && !snapshot_)
+        return malformed("a log page with more to come holds no transaction");
     more_ = *more;
     ended_ = true;
     return {};
@@ -100,9 +127,12 @@ outcome<std::string> log_page::decode_chunk(const digest& id) const {
     return std::move(*bytes);
 }
 
-outcome<std::vector<std::string_view>> log_page::chunk_bytes(std::size_t i) {
+outcome<std::vector<std::string_view>> log_page::chunk_bytes(std::size_t i) { return bytes_of(transactions_[i].chunks); }
+
+outcome<std::vector<std::string_view>> log_page::snapshot_bytes() { return bytes_of(snapshot_chunks_); }
+
+outcome<std::vector<std::string_view>> log_page::bytes_of(const std::vector<digest>& ids) {
     decoded_.clear();
-    const auto& ids = transactions_[i].chunks;
     std::unordered_map<digest, std::size_t, id_hash> index;  // a chunk may repeat in one transaction
     for (const auto& id : ids) {
         if (index.contains(id)) continue;

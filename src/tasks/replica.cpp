@@ -54,6 +54,9 @@ outcome<std::unique_ptr<replica>> replica::open(const std::filesystem::path& dir
         if (s.ok()) {
             auto p = std::make_unique<impl>();
             p->db.reset(raw);
+            if (auto upgraded = p->upgrade(); !upgraded)
+                return make_error(upgraded.error().code,
+                                  "cannot open replica " + dir.string() + ": " + upgraded.error().message);
             return std::unique_ptr<replica>(new replica(std::move(p)));
         }
         if (!lock_is_held(s, dir))
@@ -65,21 +68,23 @@ outcome<std::unique_ptr<replica>> replica::open(const std::filesystem::path& dir
 }
 
 outcome<void> replica::commit(const std::vector<operation>& ops) {
-    auto pending = impl_->pending();
-    if (!pending) return pending.error();
+    auto next = impl_->next_pending_key();
+    if (!next) return next.error();
     task_set touched_tasks;
-    std::set<uuid> touched;
+    std::set<uuid> seen;
+    std::vector<uuid> touched;  // in the order the operations touch them: new tasks get numbers in that order
+    rocksdb::WriteBatch batch;
     for (const auto& op : ops) {
-        if (touched.insert(op.task).second) {
+        if (seen.insert(op.task).second) {
+            touched.push_back(op.task);
             auto t = impl_->task(op.task);
             if (!t) return t.error();
             if (*t) touched_tasks.emplace(op.task, std::move(**t));
         }
         apply_operation(touched_tasks, op);
-        pending->push_back(op);
+        batch.Put(replica_keys::pending((*next)++), encode_pending(op));
     }
-    rocksdb::WriteBatch batch;
-    if (auto staged = impl_->stage_state(batch, touched_tasks, touched, *pending); !staged) return staged;
+    if (auto staged = impl_->stage_tasks(batch, touched_tasks, touched); !staged) return staged;
     return impl_->write(batch);
 }
 
@@ -87,11 +92,7 @@ outcome<task_set> replica::tasks() const { return impl_->all_tasks(); }
 outcome<std::optional<task_properties>> replica::task(const uuid& id) const { return impl_->task(id); }
 outcome<std::vector<std::optional<uuid>>> replica::working_set() const { return impl_->working_set(); }
 outcome<uuid> replica::last_synced() const { return impl_->base(); }
-
-outcome<std::size_t> replica::pending_operations() const {
-    auto p = impl_->pending();
-    if (!p) return p.error();
-    return p->size();
-}
+outcome<std::size_t> replica::pending_operations() const { return impl_->pending_count(); }
+outcome<snapshot_urgency> replica::snapshot_wanted() const { return impl_->wanted_snapshot(); }
 
 }  // namespace chunklog

@@ -1,6 +1,9 @@
 #include "tasks/replica_codec.hpp"
+#include "tasks/operation_json.hpp"
 
 #include <boost/json.hpp>
+
+#include <charconv>
 
 namespace chunklog {
 namespace json = boost::json;
@@ -24,11 +27,43 @@ outcome<uuid> decode_base(std::string_view raw) {
     return corrupt("the last synced transaction id is " + std::to_string(raw.size()) + " bytes long");
 }
 
-outcome<std::vector<operation>> decode_pending(std::string_view chunk) {
+std::string replica_keys::pending(std::uint64_t n) {
+    std::string key = pending_prefix;
+    for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((n >> shift) & 0xff));
+    return key;
+}
+
+outcome<std::vector<operation>> decode_old_pending(std::string_view chunk) {
     auto ops = decode_operations(chunk);
-    if (!ops) return corrupt("the unsynced operations: " + ops.error().message);
+    if (!ops) return corrupt("the unsynced operations (format 1): " + ops.error().message);
     return ops;
 }
+
+outcome<std::uint64_t> decode_pending_key(std::string_view key) {
+    if (key.size() != 9 || !key.starts_with(replica_keys::pending_prefix))
+        return corrupt("an unsynced operation's key is not \"o\" and 8 bytes");
+    std::uint64_t n = 0;
+    for (char c : key.substr(1)) n = (n << 8) | static_cast<unsigned char>(c);
+    return n;
+}
+
+outcome<operation> decode_pending(std::string_view text) {
+    auto v = parse(text);
+    if (!v) return corrupt("an unsynced operation is not JSON");
+    auto op = operation_from_json(*v);
+    if (!op) return corrupt("an unsynced operation: " + op.error().message);
+    return op;
+}
+
+outcome<int> decode_format(std::string_view text) {
+    int n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || n < 1)
+        return corrupt("the format record is not a number");
+    return n;
+}
+
+std::string encode_pending(const operation& op) { return json::serialize(operation_to_json(op)); }
 
 outcome<inflight> decode_inflight(std::string_view text) {
     auto v = parse(text);

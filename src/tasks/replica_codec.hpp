@@ -3,16 +3,26 @@
 // foreign directory) is errc::internal "corrupt replica: ...", never a
 // throw or undefined behaviour. Pure functions; thread-safe.
 //
-// Local key layout (one RocksDB directory per replica):
+// Local key layout (one RocksDB directory per replica), format 2:
+//   "v"          the replica's format: "2" (absent: format 1, upgraded in
+//                place when the replica opens)
 //   "b"          last synced transaction id (16 bytes)
-//   "p"          unsynced local operations (operation chunk format)
-//   "f"          the publish in flight: {"id", "count"}
+//   "o" + n      one unsynced local operation: a JSON object as in the
+//                operation chunk format's "operations" array; n is 8 bytes,
+//                big-endian, so the keys keep the operations' order
+//   "f"          the publish in flight: {"id", "count"}; it carries the
+//                first `count` unsynced operations
+//   "u"          the snapshot the server asked for and not yet written:
+//                "low" or "high" (absent: none)
 //   "w"          working set: JSON array of task ids or null
 //   "t" + id     a task: JSON object of string properties
+// Format 1 kept every unsynced operation in one value, "p" (an operation
+// chunk), rewritten whole on each change.
 #pragma once
 
 #include <chunklog/tasks/operations.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,14 +30,27 @@
 
 namespace chunklog {
 
+inline constexpr int replica_format = 2;
+
 namespace replica_keys {
+inline const std::string format = "v";
 inline const std::string base = "b";
-inline const std::string pending = "p";
+inline const std::string pending_prefix = "o";
 inline const std::string inflight = "f";
+inline const std::string urgency = "u";
 inline const std::string working_set = "w";
 inline const std::string task_prefix = "t";
+inline const std::string task_end = "u";  // just past every "t" key
+inline const std::string old_pending = "p";  // format 1
 inline std::string task(const uuid& id) { return task_prefix + std::string(id.raw()); }
+std::string pending(std::uint64_t n);
 }  // namespace replica_keys
+
+// An unsynced operation and the number in its key.
+struct pending_operation {
+    std::uint64_t key = 0;
+    operation op;
+};
 
 struct inflight {
     uuid id;
@@ -40,12 +63,16 @@ using working_set_slots = std::vector<std::optional<uuid>>;
 error corrupt(std::string_view what);
 
 outcome<uuid> decode_base(std::string_view raw);
-outcome<std::vector<operation>> decode_pending(std::string_view chunk);
+outcome<std::vector<operation>> decode_old_pending(std::string_view chunk);  // format 1's "p"
+outcome<std::uint64_t> decode_pending_key(std::string_view key);              // "o" + 8 bytes
+outcome<operation> decode_pending(std::string_view text);
+outcome<int> decode_format(std::string_view text);
 outcome<inflight> decode_inflight(std::string_view text);
 outcome<working_set_slots> decode_working_set(std::string_view text);
 outcome<task_properties> decode_task(std::string_view text);
 outcome<uuid> decode_task_key(std::string_view key);  // "t" + 16 bytes
 
+std::string encode_pending(const operation& op);
 std::string encode_inflight(const inflight& f);
 std::string encode_working_set(const working_set_slots& ws);
 std::string encode_task(const task_properties& props);

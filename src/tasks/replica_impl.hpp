@@ -11,7 +11,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
+#include <unordered_map>
 
 namespace chunklog {
 
@@ -24,17 +26,34 @@ inline bool is_pending(const task_properties* props) {
 }
 
 // Keeps numbers of tasks still pending, frees the others, gives new pending
-// tasks the lowest free numbers.
-inline void update_working_set(working_set_slots& ws, const task_set& tasks, const std::set<uuid>& touched) {
+// tasks the lowest free numbers, in the order of `touched`. Costs
+// O(slots + touched), whatever their sizes.
+inline void update_working_set(working_set_slots& ws, const task_set& tasks, const std::vector<uuid>& touched) {
+    std::unordered_map<uuid, std::size_t, id_hash> slot_of;
+    std::set<std::size_t> free;
+    for (std::size_t i = 0; i < ws.size(); ++i) {
+        if (ws[i]) slot_of.emplace(*ws[i], i);
+        else free.insert(i);
+    }
     for (const auto& id : touched) {
         auto it = tasks.find(id);
         bool pending = is_pending(it == tasks.end() ? nullptr : &it->second);
-        auto slot = std::find(ws.begin(), ws.end(), std::optional<uuid>(id));
-        if (!pending && slot != ws.end()) *slot = std::nullopt;
-        if (pending && slot == ws.end()) {
-            auto free = std::find(ws.begin(), ws.end(), std::nullopt);
-            if (free != ws.end()) *free = id;
-            else ws.push_back(id);
+        auto slot = slot_of.find(id);
+        if (!pending && slot != slot_of.end()) {
+            ws[slot->second] = std::nullopt;
+            free.insert(slot->second);
+            slot_of.erase(slot);
+        }
+        if (pending && slot == slot_of.end()) {
+            std::size_t i = ws.size();
+            if (!free.empty()) {
+                i = *free.begin();
+                free.erase(free.begin());
+                ws[i] = id;
+            } else {
+                ws.push_back(id);
+            }
+            slot_of.emplace(id, i);
         }
     }
     while (!ws.empty() && !ws.back()) ws.pop_back();
@@ -59,6 +78,45 @@ struct replica::impl {
         return {};
     }
 
+    // Calls `visit` with each key and value starting with `prefix`, in key order.
+    outcome<void> scan(const std::string& prefix,
+                       const std::function<outcome<void>(std::string_view, std::string_view)>& visit) const {
+        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}));
+        for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+            if (auto r = visit(it->key().ToStringView(), it->value().ToStringView()); !r) return r;
+        if (!it->status().ok()) return storage_error(it->status());
+        return {};
+    }
+
+    // Opens format 2 in place: a format 1 replica's unsynced operations move
+    // from "p" to one key each, in one synced write with the format record;
+    // a replica of a newer format is refused, unchanged.
+    outcome<void> upgrade() {
+        auto format = get(replica_keys::format);
+        if (!format) return format.error();
+        if (*format) {
+            auto n = decode_format(**format);
+            if (!n) return n.error();
+            if (*n > replica_format)
+                return make_error(errc::internal, "this replica is in format " + std::to_string(*n) +
+                                                      ", newer than this version of chunklog reads (" +
+                                                      std::to_string(replica_format) + "); upgrade chunklog");
+            return {};
+        }
+        rocksdb::WriteBatch batch;
+        auto old = get(replica_keys::old_pending);
+        if (!old) return old.error();
+        if (*old) {
+            auto ops = decode_old_pending(**old);
+            if (!ops) return ops.error();
+            for (std::size_t i = 0; i < ops->size(); ++i)
+                batch.Put(replica_keys::pending(i), encode_pending((*ops)[i]));
+            batch.Delete(replica_keys::old_pending);
+        }
+        batch.Put(replica_keys::format, std::to_string(replica_format));
+        return write(batch);
+    }
+
     outcome<uuid> base() const {
         auto v = get(replica_keys::base);
         if (!v) return v.error();
@@ -66,11 +124,42 @@ struct replica::impl {
         return decode_base(**v);
     }
 
-    outcome<std::vector<operation>> pending() const {
-        auto v = get(replica_keys::pending);
-        if (!v) return v.error();
-        if (!*v) return std::vector<operation>{};
-        return decode_pending(**v);
+    outcome<std::vector<pending_operation>> pending() const {
+        std::vector<pending_operation> out;
+        auto scanned = scan(replica_keys::pending_prefix, [&](std::string_view key, std::string_view value) -> outcome<void> {
+            auto n = decode_pending_key(key);
+            if (!n) return n.error();
+            auto op = decode_pending(value);
+            if (!op) return op.error();
+            out.push_back({*n, std::move(*op)});
+            return {};
+        });
+        if (!scanned) return scanned.error();
+        return out;
+    }
+
+    outcome<std::size_t> pending_count() const {
+        std::size_t n = 0;
+        auto scanned = scan(replica_keys::pending_prefix, [&](std::string_view key, std::string_view) -> outcome<void> {
+            if (auto k = decode_pending_key(key); !k) return k.error();
+            ++n;
+            return {};
+        });
+        if (!scanned) return scanned.error();
+        return n;
+    }
+
+    // The key number after the last unsynced operation's (0 when none): one
+    // seek, whatever their number.
+    outcome<std::uint64_t> next_pending_key() const {
+        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}));
+        it->SeekForPrev(replica_keys::pending_prefix + std::string(8, '\xff'));
+        if (!it->status().ok()) return storage_error(it->status());
+        if (!it->Valid() || !it->key().starts_with(replica_keys::pending_prefix)) return std::uint64_t{0};
+        auto n = decode_pending_key(it->key().ToStringView());
+        if (!n) return n.error();
+        if (*n == UINT64_MAX) return corrupt("no key left for another unsynced operation");
+        return *n + 1;
     }
 
     outcome<std::optional<inflight>> in_flight() const {
@@ -80,6 +169,15 @@ struct replica::impl {
         auto f = decode_inflight(**v);
         if (!f) return f.error();
         return std::optional<inflight>{*f};
+    }
+
+    outcome<snapshot_urgency> wanted_snapshot() const {
+        auto v = get(replica_keys::urgency);
+        if (!v) return v.error();
+        if (!*v) return snapshot_urgency::none;
+        if (**v == "low") return snapshot_urgency::low;
+        if (**v == "high") return snapshot_urgency::high;
+        return corrupt("the snapshot asked for is neither \"low\" nor \"high\"");
     }
 
     outcome<working_set_slots> working_set() const {
@@ -100,16 +198,15 @@ struct replica::impl {
 
     outcome<task_set> all_tasks() const {
         task_set out;
-        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions{}));
-        for (it->Seek(replica_keys::task_prefix); it->Valid() && it->key().starts_with(replica_keys::task_prefix);
-             it->Next()) {
-            auto id = decode_task_key(it->key().ToStringView());
+        auto scanned = scan(replica_keys::task_prefix, [&](std::string_view key, std::string_view value) -> outcome<void> {
+            auto id = decode_task_key(key);
             if (!id) return id.error();
-            auto props = decode_task(it->value().ToStringView());
+            auto props = decode_task(value);
             if (!props) return props.error();
             out.emplace(*id, std::move(*props));
-        }
-        if (!it->status().ok()) return storage_error(it->status());
+            return {};
+        });
+        if (!scanned) return scanned.error();
         return out;
     }
 
@@ -120,14 +217,17 @@ struct replica::impl {
         return write(batch);
     }
 
-    // Adds the touched tasks (as they are in `tasks`), the working set and
-    // the pending operations to one batch.
-    outcome<void> stage_state(rocksdb::WriteBatch& batch, const task_set& tasks, const std::set<uuid>& touched,
-                              const std::vector<operation>& pending_ops) {
+    // Adds the touched tasks (as they are in `tasks`) and the working set to
+    // one batch. With `replace_all`, `tasks` is the whole task set: every
+    // stored task goes first, and `touched` must name every task of
+    // `tasks` and every task the working set numbers.
+    outcome<void> stage_tasks(rocksdb::WriteBatch& batch, const task_set& tasks, const std::vector<uuid>& touched,
+                              bool replace_all = false) {
+        if (replace_all) batch.DeleteRange(replica_keys::task_prefix, replica_keys::task_end);
         for (const auto& id : touched) {
             auto it = tasks.find(id);
             if (it == tasks.end()) {
-                batch.Delete(replica_keys::task(id));
+                if (!replace_all) batch.Delete(replica_keys::task(id));
                 continue;
             }
             batch.Put(replica_keys::task(id), encode_task(it->second));
@@ -136,7 +236,6 @@ struct replica::impl {
         if (!ws) return ws.error();
         update_working_set(*ws, tasks, touched);
         batch.Put(replica_keys::working_set, encode_working_set(*ws));
-        batch.Put(replica_keys::pending, encode_operations(pending_ops));
         return {};
     }
 };

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -62,5 +63,16 @@ std::pair<std::optional<operation>, std::optional<operation>> transform(const op
 inline constexpr int operations_format_version = 1;
 std::string encode_operations(const std::vector<operation>& ops);
 outcome<std::vector<operation>> decode_operations(std::string_view chunk);
+
+// Snapshot chunk format version 1 (docs/operations.md): a whole task set as
+// one or more chunks, each one JSON object {"format":
+// "chunklog-task-snapshot", "version": 1, "tasks": {uuid: {property:
+// value}}} holding some of the tasks; the set is their union, whatever the
+// order. encode_snapshot is canonical (the same tasks give the same chunks)
+// and gives at least one chunk; decode_snapshot refuses another format or
+// version, and a task in two chunks (errc::bad_request).
+inline constexpr int snapshot_format_version = 1;
+std::vector<std::string> encode_snapshot(const task_set& tasks);
+outcome<task_set> decode_snapshot(std::span<const std::string_view> chunks);
 
 }  // namespace chunklog

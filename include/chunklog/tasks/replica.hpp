@@ -11,6 +11,17 @@
 // operations. Tasks keep a working set of small stable numbers for display
 // (local, never synced).
 //
+// Snapshots (protocol section 8, format in docs/operations.md): a replica
+// that has never synced starts from the server's snapshot, in the same pass
+// as the transactions after it; one whose last synced transaction fell into
+// truncated history (errc::history_truncated) rebuilds its tasks from the
+// snapshot and re-applies its unsynced operations on top, keeping them to
+// publish. When a publish answers Snapshot-Urgency high, sync() writes a
+// snapshot of the synced tasks before it returns; when low, at the end of
+// a later sync that has nothing to publish (snapshot_wanted() says one is
+// owed). Each unsynced operation is its own record, so a commit costs the
+// same however many are waiting.
+//
 // One replica object per directory and process (RocksDB locks the
 // directory); not thread-safe.
 #pragma once
@@ -31,6 +42,12 @@ struct sync_report {
     std::size_t published_operations = 0;  // local operations now on the server
     unsigned conflicts = 0;                // publishes refused and retried
     head_state head;                       // the last synced transaction and its seq
+    bool from_snapshot = false;            // the tasks were rebuilt from the server's snapshot
+    // The snapshot this sync wrote, or the later one the server kept instead.
+    std::optional<snapshot_position> snapshot;
+    // Why writing an owed snapshot failed; the sync itself succeeded, and a
+    // later sync tries again.
+    std::optional<error> snapshot_error;
 };
 
 class replica {
@@ -51,6 +68,10 @@ public:
     outcome<std::vector<std::optional<uuid>>> working_set() const;
     outcome<std::size_t> pending_operations() const;
     outcome<uuid> last_synced() const;
+    // The snapshot the server asked for that this replica has not written
+    // yet (none when it owes none): the next sync writes it, a `low` one only
+    // if that sync has nothing to publish.
+    outcome<snapshot_urgency> snapshot_wanted() const;
 
     outcome<sync_report> sync(client& server);
 
