@@ -474,8 +474,10 @@ private:
     }
 };
 
-template class http_session<tcp::socket>;
-template class http_session<tls_stream>;
+// Both variants are instantiated implicitly by start_session below, member
+// by member as used: an explicit instantiation would also instantiate the
+// TLS-only members for the plain stream (clang 14 ignores their requires
+// clause there).
 
 }  // namespace
 
