@@ -217,7 +217,10 @@ TEST_CASE("init claims a new user with its first token where registration is ope
 }
 
 TEST_CASE("init on a server with closed registration says what to do, and saves nothing") {
-    for (auto [status, code, exit] : {std::tuple{401u, "unauthorized", 6}, {403u, "forbidden", 7}}) {
+    for (auto answer : {std::tuple{401u, "unauthorized", 6}, {403u, "forbidden", 7}}) {
+        auto status = std::get<0>(answer);  // named copies: clang 14 cannot capture structured bindings
+        auto code = std::get<1>(answer);
+        auto exit = std::get<2>(answer);
         CAPTURE(code);
         test::temp_dir home;
         fake_server server([&](const fake_request&) { return error_answer(status, code); });
@@ -360,7 +363,9 @@ TEST_CASE("401, 403, 429, 507 and a TLS failure have their exit codes") {
         {error_answer(507, "quota_exceeded"), 9},
         {error_answer(507, "insufficient_storage"), 9},
     };
-    for (const auto& [answer, exit] : answers) {
+    for (const auto& entry : answers) {
+        const auto& answer = std::get<0>(entry);  // named: clang 14 cannot capture structured bindings
+        auto exit = std::get<1>(entry);
         CAPTURE(exit);
         fake_server server([&](const fake_request&) { return answer; });
         auto r = run_cli(home, "--json --server " + server.url() + " --user " + uuid::random().to_string() + " info");

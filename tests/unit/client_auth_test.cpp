@@ -328,7 +328,9 @@ TEST_CASE("401, 403, 429 and 507 come back as their protocol codes") {
     const std::vector<std::pair<unsigned, std::string>> answers{
         {401, "unauthorized"}, {403, "forbidden"}, {429, "too_many_requests"},
         {507, "quota_exceeded"}, {507, "insufficient_storage"}};
-    for (const auto& [status, code] : answers) {
+    for (const auto& answer : answers) {
+        auto status = answer.first;  // named copies: clang 14 cannot capture structured bindings
+        auto code = answer.second;
         CAPTURE(code);
         fake_server server([&](const fake_request&) {
             return fake_response::http(status, R"({"error":")" + code + R"(","message":"m"})");
@@ -344,8 +346,9 @@ TEST_CASE("401, 403, 429 and 507 come back as their protocol codes") {
 }
 
 TEST_CASE("401, 403 and 429 without a JSON body (a proxy's page) still have their codes") {
-    for (auto [status, code] : {std::pair{401u, errc::unauthorized}, {403u, errc::forbidden},
-                                {429u, errc::too_many_requests}}) {
+    for (auto answer : {std::pair{401u, errc::unauthorized}, {403u, errc::forbidden}, {429u, errc::too_many_requests}}) {
+        auto status = answer.first;  // named copies: clang 14 cannot capture structured bindings
+        auto code = answer.second;
         CAPTURE(status);
         fake_server server([&](const fake_request&) { return fake_response::http(status, "<html/>", "text/html"); });
         auto o = options_for(server.url());

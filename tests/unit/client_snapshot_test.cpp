@@ -319,7 +319,9 @@ TEST_CASE("a malformed snapshot page fails the pull before anything is handed ov
         {"a snapshot without chunks",
          s1 + line({{"snapshot", {{"transaction", snap_text}, {"seq", 5}}}}) + end_line(snap_text, false)},
     };
-    for (const auto& [what, body] : pages) {
+    for (const auto& malformed : pages) {
+        const auto& what = malformed.first;
+        const auto& body = malformed.second;
         CAPTURE(what);
         fake_server server([&](const fake_request& r) {
             return r.target.find("from=" + root_text) != std::string::npos ? page(body) : fake_response::drop();
