@@ -1,5 +1,6 @@
 // End-to-end: connection handling. Timeouts, the connection limit, graceful
 // shutdown, and the command line of the real binary.
+#include "support/command.hpp"
 #include "support/protocol.hpp"
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
@@ -20,16 +21,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-// Runs a shell command and returns its exit status and output.
-std::pair<int, std::string> run_command(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
-    int status = ::pclose(pipe);
-    return {WEXITSTATUS(status), out};
-}
 
 // A plain loopback socket to the server, for byte-level control.
 struct raw_socket {
@@ -82,7 +73,7 @@ TEST_CASE("--help and --version answer and exit 0, bad flags exit 2") {
     auto [version_status, version] = run_command(std::string(CHUNKLOGD_PATH) + " --version");
     CHECK(version_status == 0);
     CHECK(version.find("chunklogd 0.1") == 0);
-    CHECK(run_command(std::string(CHUNKLOGD_PATH) + " --bogus 2>/dev/null").first == 2);
+    CHECK(run_command(std::string(CHUNKLOGD_PATH) + " --bogus 2>/dev/null").exit == 2);
 }
 
 TEST_CASE("an idle keep-alive connection is closed after the idle timeout") {

@@ -4,6 +4,7 @@
 // plain HTTP on the TLS port gets no answer, unusable PEM files stop the
 // start with a message naming the file, and SIGHUP swaps the certificate for
 // new connections only, keeping the old one when the new files are broken.
+#include "support/command.hpp"
 #include "support/http_client.hpp"
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
@@ -44,16 +45,6 @@ namespace {
 
 constexpr std::chrono::seconds io_limit{10};
 
-// Runs a shell command and returns its exit status and output.
-std::pair<int, std::string> run_command(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
-    int status = ::pclose(pipe);
-    return {WEXITSTATUS(status), out};
-}
-
 // A self-signed P-256 certificate for 127.0.0.1 and localhost with the
 // given common name, as dir/NAME-cert.pem and dir/NAME-key.pem.
 struct pem_pair {
@@ -65,8 +56,8 @@ pem_pair make_certificate(const fs::path& dir, const std::string& name, const st
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=" + common_name +
         " -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" + files.key.string() + "' -out '" +
         files.cert.string() + "' 2>&1");
-    INFO(made.second);  // not a structured binding: clang 14 cannot capture those
-    REQUIRE(made.first == 0);
+    INFO(made.out);  // not a structured binding: clang 14 cannot capture those
+    REQUIRE(made.exit == 0);
     return files;
 }
 
@@ -321,11 +312,8 @@ TEST_CASE("SIGHUP: new connections get the new certificate, open ones go on, bro
 namespace {
 
 // Runs the chunklog CLI with its config and replica under dir/home.
-std::pair<int, std::string> run_cli(const fs::path& dir, const std::string& home, const std::string& args) {
-    auto config = (dir / home).string();
-    return run_command("env -u CHUNKLOG_SERVER -u CHUNKLOG_USER -u CHUNKLOG_REPLICA -u CHUNKLOG_TOKEN "
-                       "-u CHUNKLOG_CA_FILE -u CHUNKLOG_ADMIN_TOKEN XDG_CONFIG_HOME=" + config +
-                       " XDG_DATA_HOME=" + config + "/data " + CHUNKLOG_CLI_PATH + " " + args + " 2>/dev/null </dev/null");
+command_result run_cli(const fs::path& dir, const std::string& home, const std::string& args) {
+    return run_cli_in(dir / home, args);
 }
 
 }  // namespace
@@ -337,21 +325,21 @@ TEST_CASE("the task replica syncs over HTTPS with a token, trusting the server t
                                               "--registration", "open"});
     auto url = "https://127.0.0.1:" + std::to_string(server.port());
     auto untrusted = run_cli(dir.path(), "c", "--server " + url + " init");
-    CHECK(untrusted.first == 10);  // the certificate does not verify against the system store
+    CHECK(untrusted.exit == 10);  // the certificate does not verify against the system store
 
     auto trust = " --ca-file " + pem.cert.string();
-    REQUIRE(run_cli(dir.path(), "a", "--server " + url + trust + " --json init").first == 0);
-    REQUIRE(run_cli(dir.path(), "a", "task add buy milk over tls").first == 0);
-    REQUIRE(run_cli(dir.path(), "a", "task sync").first == 0);
+    REQUIRE(run_cli(dir.path(), "a", "--server " + url + trust + " --json init").exit == 0);
+    REQUIRE(run_cli(dir.path(), "a", "task add buy milk over tls").exit == 0);
+    REQUIRE(run_cli(dir.path(), "a", "task sync").exit == 0);
     auto user = run_cli(dir.path(), "a", "--json info");
-    REQUIRE(user.first == 0);
-    auto id = boost::json::parse(user.second).at("user").as_string();
+    REQUIRE(user.exit == 0);
+    auto id = boost::json::parse(user.out).at("user").as_string();
     auto device = run_cli(dir.path(), "a", "token create --label b");
-    REQUIRE(device.first == 0);
-    auto token = device.second.substr(0, device.second.find('\n'));
+    REQUIRE(device.exit == 0);
+    auto token = device.out.substr(0, device.out.find('\n'));
     REQUIRE(run_cli(dir.path(), "b", "--server " + url + trust + " --user " + std::string(id) + " --token " + token +
-                                          " init").first == 0);
-    REQUIRE(run_cli(dir.path(), "b", "task sync").first == 0);
+                                          " init").exit == 0);
+    REQUIRE(run_cli(dir.path(), "b", "task sync").exit == 0);
     auto listed = run_cli(dir.path(), "b", "task list --json");
-    CHECK(listed.second.find("buy milk over tls") != std::string::npos);
+    CHECK(listed.out.find("buy milk over tls") != std::string::npos);
 }

@@ -2,21 +2,16 @@
 // configuration in a scratch directory, for end-to-end CLI tests.
 #pragma once
 
+#include "support/command.hpp"
 #include "support/protocol.hpp"
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <fstream>
 
 namespace chunklog::test {
 
-struct cli_result {
-    int exit = -1;
-    std::string out;
-};
+using cli_result = command_result;
 
 struct cli_fixture {
     temp_dir dir;
@@ -27,18 +22,7 @@ struct cli_fixture {
 
     // Runs chunklog with its config and default replica under `home`, no stdin.
     cli_result run(const std::string& args, const std::string& home = "a") const {
-        auto config = (dir.path() / home).string();
-        std::string command = "env -u CHUNKLOG_SERVER -u CHUNKLOG_USER -u CHUNKLOG_REPLICA -u CHUNKLOG_TOKEN -u CHUNKLOG_CA_FILE "
-                              "-u CHUNKLOG_ADMIN_TOKEN XDG_CONFIG_HOME=" + config +
-                              " XDG_DATA_HOME=" + config + "/data " + CHUNKLOG_CLI_PATH + " " + args +
-                              " 2>/dev/null </dev/null";
-        cli_result r;
-        FILE* pipe = ::popen(command.c_str(), "r");
-        char buf[4096];
-        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.out.append(buf, n);
-        int status = ::pclose(pipe);
-        r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        return r;
+        return run_cli_in(dir.path() / home, args);
     }
 
     std::string write_file(const std::string& name, const std::string& bytes) {

@@ -2,6 +2,7 @@
 // durations and byte counts, the new global options and config fields, and
 // init / token / admin against a fake server (what they send, what they
 // save, what they print when registration is closed).
+#include "support/command.hpp"
 #include "support/fake_server.hpp"
 #include "support/outcome_printer.hpp"
 #include "support/temp_dir.hpp"
@@ -29,25 +30,9 @@ using test::fake_server;
 
 namespace {
 
-struct cli_result {
-    int exit = -1;
-    std::string out;
-};
-
 // The CLI as a process, its config under `home`, stderr dropped.
-cli_result run_cli(const test::temp_dir& home, const std::string& args, const std::string& env = {}) {
-    std::string command = "env -u CHUNKLOG_SERVER -u CHUNKLOG_USER -u CHUNKLOG_TOKEN -u CHUNKLOG_CA_FILE "
-                          "-u CHUNKLOG_ADMIN_TOKEN -u CHUNKLOG_REPLICA XDG_CONFIG_HOME=" +
-                          home.path().string() + " XDG_DATA_HOME=" + home.path().string() + "/data " + env + " " +
-                          CHUNKLOG_CLI_PATH + " " + args + " 2>/dev/null </dev/null";
-    cli_result r;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.out.append(buf, n);
-    int status = ::pclose(pipe);
-    r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+test::command_result run_cli(const test::temp_dir& home, const std::string& args, const std::string& env = {}) {
+    return test::run_cli_in(home.path(), args, env);
 }
 
 boost::json::object json_of(const std::string& text) {

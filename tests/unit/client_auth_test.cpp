@@ -4,6 +4,7 @@
 // 401/403/429/507, waiting for Retry-After within its bounds, and the token
 // and quota calls. Also that the CLI hands its token and CA file to the
 // client.
+#include "support/command.hpp"
 #include "support/fake_server.hpp"
 #include "support/outcome_printer.hpp"
 #include "support/temp_dir.hpp"
@@ -261,24 +262,8 @@ std::optional<errc> code_of(const outcome<T>& r) {
 }
 
 // The CLI as a process with its config in `home`, against these servers.
-struct cli_result {
-    int exit = -1;
-    std::string out;
-};
-
-cli_result run_cli(const test::temp_dir& home, const std::string& args, const std::string& env = {}) {
-    std::string command = "env -u CHUNKLOG_SERVER -u CHUNKLOG_USER -u CHUNKLOG_TOKEN -u CHUNKLOG_CA_FILE "
-                          "-u CHUNKLOG_ADMIN_TOKEN -u CHUNKLOG_REPLICA XDG_CONFIG_HOME=" +
-                          home.path().string() + " XDG_DATA_HOME=" + home.path().string() + "/data " + env + " " +
-                          CHUNKLOG_CLI_PATH + " " + args + " 2>/dev/null </dev/null";
-    cli_result r;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.out.append(buf, n);
-    int status = ::pclose(pipe);
-    r.exit = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+test::command_result run_cli(const test::temp_dir& home, const std::string& args, const std::string& env = {}) {
+    return test::run_cli_in(home.path(), args, env);
 }
 
 const std::string summary_body =
