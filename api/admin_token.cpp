@@ -52,7 +52,7 @@ outcome<std::string> read_admin_token(const std::filesystem::path& file) {
 }
 
 outcome<std::string> load_or_create_admin_token(const std::filesystem::path& data_dir) {
-    auto file = data_dir / "admin-token";
+    auto file = data_dir / admin_token_file_name;
     auto created = create_exclusive(file, new_token_secret() + "\n");
     if (!created) return created.error();
     return read_admin_token(file);

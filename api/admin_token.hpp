@@ -11,6 +11,9 @@
 
 namespace chunklog::api {
 
+// The file in the data directory that holds the created admin token.
+inline constexpr const char* admin_token_file_name = "admin-token";
+
 // The first line of `file`; an error naming the file when it cannot be read
 // or the line is not a valid token (printable ASCII, no spaces, 1-256 chars).
 outcome<std::string> read_admin_token(const std::filesystem::path& file);

@@ -135,6 +135,25 @@ private:
     db_handle& handle_;
 };
 
+std::vector<rocksdb::ColumnFamilyDescriptor> store_families(const rocksdb::DBOptions& db_options,
+                                                            const std::filesystem::path& dir,
+                                                            const std::shared_ptr<rocksdb::Cache>& cache) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> families{
+        {rocksdb::kDefaultColumnFamilyName, meta_family_options(cache)},
+        {"chunks", chunk_family_options(cache)},
+        {"accounts", accounts_family_options(cache)},
+    };
+    // RocksDB opens a directory only with every family it holds: a newer
+    // store format's extra ones are opened too, so that its format version
+    // can be read and the directory refused with a clear message.
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(db_options, dir.string(), &existing).ok())
+        for (const auto& name : existing)
+            if (std::none_of(families.begin(), families.end(), [&](const auto& f) { return f.name == name; }))
+                families.emplace_back(name, rocksdb::ColumnFamilyOptions{});
+    return families;
+}
+
 outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options) {
     std::error_code fs_error;
     std::filesystem::create_directories(options.dir, fs_error);
@@ -155,20 +174,7 @@ outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options
     db_options.listeners.push_back(std::make_shared<no_space_listener>(*h));
     if (options.env != nullptr) db_options.env = options.env;
 
-    auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-    std::vector<rocksdb::ColumnFamilyDescriptor> families{
-        {rocksdb::kDefaultColumnFamilyName, meta_family_options(cache)},
-        {"chunks", chunk_family_options(cache)},
-        {"accounts", accounts_family_options(cache)},
-    };
-    // RocksDB opens a directory only with every family it holds: a newer
-    // store format's extra ones are opened too, so that its format version
-    // can be read and the directory refused with a clear message.
-    std::vector<std::string> existing;
-    if (rocksdb::DB::ListColumnFamilies(db_options, options.dir.string(), &existing).ok())
-        for (const auto& name : existing)
-            if (std::none_of(families.begin(), families.end(), [&](const auto& f) { return f.name == name; }))
-                families.emplace_back(name, rocksdb::ColumnFamilyOptions{});
+    auto families = store_families(db_options, options.dir, rocksdb::NewLRUCache(options.block_cache_bytes));
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     auto s = rocksdb::DB::Open(db_options, options.dir.string(), families, &handles, &raw);

@@ -19,12 +19,24 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+namespace rocksdb {
+class Cache;
+}
+
 namespace chunklog::storage {
+
+// The store's column families with their options ("default" for metadata,
+// "chunks", "accounts"), then any other family `dir` holds (a newer format's),
+// with default options: RocksDB opens a directory only with all of them.
+std::vector<rocksdb::ColumnFamilyDescriptor> store_families(const rocksdb::DBOptions& db_options,
+                                                            const std::filesystem::path& dir,
+                                                            const std::shared_ptr<rocksdb::Cache>& cache);
 
 class db_handle {
 public:

@@ -1,6 +1,8 @@
-// chunklogd: the chunklog sync server. Parses options and runs the server.
+// chunklogd: the chunklog sync server. Runs a maintenance command (verify,
+// backup, restore) or parses options and runs the server.
 #include "api/server/http_server.hpp"
 #include "api/request_log.hpp"
+#include "chunklogd/maintenance.hpp"
 #include "chunklogd/server_options.hpp"
 
 #include <chunklog/version.hpp>
@@ -10,7 +12,9 @@
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or peer must not kill the server
-    auto options = chunklog::parse_server_options(std::vector<std::string>(argv + 1, argv + argc));
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (auto status = chunklog::run_maintenance_command(args, std::cout, std::cerr)) return *status;
+    auto options = chunklog::parse_server_options(args);
     if (!options.error.empty()) {
         std::cerr << "chunklogd: " << options.error << "\n\n" << options.help_text;
         return 2;

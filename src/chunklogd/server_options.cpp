@@ -111,7 +111,11 @@ parsed_options parse_server_options(const std::vector<std::string>& args) {
     raw_options raw;
     auto desc = describe(out.config, out, raw);
     std::ostringstream help;
-    help << "usage: chunklogd [options]\n\n" << desc;
+    help << "usage: chunklogd [options]\n"
+            "       chunklogd verify --data-dir DIR             check every chunk and invariant of a store\n"
+            "       chunklogd backup --data-dir DIR --to DIR    copy a store, also while a server runs on it\n"
+            "       chunklogd restore --from DIR --data-dir DIR put a verified backup in place\n\n"
+         << desc;
     out.help_text = help.str();
     try {
         po::variables_map vm;

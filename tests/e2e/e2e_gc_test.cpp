@@ -29,17 +29,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// One transaction with one new chunk on `parent`, made HEAD, in one publish.
-http_reply publish_one(http_connection& conn, const user_api& api, const std::string& id, const std::string& parent,
-                       const std::string& bytes) {
-    boost::json::object body{
-        {"chunks", boost::json::array{{{"id", sha256_hex(bytes)}, {"data", chunklog::base64_encode(bytes)}}}},
-        {"transactions",
-         boost::json::array{{{"id", id}, {"parent", parent}, {"chunks", boost::json::array{sha256_hex(bytes)}}}}},
-        {"head", id}};
-    return conn.request("POST", api.path("/publish"), boost::json::serialize(body));
-}
-
 boost::json::object gc_now(http_connection& conn) {
     auto r = conn.request("POST", "/admin/gc");
     REQUIRE(r.status == 200);
@@ -47,16 +36,6 @@ boost::json::object gc_now(http_connection& conn) {
 }
 
 long number(const boost::json::value& v) { return static_cast<long>(v.to_number<std::int64_t>()); }
-
-std::vector<boost::json::object> log_lines(http_connection& conn, const user_api& api, const std::string& query) {
-    auto r = conn.request("GET", api.path("/log?" + query));
-    REQUIRE(r.status == 200);
-    std::vector<boost::json::object> out;
-    std::size_t start = 0;
-    for (auto nl = r.body.find('\n'); nl != std::string::npos; start = nl + 1, nl = r.body.find('\n', start))
-        out.push_back(parse_json(r.body.substr(start, nl - start)).as_object());
-    return out;
-}
 
 std::string snapshot_body(const std::vector<std::string>& chunks) {
     return boost::json::serialize(boost::json::object{{"chunks", boost::json::array(chunks.begin(), chunks.end())}});
@@ -97,7 +76,7 @@ TEST_CASE("POST /admin/gc removes dead transactions and unreferenced chunks olde
     http_connection conn(server.port());
     user_api api(conn);
     auto committed = random_uuid(), dead = random_uuid(), pending = random_uuid();
-    REQUIRE(publish_one(conn, api, committed, root_id_text, "kept").status == 200);
+    REQUIRE(api.publish_one(committed, root_id_text, "kept").status == 200);
     REQUIRE(api.put_chunk("dead's").status == 201);
     REQUIRE(api.put_chunk("loose").status == 201);
     REQUIRE(api.put_transaction(dead, root_id_text, {sha256_hex("dead's")}).status == 201);
@@ -156,7 +135,7 @@ TEST_CASE("snapshots: PUT, GET, the summary and the Snapshot-Urgency header") {
     std::string parent = root_id_text;
     for (int i = 1; i <= 4; ++i) {
         auto id = random_uuid();
-        auto r = publish_one(conn, api, id, parent, "op " + std::to_string(i));
+        auto r = api.publish_one(id, parent, "op " + std::to_string(i));
         REQUIRE(r.status == 200);
         CHECK(r.header("snapshot-urgency") == (i < 3 ? "" : "low"));
         ids.push_back(parent = id);
@@ -185,10 +164,10 @@ TEST_CASE("snapshots: PUT, GET, the summary and the Snapshot-Urgency header") {
     s = parse_json(api.get("").body);
     CHECK(text(s.at("snapshot").at("transaction")) == ids[1]);
     CHECK(text(s.at("snapshot_urgency")) == "none");  // 2 transactions after it
-    auto advanced = publish_one(conn, api, random_uuid(), ids[3], "op 5");
+    auto advanced = api.publish_one(random_uuid(), ids[3], "op 5");
     CHECK(advanced.header("snapshot-urgency") == "low");
 
-    auto page = log_lines(conn, api, "snapshot=1");
+    auto page = api.log_lines("snapshot=1");
     REQUIRE(page.size() >= 3);
     CHECK(text(page[0].at("chunk").at("id")) == sha256_hex("state at 2"));
     CHECK(text(page[1].at("snapshot").at("transaction")) == ids[1]);
@@ -209,7 +188,7 @@ TEST_CASE("history truncation: 410 with the snapshot, and a new replica bootstra
     std::string parent = root_id_text;
     for (int i = 1; i <= 6; ++i) {
         auto id = random_uuid();
-        REQUIRE(publish_one(conn, api, id, parent, "op " + std::to_string(i)).status == 200);
+        REQUIRE(api.publish_one(id, parent, "op " + std::to_string(i)).status == 200);
         ids.push_back(parent = id);
     }
     REQUIRE(api.put_chunk("state at 4").status == 201);
@@ -240,7 +219,7 @@ TEST_CASE("history truncation: 410 with the snapshot, and a new replica bootstra
     CHECK(api.list(ids[3]) == std::vector<std::string>{ids[4], ids[5]});
 
     // A new replica: one streamed pass from ROOT with snapshot=1.
-    auto page = log_lines(conn, api, "snapshot=1");
+    auto page = api.log_lines("snapshot=1");
     std::vector<std::string> kinds;
     for (const auto& line : page) kinds.push_back(std::string(line.begin()->key()));
     CHECK(kinds == std::vector<std::string>{"chunk", "snapshot", "chunk", "transaction", "chunk", "transaction", "end"});
@@ -248,7 +227,7 @@ TEST_CASE("history truncation: 410 with the snapshot, and a new replica bootstra
     CHECK(text(page[3].at("transaction").at("id")) == ids[4]);
     CHECK(text(page[6].at("end").at("last")) == ids[5]);
     // A replica offline across the truncation: its base is gone, snapshot=1 brings it back.
-    auto stale = log_lines(conn, api, "snapshot=1&chunks=0&from=" + ids[1]);
+    auto stale = api.log_lines("snapshot=1&chunks=0&from=" + ids[1]);
     CHECK(text(stale[0].at("snapshot").at("transaction")) == ids[3]);
 }
 
@@ -264,7 +243,7 @@ TEST_CASE("a GC pass racing many publishing clients leaves every committed chunk
             http_connection conn(server.port());
             user_api api(conn, user);
             for (int i = 0; !stop.load(); ++i) {
-                auto r = publish_one(conn, api, random_uuid(), api.head(),
+                auto r = api.publish_one(random_uuid(), api.head(),
                                      "client " + std::to_string(c) + " op " + std::to_string(i));
                 if (r.status >= 500) ++server_errors;
                 if (r.status == 200) ++published;
@@ -297,7 +276,7 @@ TEST_CASE("a GC pass racing many publishing clients leaves every committed chunk
     std::string from = root_id_text;
     std::size_t committed = 0;
     for (bool more = true; more;) {
-        auto page = log_lines(conn, api, "limit=1000&from=" + from);
+        auto page = api.log_lines("limit=1000&from=" + from);
         for (const auto& line : page) {
             if (line.contains("chunk") && referenced.insert(text(line.at("chunk").at("id"))).second)
                 bytes += static_cast<long>(chunklog::base64_decode(text(line.at("chunk").at("data"))).value().size());

@@ -38,7 +38,7 @@ no_asio() {
 
 public='<chunklog/[a-z0-9_]+\.hpp>'
 tasks='<chunklog/tasks/[a-z_]+\.hpp>'
-storage_public='<chunklog/storage/(log_store|log_cursor)\.hpp>'
+storage_public='<chunklog/storage/(log_store|log_cursor|maintenance)\.hpp>'
 
 allowed include/chunklog "^$public$" "-maxdepth 1"
 allowed include/chunklog/tasks "^($public|$tasks)$"

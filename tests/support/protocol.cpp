@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include <chunklog/base64.hpp>
 #include <chunklog/ids.hpp>
 #include <chunklog/sha256.hpp>
 
@@ -49,6 +50,25 @@ http_reply user_api::advance(const std::string& id) {
 }
 
 http_reply user_api::get(const std::string& rest) { return conn_.request("GET", path(rest)); }
+
+http_reply user_api::publish_one(const std::string& id, const std::string& parent, const std::string& bytes) {
+    boost::json::object body{
+        {"chunks", boost::json::array{{{"id", sha256_hex(bytes)}, {"data", base64_encode(bytes)}}}},
+        {"transactions",
+         boost::json::array{{{"id", id}, {"parent", parent}, {"chunks", boost::json::array{sha256_hex(bytes)}}}}},
+        {"head", id}};
+    return conn_.request("POST", path("/publish"), boost::json::serialize(body));
+}
+
+std::vector<boost::json::object> user_api::log_lines(const std::string& query) {
+    auto r = get("/log?" + query);
+    if (r.status != 200) throw std::runtime_error("GET log answered " + std::to_string(r.status) + ": " + r.body);
+    std::vector<boost::json::object> out;
+    std::size_t start = 0;
+    for (auto nl = r.body.find('\n'); nl != std::string::npos; start = nl + 1, nl = r.body.find('\n', start))
+        out.push_back(parse_json(r.body.substr(start, nl - start)).as_object());
+    return out;
+}
 
 std::string user_api::head() {
     auto r = get("/head");

@@ -5,6 +5,7 @@
 
 #include "support/http_client.hpp"
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -49,6 +50,10 @@ public:
                                const std::vector<std::string>& chunk_ids);
     http_reply advance(const std::string& id);
     http_reply get(const std::string& rest);
+    // One transaction with one new chunk holding `bytes` on `parent`, made HEAD, in one POST publish.
+    http_reply publish_one(const std::string& id, const std::string& parent, const std::string& bytes);
+    // The lines of GET log?QUERY (which must answer 200), parsed.
+    std::vector<boost::json::object> log_lines(const std::string& query);
 
     std::string head();  // current HEAD id
     std::vector<std::string> list(const std::string& from = root_id_text, std::optional<int> limit = {});

@@ -5,6 +5,8 @@
 // format 2 values round-trip.
 #include "support/gc_fixture.hpp"
 
+#include "storage/keys.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -12,51 +14,13 @@
 
 using namespace chunklog;
 using chunklog::test::make_id;
+using chunklog::test::raw_db;
 using namespace std::chrono_literals;
 namespace keys = chunklog::storage::keys;
 
 namespace {
 
 digest secret_hash(const std::string& s) { return sha256_of(s); }
-
-// A raw RocksDB handle on a store directory with the store's three families.
-class raw_db {
-public:
-    explicit raw_db(const std::filesystem::path& dir, std::vector<std::string> extra_families = {}) {
-        rocksdb::DBOptions options;
-        options.create_if_missing = true;
-        options.create_missing_column_families = true;
-        rocksdb::ColumnFamilyOptions meta;
-        meta.merge_operator = std::make_shared<test::store_check_detail::pair_add>();
-        std::vector<rocksdb::ColumnFamilyDescriptor> families{
-            {rocksdb::kDefaultColumnFamilyName, meta}, {"chunks", {}}, {"accounts", {}}};
-        for (auto& f : extra_families) families.emplace_back(f, rocksdb::ColumnFamilyOptions{});
-        rocksdb::DB* raw = nullptr;
-        REQUIRE(rocksdb::DB::Open(options, dir.string(), families, &handles_, &raw).ok());
-        db_.reset(raw);
-    }
-    ~raw_db() {
-        for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-        db_->Close();
-    }
-
-    rocksdb::ColumnFamilyHandle* meta() { return handles_[0]; }
-    rocksdb::ColumnFamilyHandle* chunks() { return handles_[1]; }
-    rocksdb::ColumnFamilyHandle* accounts() { return handles_[2]; }
-    rocksdb::DB& db() { return *db_; }
-
-    std::optional<std::string> get(rocksdb::ColumnFamilyHandle* cf, const std::string& key) {
-        std::string value;
-        auto s = db_->Get({}, cf, key, &value);
-        if (s.IsNotFound()) return std::nullopt;
-        REQUIRE(s.ok());
-        return value;
-    }
-
-private:
-    std::unique_ptr<rocksdb::DB> db_;
-    std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-};
 
 // Writes one user's data in the format 1 layout, and remembers its keys.
 class format1_writer {

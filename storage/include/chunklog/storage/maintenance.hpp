@@ -1,0 +1,62 @@
+// Maintenance of a data directory, also while a server runs on it:
+// verify_store checks every invariant of the store, backup_store makes a
+// consistent copy, restore_store puts a verified copy in place. Each reads
+// through a RocksDB secondary instance (storage/store_reader.hpp), so it
+// sees one state the store was in, each write whole or absent. Blocking
+// calls; safe to run from any thread, and beside a running server.
+#pragma once
+
+#include <chunklog/errors.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace chunklog::storage {
+
+struct verify_report {
+    std::uint64_t format = 0;  // the store format the directory records (1: none recorded)
+    std::uint64_t users = 0;
+    std::uint64_t transactions = 0;
+    std::uint64_t chunks = 0;
+    std::uint64_t chunk_bytes = 0;
+    std::uint64_t tokens = 0;
+    std::uint64_t problem_count = 0;
+    std::vector<std::string> problems;  // the first max_listed_problems, in key order
+
+    static constexpr std::size_t max_listed_problems = 1000;
+    bool clean() const { return problem_count == 0; }
+};
+
+// Reads the whole store in `dir`: re-hashes every chunk, and checks the
+// chunk records and counters against the bytes, the reference counts against
+// the transactions and the snapshot, the committed chain against the parent
+// links and HEAD, the children and uncommitted indexes, history truncation
+// against the snapshot, and the accounts (tokens and their index). Memory:
+// one user's metadata at a time. An error only when `dir` cannot be read.
+outcome<verify_report> verify_store(const std::filesystem::path& dir);
+
+struct copy_report {
+    std::uint64_t format = 0;
+    std::uint64_t keys = 0;
+    std::uint64_t bytes = 0;  // keys and values copied
+};
+
+// Copies the store in `dir` into `to`, which must not exist or be empty: a
+// new store directory that a server can open, holding one state of the
+// source (a publish racing the copy is in it whole or not at all). The copy
+// is written beside `to` and renamed into place once synced, so `to` never
+// holds half a backup. Refuses a store of a newer format than this code's.
+// `carry` names files beside the store in `dir` (the server's admin token)
+// to copy along when present, with their permissions.
+outcome<copy_report> backup_store(const std::filesystem::path& dir, const std::filesystem::path& to,
+                                  const std::vector<std::string>& carry = {});
+
+// Verifies the backup in `from` and copies it into `to` (which must not
+// exist or be empty) the same way; refuses a backup that verify_store finds
+// a problem in, naming the first.
+outcome<copy_report> restore_store(const std::filesystem::path& from, const std::filesystem::path& to,
+                                   const std::vector<std::string>& carry = {});
+
+}  // namespace chunklog::storage
