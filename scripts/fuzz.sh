@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of tests/fuzz/ with clang-14 in build-fuzz/ and
 # runs each one for a bounded time; fails on any crash, leak, timeout or
 # sanitizer report.
-#   scripts/fuzz.sh                      12 s per target, about a minute of fuzzing
+#   scripts/fuzz.sh                      12 s per target, about a minute and a quarter of fuzzing
 #   scripts/fuzz.sh SECONDS_PER_TARGET   longer runs
 #
 # Targets: tests/fuzz/<name>_fuzz.cpp, built as build-fuzz/bin/fuzz_<name>,
@@ -13,6 +13,8 @@
 #   base64        base64_decode against OpenSSL's EVP_DecodeBlock, round trip
 #   operations    decode_operations, and its round trip through encode_operations
 #   http_request  Beast's request parser with request_body, as the session drives it
+#   task_snapshot decode_snapshot against the documented format, and its round trip
+#                 through encode_snapshot
 #
 # The libraries are built with -fsanitize=fuzzer-no-link,address,undefined
 # (coverage for the fuzzer, ASan, UBSan; -O1 with Boost's assertions on), the targets
@@ -33,7 +35,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-12}
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET]" >&2; exit 2; }
-targets=(routes json_codec base64 operations http_request)
+targets=(routes json_codec base64 operations http_request task_snapshot)
 
 scripts/install-deps.sh --clang
 # -fno-sanitize=function: clang 14's UBSan function check cannot compile the
