@@ -141,7 +141,7 @@ TEST_CASE("a backup taken under a publish load restores to a whole, verified sto
     CHECK(total >= static_cast<std::size_t>(published_before_backup));
 }
 
-TEST_CASE("verify exits non-zero naming each damage; backup and restore refuse what they cannot do") {
+TEST_CASE("verify exits non-zero naming each damage, backup and restore refuse what they cannot do") {
     namespace keys = chunklog::storage::keys;
     temp_dir dir;
     auto data = dir.path() / "db";

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 TEST_SUITE("gc") {
 
-TEST_CASE_FIXTURE(test::gc_fixture, "dead and pending transactions go after the grace period; committed ones stay") {
+TEST_CASE_FIXTURE(test::gc_fixture, "dead and pending transactions go after the grace period, committed ones stay") {
     chain(1, 3, root_id);                           // committed 1..3
     transaction(make_id(10), make_id(3));          // pending: a child of HEAD
     transaction(make_id(20), make_id(1));          // dead: a branch off committed 1
@@ -90,7 +90,7 @@ TEST_CASE_FIXTURE(test::gc_fixture, "a re-sent uncommitted transaction starts it
     CHECK(collect().transactions == 1);
 }
 
-TEST_CASE_FIXTURE(test::gc_fixture, "unreferenced chunks go after the grace period; referenced ones stay; counters are exact") {
+TEST_CASE_FIXTURE(test::gc_fixture, "unreferenced chunks go after the grace period, referenced ones stay, counters are exact") {
     auto committed = chunk("committed");
     auto pending = chunk("pending");
     auto dead = chunk("dead");
@@ -166,7 +166,7 @@ TEST_CASE_FIXTURE(test::gc_fixture, "a pass goes through every user, and the chu
     check_invariants();
 }
 
-TEST_CASE_FIXTURE(test::gc_fixture, "the snapshot keeps its chunks; a replaced snapshot's chunks go") {
+TEST_CASE_FIXTURE(test::gc_fixture, "the snapshot keeps its chunks, a replaced snapshot's chunks go") {
     chain(1, 2, root_id);
     auto state1 = chunk("state at 1");
     auto state2 = chunk("state at 2");

@@ -267,7 +267,7 @@ TEST_CASE_FIXTURE(history_router_fixture, "after truncation: 410 with the snapsh
     CHECK(lines(call(http_method::get, base + "/log?snapshot=1&chunks=0")).size() == 4);
 }
 
-TEST_CASE_FIXTURE(history_router_fixture, "POST /admin/gc answers what it removed; /metrics and /limits show it") {
+TEST_CASE_FIXTURE(history_router_fixture, "POST /admin/gc answers what it removed, /metrics and /limits show it") {
     CHECK(publish(1, root_id).status == 200);
     put_chunk("loose one");
     put_chunk("loose two");

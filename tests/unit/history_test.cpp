@@ -56,7 +56,7 @@ TEST_CASE_FIXTURE(history_fixture, "a snapshot needs a committed transaction and
     check_invariants();
 }
 
-TEST_CASE_FIXTURE(history_fixture, "the first snapshot at a seq stays; a later one replaces it") {
+TEST_CASE_FIXTURE(history_fixture, "the first snapshot at a seq stays, a later one replaces it") {
     chain(1, 3, root_id);
     auto a = chunk("a"), b = chunk("b"), c = chunk("c");
     REQUIRE(store->put_snapshot(user, make_id(2), std::vector{a}).value().result == insert_result::created);
@@ -109,7 +109,7 @@ TEST_CASE_FIXTURE(history_fixture, "snapshot urgency counts transactions after i
     CHECK(o.summary.transactions == 8);
 }
 
-TEST_CASE_FIXTURE(history_fixture, "without a snapshot the age counts from the first commit; 0 turns a criterion off") {
+TEST_CASE_FIXTURE(history_fixture, "without a snapshot the age counts from the first commit, 0 turns a criterion off") {
     options.snapshot_after = 0;
     reopen();
     chain(1, 1, root_id);

@@ -114,7 +114,7 @@ TEST_CASE_FIXTURE(verified_store, "broken references, children index, snapshot a
     CHECK(mentions(report->problems, "token laptop is missing from the user's token index"));
 }
 
-TEST_CASE_FIXTURE(verified_store, "a backup is a store of its own that verifies and restores; targets that hold data are refused") {
+TEST_CASE_FIXTURE(verified_store, "a backup is a store of its own that verifies and restores, and targets that hold data are refused") {
     auto backup = dir.path() / "backup";
     auto copied = storage::backup_store(options.dir, backup);
     REQUIRE(copied);
