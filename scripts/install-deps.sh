@@ -11,7 +11,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
-  librocksdb-dev libssl-dev doctest-dev
+  librocksdb-dev libssl-dev doctest-dev zlib1g-dev
   openssl  # the command: tests and the benchmark make throwaway TLS certificates
 )
 [[ ${1:-} == --clang ]] && packages+=(clang-14 libclang-rt-14-dev llvm-14)

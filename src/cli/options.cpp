@@ -12,6 +12,7 @@ std::optional<std::string>* value_flag(global_options& out, std::string_view nam
     if (name == "--ca-file") return &out.ca_file;
     if (name == "--admin-token") return &out.admin_token;
     if (name == "--replica") return &out.replica;
+    if (name == "--encryption-secret") return &out.encryption_secret;
     return nullptr;
 }
 

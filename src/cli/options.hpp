@@ -1,5 +1,6 @@
 // Global options of the chunklog command-line client (--server, --user,
-// --token, --ca-file, --admin-token, --replica, --json, --help), accepted
+// --token, --ca-file, --admin-token, --replica, --encryption-secret,
+// --json, --help), accepted
 // before or after the subcommand, and the documented exit codes. Start-up
 // only; pure functions.
 #pragma once
@@ -37,6 +38,7 @@ struct global_options {
     std::optional<std::string> ca_file;
     std::optional<std::string> admin_token;
     std::optional<std::string> replica;  // task replica directory
+    std::optional<std::string> encryption_secret;  // the task list's
     bool json = false;
     bool help = false;
     std::string command;            // first positional argument

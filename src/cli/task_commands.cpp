@@ -1,6 +1,7 @@
 // `chunklog task ...`: an offline-first task list kept in a local replica and
 // synced through the server (see replica.hpp).
 #include "cli/commands.hpp"
+#include "cli/task_secret.hpp"
 
 #include <chunklog/tasks/replica.hpp>
 
@@ -16,10 +17,14 @@ namespace json = boost::json;
 
 namespace {
 
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+// Operation timestamps: nanoseconds since the epoch, as Taskwarrior's.
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
+
+// Task dates (entry, modified, end): epoch seconds, as Taskwarrior writes them.
+std::string epoch_seconds(std::int64_t ns) { return std::to_string(ns / 1'000'000'000); }
 
 std::filesystem::path replica_dir(context& ctx) {
     return ctx.settings().replica.empty() ? default_replica_dir() : std::filesystem::path(ctx.settings().replica);
@@ -27,10 +32,10 @@ std::filesystem::path replica_dir(context& ctx) {
 
 // Updates that stamp `modified` along with the given properties.
 std::vector<operation> updates(const uuid& task, const std::vector<std::pair<std::string, std::optional<std::string>>>& props) {
-    auto ts = now_ms();
+    auto ts = now_ns();
     std::vector<operation> ops;
     for (const auto& [k, v] : props) ops.push_back(operation::update(task, k, v, ts));
-    ops.push_back(operation::update(task, "modified", std::to_string(ts / 1000), ts));
+    ops.push_back(operation::update(task, "modified", epoch_seconds(ts), ts));
     return ops;
 }
 
@@ -91,9 +96,9 @@ int task_add(context& ctx, replica& r, const arguments& a) {
     auto props = parse_properties(a.positional(), &description);
     if (description.empty()) return ctx.usage_error("task add needs a DESCRIPTION");
     auto id = uuid::random();
-    auto ts = now_ms();
+    auto ts = now_ns();
     std::vector<operation> ops{operation::create(id)};
-    props.insert(props.begin(), {{"description", description}, {"status", "pending"}, {"entry", std::to_string(ts / 1000)}});
+    props.insert(props.begin(), {{"description", description}, {"status", "pending"}, {"entry", epoch_seconds(ts)}});
     for (auto& op : updates(id, props)) ops.push_back(std::move(op));
     if (auto c = r.commit(ops); !c) return ctx.fail(c.error());
     auto ws = r.working_set();
@@ -170,7 +175,7 @@ int task_modify(context& ctx, replica& r, const arguments& a) {
 
 int task_done(context& ctx, replica& r, const arguments& a) {
     return modify_task(ctx, r, a.positional()[0],
-                       {{"status", "completed"}, {"end", std::to_string(now_ms() / 1000)}}, "completed");
+                       {{"status", "completed"}, {"end", epoch_seconds(now_ns())}}, "completed");
 }
 
 int task_delete(context& ctx, replica& r, const arguments& a) {
@@ -219,11 +224,26 @@ bool incurable(errc code) {
     return code == errc::unauthorized || code == errc::forbidden || code == errc::tls_failure;
 }
 
+// The key of the task list: the secret and the user (about a third of a
+// second of work, as Taskwarrior's own sync); nullopt after reporting why not.
+std::optional<sealing_key> task_list_key(context& ctx) {
+    auto secret = find_encryption_secret(ctx.globals(), replica_dir(ctx));
+    if (!secret) {
+        ctx.fail(secret.error());
+        return std::nullopt;
+    }
+    if (!*secret) {
+        ctx.usage_error(no_secret_message());
+        return std::nullopt;
+    }
+    return sealing_key::derive(**secret, *uuid::parse(ctx.settings().user));
+}
+
 // `snapshot_failed`, when given, is set when an owed snapshot could not be written.
-int sync_once(context& ctx, client& server, bool* snapshot_failed = nullptr) {
+int sync_once(context& ctx, client& server, const sealing_key& key, bool* snapshot_failed = nullptr) {
     auto r = replica::open(replica_dir(ctx));
     if (!r) return ctx.fail(r.error());
-    auto s = (*r)->sync(server);
+    auto s = (*r)->sync(server, key);
     if (!s) return ctx.fail(s.error());
     // A snapshot that could not be written is retried by the next sync; the
     // sync itself succeeded.
@@ -234,12 +254,27 @@ int sync_once(context& ctx, client& server, bool* snapshot_failed = nullptr) {
     return exit_ok;
 }
 
+// `task config encryption-secret [SECRET]`.
+int task_config(context& ctx, const std::vector<std::string>& words) {
+    if (words[0] != "encryption-secret") return ctx.usage_error("unknown setting '" + words[0] + "' (known: encryption-secret)");
+    if (words.size() == 2) {
+        if (auto saved = save_encryption_secret(replica_dir(ctx), words[1]); !saved) return ctx.fail(saved.error());
+        ctx.print(json::object{{"encryption_secret", "saved"}}, "encryption secret saved in " + replica_dir(ctx).string());
+        return exit_ok;
+    }
+    auto secret = find_encryption_secret(ctx.globals(), replica_dir(ctx));
+    if (!secret) return ctx.fail(secret.error());
+    ctx.print(json::object{{"encryption_secret", *secret ? "set" : "not set"}},
+              *secret ? "an encryption secret is set" : no_secret_message());
+    return *secret ? exit_ok : exit_failure;
+}
+
 // Syncs whenever local operations appear or the server's HEAD moves; keeps
 // going offline and catches up when the server returns, but stops on what
 // waiting does not cure: a refused token (401, 403) or a certificate that
 // does not verify. The replica is opened only while syncing, so other
 // commands can use it meanwhile.
-int sync_watch(context& ctx, client& server) {
+int sync_watch(context& ctx, client& server, const sealing_key& key) {
     constexpr auto poll = std::chrono::seconds(2);
     bool owed_failed = false;  // the last sync could not write the snapshot owed: not again until something changes
     for (bool first = true;; first = false) {
@@ -263,7 +298,7 @@ int sync_watch(context& ctx, client& server) {
         bool owed = head && snapshot_owed && !owed_failed;
         if (first || pending > 0 || moved || owed) {
             bool failed = false;
-            auto status = sync_once(ctx, server, &failed);
+            auto status = sync_once(ctx, server, key, &failed);
             owed_failed = failed;
             if (status == exit_unauthorized || status == exit_forbidden || status == exit_tls) return status;
             if (status != exit_ok) std::this_thread::sleep_for(poll);  // offline: retry later
@@ -293,6 +328,8 @@ std::string task_help() {
     std::string text = "usage: chunklog [--replica DIR] task COMMAND\n\nID is a task number from `task list` or a UUID.\n\n";
     for (const auto& c : task_commands()) text += "  " + std::string(c.usage) + "\n      " + c.summary + "\n";
     text += "  task sync [--watch]\n      sync with the server; --watch: keep syncing as things change\n";
+    text += "  task config encryption-secret [SECRET]\n      save the task list's encryption secret in the replica "
+            "(mode 0600), or say whether one is set\n";
     return text;
 }
 
@@ -308,7 +345,13 @@ int run_task(context& ctx) {
         if (auto bad = ctx.parse(rest, {{{"--watch"}}}, a)) return *bad;
         auto server = ctx.connect();
         if (!server) return exit_usage;
-        return a.has("--watch") ? sync_watch(ctx, *server) : sync_once(ctx, *server);
+        auto key = task_list_key(ctx);
+        if (!key) return exit_usage;
+        return a.has("--watch") ? sync_watch(ctx, *server, *key) : sync_once(ctx, *server, *key);
+    }
+    if (args[0] == "config") {
+        if (auto bad = ctx.parse(rest, {{}, 1, 2}, a)) return *bad;
+        return task_config(ctx, a.positional());
     }
     for (const auto& c : task_commands()) {
         if (args[0] != c.name) continue;

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <limits>
+
 namespace chunklog {
 namespace json = boost::json;
 
@@ -11,12 +13,9 @@ namespace {
 
 constexpr std::string_view format_name = "chunklog-task-ops";
 
-// Total order of concurrent updates of one property: later timestamp, then
-// greater value (a removal is smaller than any value).
-bool wins_over(const operation& a, const operation& b) {
-    if (a.timestamp_ms != b.timestamp_ms) return a.timestamp_ms > b.timestamp_ms;
-    return a.value > b.value;
-}
+// The chunk format's timestamps are milliseconds; the largest that fits in
+// nanoseconds (year 2262).
+constexpr std::int64_t max_timestamp_ms = std::numeric_limits<std::int64_t>::max() / 1'000'000;
 
 const char* kind_name(operation::kind k) {
     switch (k) {
@@ -56,8 +55,8 @@ std::pair<std::optional<operation>, std::optional<operation>> transform(const op
     // Two updates.
     if (a.property != b.property) return {a, b};
     if (a.value == b.value) return {std::nullopt, std::nullopt};
-    if (wins_over(a, b)) return {a, std::nullopt};
-    return {std::nullopt, b};
+    if (a.timestamp_ns < b.timestamp_ns) return {std::nullopt, b};
+    return {a, std::nullopt};
 }
 
 boost::json::object operation_to_json(const operation& op) {
@@ -65,7 +64,7 @@ boost::json::object operation_to_json(const operation& op) {
     if (op.type == operation::kind::update) {
         o["property"] = op.property;
         o["value"] = op.value ? json::value(*op.value) : json::value(nullptr);
-        o["timestamp"] = op.timestamp_ms;
+        o["timestamp"] = op.timestamp_ns / 1'000'000;
     }
     return o;
 }
@@ -87,9 +86,12 @@ outcome<operation> operation_from_json(const json::value& item) {
     if (!property || !property->is_string() || !value || !(value->is_string() || value->is_null()) || !timestamp ||
         !timestamp->is_int64())
         return bad("malformed update");
+    if (timestamp->get_int64() > max_timestamp_ms || timestamp->get_int64() < -max_timestamp_ms)
+        return bad("timestamp out of range");
     std::optional<std::string> text;
     if (value->is_string()) text = std::string(value->get_string());
-    return operation::update(*task, std::string(property->get_string()), std::move(text), timestamp->get_int64());
+    return operation::update(*task, std::string(property->get_string()), std::move(text),
+                             timestamp->get_int64() * 1'000'000);
 }
 
 std::string encode_operations(const std::vector<operation>& ops) {

@@ -1,6 +1,8 @@
 #include "tasks/replica_codec.hpp"
 #include "tasks/operation_json.hpp"
 
+#include <chunklog/tasks/taskchampion.hpp>
+
 #include <boost/json.hpp>
 
 #include <charconv>
@@ -50,7 +52,9 @@ outcome<std::uint64_t> decode_pending_key(std::string_view key) {
 outcome<operation> decode_pending(std::string_view text) {
     auto v = parse(text);
     if (!v) return corrupt("an unsynced operation is not JSON");
-    auto op = operation_from_json(*v);
+    // Format 2 wrote the operation chunk format's objects, with "op".
+    const auto* o = v->if_object();
+    auto op = o && o->contains("op") ? operation_from_json(*v) : decode_sync_op(text);
     if (!op) return corrupt("an unsynced operation: " + op.error().message);
     return op;
 }
@@ -63,17 +67,19 @@ outcome<int> decode_format(std::string_view text) {
     return n;
 }
 
-std::string encode_pending(const operation& op) { return json::serialize(operation_to_json(op)); }
+std::string encode_pending(const operation& op) { return encode_sync_op(op); }
 
 outcome<inflight> decode_inflight(std::string_view text) {
     auto v = parse(text);
     const auto* o = v ? v->if_object() : nullptr;
     const auto* id_text = o ? o->if_contains("id") : nullptr;
     const auto* count = o ? o->if_contains("count") : nullptr;
+    const auto* last_text = o ? o->if_contains("last") : nullptr;
     auto id = id_text && id_text->is_string() ? uuid::parse(id_text->get_string()) : std::nullopt;
-    if (!id || !count || !count->is_int64() || count->get_int64() < 0)
-        return corrupt("the publish in flight is not {\"id\", \"count\"}");
-    return inflight{*id, static_cast<std::size_t>(count->get_int64())};
+    auto last = last_text && last_text->is_string() ? uuid::parse(last_text->get_string()) : id;
+    if (!id || !last || !count || !count->is_int64() || count->get_int64() < 0)
+        return corrupt("the publish in flight is not {\"id\", \"count\", \"last\"}");
+    return inflight{*id, static_cast<std::size_t>(count->get_int64()), *last};
 }
 
 outcome<working_set_slots> decode_working_set(std::string_view text) {
@@ -113,7 +119,7 @@ outcome<uuid> decode_task_key(std::string_view key) {
 }
 
 std::string encode_inflight(const inflight& f) {
-    return json::serialize(json::object{{"id", f.id.to_string()}, {"count", f.count}});
+    return json::serialize(json::object{{"id", f.id.to_string()}, {"count", f.count}, {"last", f.last.to_string()}});
 }
 
 std::string encode_working_set(const working_set_slots& ws) {

@@ -3,15 +3,17 @@
 // foreign directory) is errc::internal "corrupt replica: ...", never a
 // throw or undefined behaviour. Pure functions; thread-safe.
 //
-// Local key layout (one RocksDB directory per replica), format 2:
-//   "v"          the replica's format: "2" (absent: format 1, upgraded in
+// Local key layout (one RocksDB directory per replica), format 3:
+//   "v"          the replica's format: "3" (absent: format 1, upgraded in
 //                place when the replica opens)
 //   "b"          last synced transaction id (16 bytes)
-//   "o" + n      one unsynced local operation: a JSON object as in the
-//                operation chunk format's "operations" array; n is 8 bytes,
-//                big-endian, so the keys keep the operations' order
-//   "f"          the publish in flight: {"id", "count"}; it carries the
-//                first `count` unsynced operations
+//   "o" + n      one unsynced local operation: TaskChampion's JSON of it
+//                (format 2: the legacy operation chunk's object, still
+//                read); n is 8 bytes, big-endian, so the keys keep the
+//                operations' order
+//   "f"          the publish in flight: {"id", "count", "last"}; its
+//                versions, from transaction `id` to `last`, carry the first
+//                `count` unsynced operations
 //   "u"          the snapshot the server asked for and not yet written:
 //                "low" or "high" (absent: none)
 //   "w"          working set: JSON array of task ids or null
@@ -30,7 +32,7 @@
 
 namespace chunklog {
 
-inline constexpr int replica_format = 2;
+inline constexpr int replica_format = 3;
 
 namespace replica_keys {
 inline const std::string format = "v";
@@ -53,8 +55,9 @@ struct pending_operation {
 };
 
 struct inflight {
-    uuid id;
+    uuid id;                // its first transaction
     std::size_t count = 0;  // leading pending operations it carries
+    uuid last;              // its last transaction (the HEAD it advances to)
 };
 
 using working_set_slots = std::vector<std::optional<uuid>>;

@@ -88,9 +88,10 @@ struct replica::impl {
         return {};
     }
 
-    // Opens format 2 in place: a format 1 replica's unsynced operations move
-    // from "p" to one key each, in one synced write with the format record;
-    // a replica of a newer format is refused, unchanged.
+    // Opens the current format in place: a format 1 replica's unsynced
+    // operations move from "p" to one key each, in one synced write with the
+    // format record (format 2 needs only the record); a replica of a newer
+    // format is refused, unchanged.
     outcome<void> upgrade() {
         auto format = get(replica_keys::format);
         if (!format) return format.error();
@@ -101,7 +102,12 @@ struct replica::impl {
                 return make_error(errc::internal, "this replica is in format " + std::to_string(*n) +
                                                       ", newer than this version of chunklog reads (" +
                                                       std::to_string(replica_format) + "); upgrade chunklog");
-            return {};
+            if (*n == replica_format) return {};
+            // Format 2 differs only in how unsynced operations are written,
+            // and both ways are read: recording the format is the upgrade.
+            rocksdb::WriteBatch batch;
+            batch.Put(replica_keys::format, std::to_string(replica_format));
+            return write(batch);
         }
         rocksdb::WriteBatch batch;
         auto old = get(replica_keys::old_pending);
@@ -211,9 +217,9 @@ struct replica::impl {
     }
 
     // Records, durably, the publish about to be sent.
-    outcome<void> record_in_flight(const uuid& id, std::size_t count) {
+    outcome<void> record_in_flight(const inflight& f) {
         rocksdb::WriteBatch batch;
-        batch.Put(replica_keys::inflight, encode_inflight({id, count}));
+        batch.Put(replica_keys::inflight, encode_inflight(f));
         return write(batch);
     }
 

@@ -1,10 +1,11 @@
 // replica::sync: pull (from the snapshot when the replica is new or its base
 // was truncated), rebase the local operations, publish, repeat on conflict;
-// then write the snapshot the server asked for.
-#include <chunklog/tasks/replica.hpp>
-#include <chunklog/sha256.hpp>
-
+// then write the snapshot the server asked for (or one in TaskChampion's
+// format when the log held the legacy plaintext format).
 #include "tasks/replica_impl.hpp"
+#include "tasks/version_codec.hpp"
+
+#include <chunklog/tasks/replica.hpp>
 
 #include <tuple>
 #include <unordered_map>
@@ -117,13 +118,14 @@ void stage_pending(rocksdb::WriteBatch& batch, const std::vector<pending_operati
 // Writes a snapshot of the tasks, which must be the state after the
 // committed transaction `at` (no operation unsynced), and forgets that one is
 // owed. A failure is reported, not returned: the sync itself succeeded.
-void write_snapshot(replica::impl& store, client& server, const uuid& at, sync_report& report) {
+void write_snapshot(replica::impl& store, client& server, const sealing_key& key, const uuid& at,
+                    sync_report& report) {
     auto tasks = store.all_tasks();
     if (!tasks) {
         report.snapshot_error = tasks.error();
         return;
     }
-    auto written = server.put_snapshot(at, encode_snapshot(*tasks));
+    auto written = server.put_snapshot(at, std::vector<std::string>{seal_snapshot(key, *tasks, at)});
     if (!written) {
         report.snapshot_error = written.error();
         return;
@@ -139,9 +141,13 @@ void write_snapshot(replica::impl& store, client& server, const uuid& at, sync_r
 
 }  // namespace
 
-outcome<sync_report> replica::sync(client& server) {
+outcome<sync_report> replica::sync(client& server, const sealing_key& key) {
     sync_report report;
     bool truncated = false;  // the base fell into truncated history: start from the snapshot
+    // The log holds the plaintext format of earlier releases: write a
+    // snapshot in TaskChampion's format at the end, from which Taskwarrior
+    // and new replicas start without reading the old format.
+    bool legacy = false;
     for (unsigned round = 0; round < max_sync_rounds; ++round) {
         auto base = impl_->base();
         auto stored = impl_->pending();
@@ -152,6 +158,7 @@ outcome<sync_report> replica::sync(client& server) {
         task_cache cache(*impl_);
         std::vector<pending_operation> local = *stored;  // rebased as server operations come
         auto in_flight = *flying;
+        std::optional<uuid> skip_until;  // the rest of our own publish, after its first version
         auto landed = [&] {  // our own publish in flight landed earlier: its operations are acknowledged
             auto n = std::min(in_flight->count, local.size());
             local.erase(local.begin(), local.begin() + static_cast<std::ptrdiff_t>(n));
@@ -179,10 +186,13 @@ outcome<sync_report> replica::sync(client& server) {
         std::set<uuid> touched;
         std::optional<std::uint64_t> pulled_seq;
         auto on_snapshot = [&](const pulled_snapshot& s) -> outcome<void> {
-            auto tasks = decode_snapshot(s.chunks);
-            if (!tasks) return tasks.error();
-            cache.replace(std::move(*tasks));
-            if (in_flight && (landed_before_snapshot || s.position.transaction == in_flight->id)) landed();
+            auto read = read_snapshot(key, s);
+            if (!read) return read.error();
+            legacy = legacy || read->legacy;
+            cache.replace(std::move(read->tasks));
+            if (in_flight && (landed_before_snapshot || s.position.transaction == in_flight->id ||
+                              s.position.transaction == in_flight->last))
+                landed();
             // The local operations, re-applied on top: the snapshot's
             // transaction is their new base, and they stay unsynced.
             for (const auto& l : local) apply_operation(cache.tasks(), l.op);
@@ -193,17 +203,21 @@ outcome<sync_report> replica::sync(client& server) {
         auto on_transaction = [&](const pulled_transaction& t) -> outcome<void> {
             ++report.pulled_transactions;
             pulled_seq = t.record.seq;
+            if (skip_until) {
+                if (t.record.id == *skip_until) skip_until.reset();
+                return {};
+            }
             if (in_flight && t.record.id == in_flight->id) {
+                if (in_flight->last != t.record.id) skip_until = in_flight->last;
                 landed();
                 return {};
             }
-            for (const auto& chunk : t.chunks) {
-                auto ops = decode_operations(chunk);
-                if (!ops) return ops.error();
-                for (const auto& op : *ops)
-                    if (auto r = rebase(local, op, cache, touched); !r) return r;
-                report.applied_operations += ops->size();
-            }
+            auto read = read_version(key, t);
+            if (!read) return read.error();
+            legacy = legacy || read->legacy;
+            for (const auto& op : read->ops)
+                if (auto r = rebase(local, op, cache, touched); !r) return r;
+            report.applied_operations += read->ops.size();
             return {};
         };
         auto pulled = use_snapshot ? server.pull_with_snapshot(*base, on_snapshot, on_transaction)
@@ -230,6 +244,7 @@ outcome<sync_report> replica::sync(client& server) {
         stage_pending(pulled_state, *stored, local);
         pulled_state.Put(replica_keys::base, pulled->raw());
         pulled_state.Delete(replica_keys::inflight);
+        if (legacy) pulled_state.Put(replica_keys::urgency, std::string(urgency_name(snapshot_urgency::high)));
         if (auto w = impl_->write(pulled_state); !w) return w.error();
         if (local.empty()) {
             auto seq = seq_of(server, *pulled, pulled_seq);
@@ -238,8 +253,8 @@ outcome<sync_report> replica::sync(client& server) {
             // Nothing to publish: the moment for a snapshot owed, low or high.
             auto wanted = impl_->wanted_snapshot();
             if (!wanted) return wanted.error();
-            if (*wanted != snapshot_urgency::none && !pulled->is_root())
-                write_snapshot(*impl_, server, *pulled, report);
+            if ((*wanted != snapshot_urgency::none || legacy) && !pulled->is_root())
+                write_snapshot(*impl_, server, key, *pulled, report);
             return report;
         }
 
@@ -247,23 +262,26 @@ outcome<sync_report> replica::sync(client& server) {
         std::vector<operation> ops;
         ops.reserve(local.size());
         for (const auto& l : local) ops.push_back(l.op);
-        auto chunk = encode_operations(ops);
-        transaction_record t{uuid::random(), *pulled, 0, {sha256_of(chunk)}};
-        if (auto w = impl_->record_in_flight(t.id, local.size()); !w) return w.error();
-        auto published = server.publish({{chunk}, {t}, t.id});
+        auto versions = seal_versions(key, *pulled, ops);
+        const uuid new_head = *versions.head;
+        if (auto w = impl_->record_in_flight({versions.transactions.front().id, local.size(), new_head}); !w)
+            return w.error();
+        auto published = server.publish(versions);
         if (published) {
             const auto urgency = server.last_snapshot_urgency();
             rocksdb::WriteBatch acknowledged;
             for (const auto& l : local) acknowledged.Delete(replica_keys::pending(l.key));
-            acknowledged.Put(replica_keys::base, t.id.raw());
+            acknowledged.Put(replica_keys::base, new_head.raw());
             acknowledged.Delete(replica_keys::inflight);
-            // The server's latest word on snapshots replaces any earlier one.
-            if (urgency == snapshot_urgency::none) acknowledged.Delete(replica_keys::urgency);
+            // The server's latest word on snapshots replaces any earlier one;
+            // a log in the legacy format owes one until it is written.
+            if (legacy) acknowledged.Put(replica_keys::urgency, std::string(urgency_name(snapshot_urgency::high)));
+            else if (urgency == snapshot_urgency::none) acknowledged.Delete(replica_keys::urgency);
             else acknowledged.Put(replica_keys::urgency, std::string(urgency_name(urgency)));
             if (auto w = impl_->write(acknowledged); !w) return w.error();
             report.published_operations += local.size();
             report.head = *published;
-            if (urgency == snapshot_urgency::high) write_snapshot(*impl_, server, t.id, report);
+            if (urgency == snapshot_urgency::high || legacy) write_snapshot(*impl_, server, key, new_head, report);
             return report;
         }
         if (published.error().code != errc::conflict) return published.error();

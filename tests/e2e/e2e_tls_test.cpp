@@ -5,6 +5,7 @@
 // start with a message naming the file, and SIGHUP swaps the certificate for
 // new connections only, keeping the old one when the new files are broken.
 #include "support/command.hpp"
+#include "support/task_key.hpp"
 #include "support/http_client.hpp"
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
@@ -313,7 +314,7 @@ namespace {
 
 // Runs the chunklog CLI with its config and replica under dir/home.
 command_result run_cli(const fs::path& dir, const std::string& home, const std::string& args) {
-    return run_cli_in(dir / home, args);
+    return run_cli_in(dir / home, args, "CHUNKLOG_ENCRYPTION_SECRET='" + task_secret + "'");
 }
 
 }  // namespace

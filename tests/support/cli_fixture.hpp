@@ -5,6 +5,7 @@
 #include "support/command.hpp"
 #include "support/protocol.hpp"
 #include "support/server_process.hpp"
+#include "support/task_key.hpp"
 #include "support/temp_dir.hpp"
 
 #include <fstream>
@@ -22,7 +23,7 @@ struct cli_fixture {
 
     // Runs chunklog with its config and default replica under `home`, no stdin.
     cli_result run(const std::string& args, const std::string& home = "a") const {
-        return run_cli_in(dir.path() / home, args);
+        return run_cli_in(dir.path() / home, args, "CHUNKLOG_ENCRYPTION_SECRET='" + task_secret + "'");
     }
 
     std::string write_file(const std::string& name, const std::string& bytes) {

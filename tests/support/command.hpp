@@ -34,7 +34,7 @@ inline command_result run_command(const std::string& command) {
 // variables of the test's environment (`env` sets some), no stdin, stderr dropped.
 inline command_result run_cli_in(const std::filesystem::path& home, const std::string& args, const std::string& env = {}) {
     return run_command("env -u CHUNKLOG_SERVER -u CHUNKLOG_USER -u CHUNKLOG_REPLICA -u CHUNKLOG_TOKEN -u CHUNKLOG_CA_FILE "
-                       "-u CHUNKLOG_ADMIN_TOKEN XDG_CONFIG_HOME=" + home.string() + " XDG_DATA_HOME=" + home.string() +
+                       "-u CHUNKLOG_ADMIN_TOKEN -u CHUNKLOG_ENCRYPTION_SECRET XDG_CONFIG_HOME=" + home.string() + " XDG_DATA_HOME=" + home.string() +
                        "/data " + env + " " + CHUNKLOG_CLI_PATH + " " + args + " 2>/dev/null </dev/null");
 }
 

@@ -6,6 +6,7 @@
 // records with the in-place upgrade of a replica written in format 1.
 #include "support/fake_server.hpp"
 #include "support/outcome_printer.hpp"
+#include "support/task_key.hpp"
 #include "support/temp_dir.hpp"
 
 #include <chunklog/base64.hpp>
@@ -114,22 +115,25 @@ public:
         std::lock_guard lock(mutex_);
         return chunks_.at(id);
     }
-    // Every operation of the committed chain still stored, in order.
+    // Every operation of the committed chain still stored, in order: sealed
+    // versions, or the legacy plaintext chunks a test wrote itself.
     std::vector<operation> operations() const {
         std::vector<operation> out;
         for (const auto& t : chain())
-            for (const auto& c : t.chunks)
-                for (auto& op : decode_operations(chunk(c)).value()) out.push_back(std::move(op));
+            for (const auto& c : t.chunks) {
+                auto bytes = chunk(c);
+                auto ops = bytes.starts_with('\x01') ? test::version_operations(test::task_key(), t.parent, bytes)
+                                                      : decode_operations(bytes).value();
+                out.insert(out.end(), ops.begin(), ops.end());
+            }
         return out;
     }
-    // The tasks of the snapshot in force.
+    // The tasks of the snapshot in force (a sealed TaskChampion snapshot).
     task_set snapshot_tasks() const {
         auto s = snapshot();
         REQUIRE(s);
-        std::vector<std::string> bytes;
-        for (const auto& c : s->chunks) bytes.push_back(chunk(c));
-        std::vector<std::string_view> views(bytes.begin(), bytes.end());
-        return decode_snapshot(views).value();
+        REQUIRE(s->chunks.size() == 1);
+        return test::snapshot_tasks(test::task_key(), s->position.transaction, chunk(s->chunks[0]));
     }
 
 private:
@@ -316,7 +320,7 @@ struct node {
     client server;
 
     sync_report sync() {
-        auto r = store->sync(server);
+        auto r = store->sync(server, test::task_key());
         REQUIRE(r);
         return *r;
     }
@@ -589,7 +593,7 @@ TEST_CASE_FIXTURE(scripted_fixture, "a publish in flight that landed and was the
     b.sync();
     b.set(milk, "priority", "H", 5);
     server.lose_next_publish_answer();
-    auto lost = b.store->sync(b.server);
+    auto lost = b.store->sync(b.server, test::task_key());
     REQUIRE_FALSE(lost);  // it landed, but b never heard
     CHECK(lost.error().code == errc::network);
     CHECK(server.head().seq == 2);
@@ -616,7 +620,7 @@ TEST_CASE_FIXTURE(scripted_fixture, "a publish in flight that is still stored af
     b.sync();
     b.set(milk, "priority", "H", 5);
     server.lose_next_publish_answer();
-    REQUIRE_FALSE(b.store->sync(b.server));
+    REQUIRE_FALSE(b.store->sync(b.server, test::task_key()));
     auto landed = server.head();
     a.set(milk, "project", "home", 6);
     server.set_urgency("high");
@@ -647,7 +651,7 @@ TEST_CASE_FIXTURE(scripted_fixture, "a publish in flight that became the snapsho
     b.sync();
     b.set(milk, "priority", "H", 5);
     server.lose_next_publish_answer();
-    REQUIRE_FALSE(b.store->sync(b.server));
+    REQUIRE_FALSE(b.store->sync(b.server, test::task_key()));
     auto landed = server.head();  // b's publish, seq 3
     auto idle = a.sync();  // pulls it, has nothing to publish: the snapshot goes there
     REQUIRE(idle.snapshot);
@@ -670,10 +674,11 @@ TEST_CASE("a replica in format 1 is upgraded in place, its pending operations an
     scripted_server server;
     auto user = uuid::random();
     auto milk = uuid::random(), eggs = uuid::random();
+    // Format 1 kept them in the legacy chunk format: timestamps in milliseconds.
     const std::vector<operation> old_pending{
-        operation::create(milk), operation::update(milk, "description", "buy milk", 1),
-        operation::update(milk, "status", "pending", 1), operation::create(eggs),
-        operation::update(eggs, "description", "buy eggs", 2), operation::update(eggs, "status", "pending", 2)};
+        operation::create(milk), operation::update(milk, "description", "buy milk", 1'000'000),
+        operation::update(milk, "status", "pending", 1'000'000), operation::create(eggs),
+        operation::update(eggs, "description", "buy eggs", 2'000'000), operation::update(eggs, "status", "pending", 2'000'000)};
     write_format_1(dir.path() / "r", {{"p", encode_operations(old_pending)},
                                       {"t" + std::string(milk.raw()), task_json({{"description", "buy milk"}, {"status", "pending"}})},
                                       {"t" + std::string(eggs.raw()), task_json({{"description", "buy eggs"}, {"status", "pending"}})},
@@ -687,10 +692,9 @@ TEST_CASE("a replica in format 1 is upgraded in place, its pending operations an
     }
     auto raw = raw_contents(dir.path() / "r");
     CHECK_FALSE(raw.contains("p"));
-    CHECK(raw.at("v") == "2");
+    CHECK(raw.at("v") == "3");
     for (std::uint64_t i = 0; i < 7; ++i) CHECK(raw.contains(key_of(i)));
-    CHECK(decode_operations(R"({"format":"chunklog-task-ops","version":1,"operations":[)" + raw.at(key_of(6)) + "]}")
-              .value() == std::vector<operation>{operation::update(milk, "priority", "H", 3)});
+    CHECK(decode_sync_op(raw.at(key_of(6))).value() == operation::update(milk, "priority", "H", 3));
 
     node n(dir.path() / "r", server, user);
     auto report = n.sync();
@@ -707,8 +711,9 @@ TEST_CASE("a format 1 replica with a publish in flight that landed: the upgrade 
     scripted_server server;
     auto user = uuid::random();
     auto milk = uuid::random();
-    const std::vector<operation> sent{operation::create(milk), operation::update(milk, "status", "pending", 1)};
-    const std::vector<operation> later{operation::update(milk, "description", "buy milk", 2)};
+    // The legacy chunk format's timestamps are milliseconds.
+    const std::vector<operation> sent{operation::create(milk), operation::update(milk, "status", "pending", 1'000'000)};
+    const std::vector<operation> later{operation::update(milk, "description", "buy milk", 2'000'000)};
     // The publish landed (another client's view of it: it is on the server).
     {
         client_options o = options_for(server, user);
@@ -740,7 +745,7 @@ TEST_CASE("a replica of an unknown format, or with a damaged format 1 record, do
         const char* message;
     };
     const std::vector<damage> cases{
-        {"a newer format", {{"v", "3"}}, "newer than this version"},
+        {"a newer format", {{"v", "4"}}, "newer than this version"},
         {"a format record that is not a number", {{"v", "two"}}, "corrupt replica"},
         {"format 1 pending operations that do not decode", {{"p", "garbage"}}, "corrupt replica"},
     };

@@ -1,6 +1,7 @@
 // Task replicas against the real server: replicas that make random changes
 // offline and sync in random orders end with identical tasks.
 #include "support/outcome_printer.hpp"
+#include "support/task_key.hpp"
 #include "support/protocol.hpp"
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
@@ -65,10 +66,10 @@ void run_convergence(std::uint16_t port, unsigned seed) {
             for (unsigned k = rng() % 6; k > 0; --k) REQUIRE(n.store->commit(random_change(rng, n.store->tasks().value())));
         std::shuffle(nodes.begin(), nodes.end(), rng);
         for (auto& n : nodes)
-            if (rng() % 3 != 0) REQUIRE(n.store->sync(server));
+            if (rng() % 3 != 0) REQUIRE(n.store->sync(server, test::task_key()));
     }
     for (int pass = 0; pass < 2; ++pass)
-        for (auto& n : nodes) REQUIRE(n.store->sync(server));
+        for (auto& n : nodes) REQUIRE(n.store->sync(server, test::task_key()));
     auto expected = nodes[0].store->tasks().value();
     for (auto& n : nodes) {
         CHECK(n.store->tasks().value() == expected);
@@ -113,7 +114,7 @@ std::vector<damage> damages(const uuid& task) {
     auto working_set = [](replica& r) { return error_of(r.working_set()); };
     auto sync = [](replica& r) {
         auto c = offline_client();
-        return error_of(r.sync(c));
+        return error_of(r.sync(c, test::task_key()));
     };
     auto tasks = [](replica& r) { return error_of(r.tasks()); };
     auto one_task = [task](replica& r) { return error_of(r.task(task)); };
@@ -178,12 +179,12 @@ TEST_CASE("sync reports the seq of HEAD, also when there was nothing to do") {
     auto id = uuid::random();
     for (int i = 0; i < 2; ++i) {
         REQUIRE(a->commit({operation::update(id, "n", std::to_string(i), i + 1)}));
-        REQUIRE(a->sync(c).value().head.seq == static_cast<std::uint64_t>(i + 1));  // published
+        REQUIRE(a->sync(c, test::task_key()).value().head.seq == static_cast<std::uint64_t>(i + 1));  // published
     }
-    auto pulled = b->sync(c).value();  // pulls both, publishes nothing
+    auto pulled = b->sync(c, test::task_key()).value();  // pulls both, publishes nothing
     CHECK(pulled.pulled_transactions == 2);
     CHECK(pulled.head == c.head().value());
-    auto idle = b->sync(c).value();  // nothing at all to do
+    auto idle = b->sync(c, test::task_key()).value();  // nothing at all to do
     CHECK(idle.pulled_transactions == 0);
     CHECK(idle.head == c.head().value());
     CHECK(idle.head.seq == 2);

@@ -27,13 +27,13 @@ struct operation {
     uuid task;
     std::string property;              // update only
     std::optional<std::string> value;  // update only; nullopt removes the property
-    std::int64_t timestamp_ms = 0;     // update only; milliseconds since the epoch
+    std::int64_t timestamp_ns = 0;     // update only; nanoseconds since the epoch (UTC)
 
     static operation create(const uuid& t) { return {kind::create, t, {}, std::nullopt, 0}; }
     static operation remove(const uuid& t) { return {kind::remove, t, {}, std::nullopt, 0}; }
     static operation update(const uuid& t, std::string property, std::optional<std::string> value,
-                            std::int64_t timestamp_ms) {
-        return {kind::update, t, std::move(property), std::move(value), timestamp_ms};
+                            std::int64_t timestamp_ns) {
+        return {kind::update, t, std::move(property), std::move(value), timestamp_ns};
     }
 
     friend bool operator==(const operation&, const operation&) = default;
@@ -46,17 +46,20 @@ using task_set = std::map<uuid, task_properties>;
 // Update of a missing task is dropped, a null value removes the property.
 void apply_operation(task_set& tasks, const operation& op);
 
-// Given `a` and `b` applied to the same state by two replicas, returns
-// (a', b') such that apply(apply(S, a), b') == apply(apply(S, b), a').
+// TaskChampion's operational transform, exactly (Taskwarrior 3 replicas
+// rebase with it, so any other rule would diverge from them): given
+// `server`, an operation of the server's chain, and `local`, an unsynced
+// local one, both applied to the same state, returns (server', local') such
+// that apply(apply(S, server), local') == apply(apply(S, local), server').
 // nullopt means "nothing to do". Rules, for the same task:
 //   Create/Create, Delete/Delete: both dropped (already in effect);
-//   Create vs Delete: the Create is kept (the task exists);
+//   Create vs Delete, either side: the Create is kept (the task exists);
 //   Create vs Update: the Update is kept;
 //   Update vs Delete: the Delete wins, the Update is dropped;
-//   Update vs Update of one property: the later timestamp wins; on equal
-//   timestamps the greater value wins (a removal counts as the smallest),
-//   so the winner never depends on which replica asks.
-std::pair<std::optional<operation>, std::optional<operation>> transform(const operation& a, const operation& b);
+//   Update vs Update of one property: equal values: both dropped; else the
+//   local one only if its timestamp is later, the server's otherwise (a tie
+//   goes to the server's, which every replica sees first).
+std::pair<std::optional<operation>, std::optional<operation>> transform(const operation& server, const operation& local);
 
 // Chunk format version 1 (docs/operations.md): one JSON object
 // {"format": "chunklog-task-ops", "version": 1, "operations": [...]}.

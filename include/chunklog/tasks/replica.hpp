@@ -1,12 +1,18 @@
 // replica: an offline-first task replica in a local directory (embedded
-// RocksDB), synced through a chunklog server.
+// RocksDB), synced through a chunklog server in TaskChampion's formats, so
+// that it shares one encrypted task list with Taskwarrior 3 (each
+// transaction one version: a sealed history segment; the snapshot a sealed
+// TaskChampion snapshot; see tasks/taskchampion.hpp and docs/operations.md).
+// A log in the plaintext format of earlier releases is still read, and the
+// first sync that meets it writes a snapshot in the new format at HEAD.
 //
 // Every local change is recorded as operations and applied to the local
 // tasks in one synced write, with no server needed. sync() pulls every
 // transaction since the last synced one, transforms the local unsynced
 // operations over the incoming ones (see operations.hpp), applies the
-// result, and publishes the local operations as one transaction with the
-// HEAD advance, repeating on conflict. A publish in flight is recorded
+// result, and publishes the local operations as versions of at most about
+// 1 MB (TaskChampion's batches) with the HEAD advance, in one request,
+// repeating on conflict. A publish in flight is recorded
 // before it is sent, so a replica killed mid-sync neither loses nor repeats
 // operations. Tasks keep a working set of small stable numbers for display
 // (local, never synced).
@@ -27,6 +33,7 @@
 #pragma once
 
 #include <chunklog/client.hpp>
+#include <chunklog/tasks/envelope.hpp>
 #include <chunklog/tasks/operations.hpp>
 
 #include <filesystem>
@@ -73,7 +80,10 @@ public:
     // if that sync has nothing to publish.
     outcome<snapshot_urgency> snapshot_wanted() const;
 
-    outcome<sync_report> sync(client& server);
+    // Syncs with `key`, derived from the user's encryption secret and id
+    // (every replica of the task list, Taskwarrior's included, shares it).
+    // A log that does not decrypt with it is refused before anything changes.
+    outcome<sync_report> sync(client& server, const sealing_key& key);
 
     struct impl;
 
