@@ -4,10 +4,15 @@
 #include "cli/task_secret.hpp"
 
 #include <chunklog/tasks/replica.hpp>
+#include <chunklog/tasks/taskchampion.hpp>
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -39,16 +44,60 @@ std::vector<operation> updates(const uuid& task, const std::vector<std::pair<std
     return ops;
 }
 
-// "prop:value" arguments; an empty value removes the property.
-std::vector<std::pair<std::string, std::optional<std::string>>> parse_properties(const std::vector<std::string>& args,
-                                                                                 std::string* description) {
-    std::vector<std::pair<std::string, std::optional<std::string>>> props;
+using property_changes = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+// Properties Taskwarrior stores as epoch seconds.
+bool is_date_property(std::string_view name) {
+    return name == "due" || name == "wait" || name == "scheduled" || name == "until" || name == "start" ||
+           name == "end" || name == "entry";
+}
+
+// A date as the user writes it: epoch seconds, an ISO 8601 date
+// (YYYY-MM-DD, local midnight) or an RFC 3339 time; as epoch seconds.
+std::optional<std::string> parse_date(const std::string& text) {
+    std::int64_t seconds = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec == std::errc{} && end == text.data() + text.size()) return std::to_string(seconds);
+    if (auto ns = parse_rfc3339(text)) return epoch_seconds(*ns);
+    std::tm day{};
+    int y = 0, m = 0, d = 0;
+    char tail = 0;
+    if (text.size() == 10 && std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3) {
+        day.tm_year = y - 1900, day.tm_mon = m - 1, day.tm_mday = d, day.tm_isdst = -1;
+        auto t = std::mktime(&day);
+        if (t != -1 && day.tm_mday == d && day.tm_mon == m - 1) return std::to_string(static_cast<std::int64_t>(t));
+    }
+    return std::nullopt;
+}
+
+bool is_property_name(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::islower(c) || std::isdigit(c) || c == '_' || c == '.';
+    });
+}
+
+// The arguments of add and modify as Taskwarrior reads them: "name:value"
+// sets a property ("name:" removes it; the value may hold spaces, as in
+// "description:two words"), "+tag" and "-tag" add and remove a tag
+// (tag_<name>), dates become epoch seconds; other words make the
+// description. nullopt (and `error`) for a date that does not parse.
+std::optional<property_changes> parse_properties(const std::vector<std::string>& args, std::string* description,
+                                                 std::string& error) {
+    property_changes props;
     std::string words;
     for (const auto& a : args) {
         auto colon = a.find(':');
-        if (colon != std::string::npos && colon > 0 && a.find(' ') == std::string::npos) {
-            auto value = a.substr(colon + 1);
-            props.emplace_back(a.substr(0, colon), value.empty() ? std::nullopt : std::optional(value));
+        if (a.size() > 1 && (a[0] == '+' || a[0] == '-') && is_property_name(a.substr(1))) {
+            props.emplace_back("tag_" + a.substr(1), a[0] == '+' ? std::optional<std::string>("x") : std::nullopt);
+        } else if (colon != std::string::npos && is_property_name(a.substr(0, colon))) {
+            auto name = a.substr(0, colon);
+            std::optional<std::string> value = a.substr(colon + 1);
+            if (value->empty()) value.reset();
+            else if (is_date_property(name) && !(value = parse_date(*value))) {
+                error = name + ": '" + a.substr(colon + 1) + "' is not a date (YYYY-MM-DD, an RFC 3339 time or epoch seconds)";
+                return std::nullopt;
+            }
+            props.emplace_back(name, value);
         } else {
             words += (words.empty() ? "" : " ") + a;
         }
@@ -56,6 +105,24 @@ std::vector<std::pair<std::string, std::optional<std::string>>> parse_properties
     if (description) *description = words;
     else if (!words.empty()) props.emplace_back("description", words);
     return props;
+}
+
+// Taskwarrior also keeps the legacy "tags" mirror: the tag names, joined
+// with commas, absent when there are none.
+void mirror_tags(const task_properties& before, property_changes& changes) {
+    auto after = before;
+    bool touched = false;
+    for (const auto& [k, v] : changes) {
+        if (!k.starts_with("tag_")) continue;
+        touched = true;
+        if (v) after[k] = *v;
+        else after.erase(k);
+    }
+    if (!touched) return;
+    std::string tags;
+    for (const auto& [k, v] : after)
+        if (k.starts_with("tag_")) tags += (tags.empty() ? "" : ",") + k.substr(4);
+    changes.emplace_back("tags", tags.empty() ? std::nullopt : std::optional(tags));
 }
 
 std::optional<std::size_t> working_number(const std::vector<std::optional<uuid>>& ws, const uuid& id) {
@@ -92,14 +159,16 @@ struct task_command {
 };
 
 int task_add(context& ctx, replica& r, const arguments& a) {
-    std::string description;
-    auto props = parse_properties(a.positional(), &description);
+    std::string description, error;
+    auto props = parse_properties(a.positional(), &description, error);
+    if (!props) return ctx.usage_error(error);
     if (description.empty()) return ctx.usage_error("task add needs a DESCRIPTION");
     auto id = uuid::random();
     auto ts = now_ns();
     std::vector<operation> ops{operation::create(id)};
-    props.insert(props.begin(), {{"description", description}, {"status", "pending"}, {"entry", epoch_seconds(ts)}});
-    for (auto& op : updates(id, props)) ops.push_back(std::move(op));
+    mirror_tags({}, *props);
+    props->insert(props->begin(), {{"description", description}, {"status", "pending"}, {"entry", epoch_seconds(ts)}});
+    for (auto& op : updates(id, *props)) ops.push_back(std::move(op));
     if (auto c = r.commit(ops); !c) return ctx.fail(c.error());
     auto ws = r.working_set();
     if (!ws) return ctx.fail(ws.error());
@@ -156,12 +225,14 @@ std::optional<uuid> find_task(context& ctx, replica& r, const std::string& name,
     return id;
 }
 
-int modify_task(context& ctx, replica& r, const std::string& name,
-                std::vector<std::pair<std::string, std::optional<std::string>>> props, const char* verb) {
+int modify_task(context& ctx, replica& r, const std::string& name, property_changes props, const char* verb) {
     int exit = exit_ok;
     auto id = find_task(ctx, r, name, exit);
     if (!id) return exit;
     if (props.empty()) return ctx.usage_error("nothing to change");
+    auto before = r.task(*id);  // find_task saw it
+    if (!before) return ctx.fail(before.error());
+    mirror_tags(before->value_or(task_properties{}), props);
     if (auto c = r.commit(updates(*id, props)); !c) return ctx.fail(c.error());
     ctx.print({{"uuid", id->to_string()}, {"action", verb}}, std::string(verb) + " task " + name);
     return exit_ok;
@@ -170,7 +241,26 @@ int modify_task(context& ctx, replica& r, const std::string& name,
 int task_modify(context& ctx, replica& r, const arguments& a) {
     const auto& words = a.positional();
     std::vector<std::string> rest(words.begin() + 1, words.end());
-    return modify_task(ctx, r, words[0], parse_properties(rest, nullptr), "modified");
+    std::string error;
+    auto props = parse_properties(rest, nullptr, error);
+    if (!props) return ctx.usage_error(error);
+    return modify_task(ctx, r, words[0], std::move(*props), "modified");
+}
+
+// An annotation is annotation_<epoch seconds>, the epoch bumped until the key is free (as Taskwarrior does).
+int task_annotate(context& ctx, replica& r, const arguments& a) {
+    const auto& words = a.positional();
+    int exit = exit_ok;
+    auto id = find_task(ctx, r, words[0], exit);
+    if (!id) return exit;
+    auto props = r.task(*id);
+    if (!props) return ctx.fail(props.error());
+    std::string text;
+    for (std::size_t i = 1; i < words.size(); ++i) text += (i > 1 ? " " : "") + words[i];
+    auto seconds = now_ns() / 1'000'000'000;
+    auto existing = props->value_or(task_properties{});
+    while (existing.contains("annotation_" + std::to_string(seconds))) ++seconds;
+    return modify_task(ctx, r, words[0], {{"annotation_" + std::to_string(seconds), text}}, "annotated");
 }
 
 int task_done(context& ctx, replica& r, const arguments& a) {
@@ -179,7 +269,7 @@ int task_done(context& ctx, replica& r, const arguments& a) {
 }
 
 int task_delete(context& ctx, replica& r, const arguments& a) {
-    return modify_task(ctx, r, a.positional()[0], {{"status", "deleted"}}, "deleted");
+    return modify_task(ctx, r, a.positional()[0], {{"status", "deleted"}, {"end", epoch_seconds(now_ns())}}, "deleted");
 }
 
 int task_info(context& ctx, replica& r, const arguments& a) {
@@ -311,11 +401,15 @@ int sync_watch(context& ctx, client& server, const sealing_key& key) {
 
 const std::vector<task_command>& task_commands() {
     static const std::vector<task_command> table{
-        {"add", "task add DESCRIPTION [prop:value ...]", "create a pending task", {{}, 0, any_number}, task_add},
+        {"add", "task add DESCRIPTION [prop:value] [+tag] ...",
+         "create a pending task (project:, priority:H|M|L, due:YYYY-MM-DD, +tag, any prop:value)",
+         {{}, 0, any_number}, task_add},
         {"list", "task list [--all]", "pending tasks by number; --all: every task", {{{"--all"}}, 0, 0}, task_list},
         {"info", "task info ID", "every property of a task", {{}, 1, 1}, task_info},
-        {"modify", "task modify ID prop:value ...", "change properties (prop: with no value removes it)",
+        {"modify", "task modify ID [prop:value] [+tag] [-tag] ...",
+         "change properties (prop: with no value removes it; due: and other dates take YYYY-MM-DD)",
          {{}, 1, any_number}, task_modify},
+        {"annotate", "task annotate ID TEXT", "add an annotation", {{}, 2, any_number}, task_annotate},
         {"done", "task done ID", "mark a task completed", {{}, 1, 1}, task_done},
         {"delete", "task delete ID", "mark a task deleted", {{}, 1, 1}, task_delete},
     };

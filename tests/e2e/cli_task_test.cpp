@@ -199,4 +199,31 @@ TEST_CASE_FIXTURE(task_fixture, "task sync needs the encryption secret, from a f
     CHECK(wrong.exit != 0);
 }
 
+TEST_CASE_FIXTURE(task_fixture, "tags, dates, annotations and descriptions are written as Taskwarrior writes them") {
+    REQUIRE(task("a", "add buy milk +shop +home project:errands due:2026-12-24 priority:H").exit == 0);
+    REQUIRE(task("a", "modify 1 \"description:buy oat milk\" -home +urgent").exit == 0);
+    REQUIRE(task("a", "annotate 1 the one in the blue carton").exit == 0);
+    auto t = parse_json(task("a", "--json info 1").out).as_object();
+    CHECK(text(t.at("description")) == "buy oat milk");
+    CHECK(text(t.at("tag_shop")) == "x");
+    CHECK(text(t.at("tag_urgent")) == "x");
+    CHECK_FALSE(t.contains("tag_home"));
+    CHECK(text(t.at("tags")) == "shop,urgent");
+    CHECK(text(t.at("project")) == "errands");
+    CHECK(text(t.at("priority")) == "H");
+    auto due = std::stoll(text(t.at("due")));
+    CHECK(due > 1'798'000'000);  // 2026-12-24, local midnight, in epoch seconds
+    CHECK(due < 1'798'200'000);
+    std::size_t annotations = 0;
+    for (const auto& [k, v] : t)
+        if (k.starts_with("annotation_")) {
+            ++annotations;
+            CHECK(text(v) == "the one in the blue carton");
+        }
+    CHECK(annotations == 1);
+    CHECK(task("a", "modify 1 due:someday").exit == 2);
+    REQUIRE(task("a", "done 1").exit == 0);
+    CHECK(parse_json(task("a", "--json info " + text(t.at("uuid"))).out).as_object().contains("end"));
+}
+
 }
