@@ -39,13 +39,29 @@ const char* usage =
     "                        rocksdb-sync             synced RocksDB puts, no server (disk ceiling)\n"
     "                        pouch-bulk-docs          PouchDB Server _bulk_docs, --batch docs of --size\n"
     "                        pouch-pull               PouchDB Server _changes of --count docs\n"
+    "                        gc                       a garbage collection pass over --gc-transactions,\n"
+    "                                                 90% dead, and the latency of chunk GETs and\n"
+    "                                                 publishes before, during and after it\n"
+    "                        bootstrap                a new replica from the snapshot against a full\n"
+    "                                                 replay of --bootstrap-transactions (reads\n"
+    "                                                 /metrics: --spawn, or --token with the admin token)\n"
+    "                      gc needs --spawn: it starts a chunklogd of its own with\n"
+    "                      --gc-grace 1s --gc-interval 1d, so that only POST /admin/gc runs a pass\n"
     "  --count N           transactions or documents (pull, pouch-pull), operations (task-sync)\n"
     "                      (default 5000)\n"
     "  --batch N           chunks or documents per request (default 1)\n"
-    "  --connections N     concurrent connections (default 1)\n"
+    "  --gc-transactions N transactions in the gc workload's store (default 1000000)\n"
+    "  --bootstrap-transactions N\n"
+    "                      transactions in the bootstrap workload's history (default 10000)\n"
+    "  --bootstrap-tasks N tasks that history creates, spread evenly (default: one per\n"
+    "                      transaction; fewer: each task edited more often)\n"
+    "  --rate N            gc: requests/s of the load, over all its connections (default 1000;\n"
+    "                      0: each connection sends as fast as it is answered)\n"
+    "  --connections N     concurrent connections (default 1; gc: at least 2, half of them\n"
+    "                      GET chunks, half publish)\n"
     "  --duration S        measured seconds per workload (default 5)\n"
     "  --warmup S          unmeasured seconds first (default 1)\n"
-    "  --size BYTES        chunk size (default 4096)\n"
+    "  --size BYTES        chunk size (default 4096; gc: 256)\n"
     "  --users N           distinct users, connections spread over them (default 1)\n"
     "  --seed N            seed of the generated data (default 1)\n"
     "  --json              one JSON object per workload instead of a table\n";
@@ -70,7 +86,7 @@ bool parse_server(const std::string& text, bench_options& out) {
 
 const std::vector<std::string> known_workloads{"put-chunks", "get-chunks",   "publish",         "publish-core",
                                                "pull",       "task-sync",    "longpoll",        "rocksdb-sync",
-                                               "pouch-bulk-docs", "pouch-pull"};
+                                               "pouch-bulk-docs", "pouch-pull", "gc",           "bootstrap"};
 
 bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code) {
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -101,21 +117,30 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
         else if (flag == "--connections") ok = parse_number(value, out.connections) && out.connections > 0;
         else if (flag == "--duration") ok = (std::istringstream(value) >> out.duration_seconds) && out.duration_seconds > 0;
         else if (flag == "--warmup") ok = static_cast<bool>(std::istringstream(value) >> out.warmup_seconds);
-        else if (flag == "--size") ok = parse_number(value, out.value_size);
+        else if (flag == "--size") ok = out.value_size_given = parse_number(value, out.value_size);
         else if (flag == "--users") ok = parse_number(value, out.users) && out.users > 0;
         else if (flag == "--batch") ok = parse_number(value, out.batch) && out.batch > 0;
         else if (flag == "--seed") ok = parse_number(value, out.seed);
         else if (flag == "--count") ok = parse_number(value, out.pull_count) && out.pull_count > 0;
+        else if (flag == "--gc-transactions") ok = parse_number(value, out.gc_transactions) && out.gc_transactions > 0;
+        else if (flag == "--bootstrap-transactions")
+            ok = parse_number(value, out.bootstrap_transactions) && out.bootstrap_transactions > 0;
+        else if (flag == "--bootstrap-tasks") ok = parse_number(value, out.bootstrap_tasks) && out.bootstrap_tasks > 0;
+        else if (flag == "--rate") ok = (std::istringstream(value) >> out.rate) && out.rate >= 0;
         else return fail("unknown option " + flag);
         if (!ok) return fail("bad value for " + flag + ": " + value);
     }
-    for (const auto& w : out.workloads)
+    for (const auto& w : out.workloads) {
         if (std::find(known_workloads.begin(), known_workloads.end(), w) == known_workloads.end())
             return fail("unknown workload " + w);
+        if (runs_own_server(w) && !out.spawn) return fail("workload " + w + " needs --spawn (it starts its own chunklogd)");
+    }
     const char* env_token = std::getenv("CHUNKLOG_TOKEN");
     out.token = !token_given.empty() ? token_given : env_token != nullptr ? env_token : "";
     return true;
 }
+
+bool runs_own_server(const std::string& name) { return name == "gc"; }
 
 bool spawned_without_auth(const bench_options& options) {
     const auto& a = options.server_args;

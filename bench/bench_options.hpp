@@ -20,10 +20,15 @@ struct bench_options {
     double duration_seconds = 5;
     double warmup_seconds = 1;
     std::size_t value_size = 4096;
+    bool value_size_given = false;  // --size was on the command line (gc has its own default)
     unsigned users = 1;
     unsigned batch = 1;  // chunks or documents per request (publish, pouch-bulk-docs)
     std::uint64_t seed = 1;
     std::size_t pull_count = 5000;  // transactions for the pull workload
+    std::uint64_t gc_transactions = 1'000'000;    // the gc workload's store, 90% of it dead
+    std::size_t bootstrap_transactions = 10'000;  // the bootstrap workload's history
+    std::size_t bootstrap_tasks = 0;              // tasks it creates (0: one per transaction)
+    double rate = 1000;  // ops/s of the gc workload's load over all its connections (0: unpaced)
     bool json = false;
     bool progress = false;            // a status line on stderr (set when it is a terminal)
     bool spawn = false;               // start a chunklogd on a temp directory
@@ -35,6 +40,10 @@ extern const std::vector<std::string> known_workloads;
 
 // Parses argv; on --help or a usage error fills `message` and returns false.
 bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code);
+
+// Whether `name` starts its own chunklogd (gc: it needs server flags of its
+// own), so needs --spawn and not the run's shared server.
+bool runs_own_server(const std::string& name);
 
 // Whether options.server_args turn the spawned server's tokens off (--auth none).
 bool spawned_without_auth(const bench_options& options);

@@ -63,6 +63,7 @@ struct load_connection::impl {
     std::string token;
     std::string failure;  // why the last connect failed
     bool connected = false;
+    std::chrono::seconds timeout{60};  // per call()
 
     beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : plain; }
 
@@ -117,7 +118,7 @@ struct load_connection::impl {
     template <typename Stream>
     asio::awaitable<http_result> exchange(Stream& stream, const http::request<http::string_body>& req) {
         constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
-        lowest().expires_after(std::chrono::seconds(60));
+        lowest().expires_after(timeout);
         auto [write_ec, written] = co_await http::async_write(stream, req, tuple);
         http::response_parser<http::string_body> parser;
         parser.body_limit(boost::none);
@@ -178,6 +179,8 @@ asio::awaitable<http_result> load_connection::call(const char* method, const std
     out.bytes = body.size() + out.body.size();
     co_return out;
 }
+
+void load_connection::set_timeout(std::chrono::seconds timeout) { impl_->timeout = timeout; }
 
 asio::awaitable<bool> load_connection::raw_wait_for(const std::string& request, const std::string& expected) {
     auto& s = *impl_;

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -68,6 +69,10 @@ public:
     // "HTTP/1.1 200". For many waiters whose only question is when their
     // answer arrives (longpoll). Leaves the connection closed.
     boost::asio::awaitable<bool> raw_wait_for(const std::string& request, const std::string& expected);
+
+    // The longest one call() may take, sending and reading (default 60 s):
+    // longer for a request that works for minutes, such as POST /admin/gc.
+    void set_timeout(std::chrono::seconds timeout);
 
 private:
     struct impl;

@@ -1,71 +1,29 @@
 // chunklog-bench: a load generator for chunklogd that reports throughput and
 // latency percentiles per named workload.
 #include "bench/bench_options.hpp"
+#include "bench/bench_server.hpp"
+#include "bench/bootstrap.hpp"
 #include "bench/disk_ceiling.hpp"
+#include "bench/gc_workload.hpp"
 #include "bench/longpoll.hpp"
 #include "bench/pouch_workloads.hpp"
 #include "bench/pull_compare.hpp"
 #include "bench/task_sync.hpp"
 #include "bench/runner.hpp"
 #include "bench/tokens.hpp"
-#include "bench/common/spawned_server.hpp"
 
 #include <boost/json.hpp>
 
 #include <unistd.h>
 
-#include <csignal>
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <random>
-#include <stdexcept>
 
 using namespace chunklog::bench;
 
 namespace {
-
-std::filesystem::path sibling_binary(const char* name) {
-    return std::filesystem::read_symlink("/proc/self/exe").parent_path() / name;
-}
-
-// A self-signed P-256 certificate for 127.0.0.1 and localhost, made by the
-// openssl command line, for a spawned server's HTTPS listener; the
-// certificate is also the CA file the bench verifies it against.
-struct certificate_files {
-    std::filesystem::path cert, key;
-};
-
-certificate_files make_certificate(const std::filesystem::path& stem) {
-    certificate_files files{stem.string() + "-cert.pem", stem.string() + "-key.pem"};
-    auto command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7"
-                   " -subj /CN=chunklog-bench -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
-                   files.key.string() + "' -out '" + files.cert.string() + "' >'" + stem.string() +
-                   "-openssl.log' 2>&1";
-    if (std::system(command.c_str()) != 0)
-        throw std::runtime_error("cannot make a certificate with the openssl command; see " + stem.string() +
-                                 "-openssl.log");
-    std::filesystem::remove(stem.string() + "-openssl.log");
-    return files;
-}
-
-// The admin token of a spawned server: the one it made in its data
-// directory, or the first line of the --admin-token-file it was given.
-std::string spawned_admin_token(const chunklog::spawned_server& server, const bench_options& options) {
-    if (auto made = server.admin_token(); !made.empty()) return made;
-    const auto& a = options.server_args;
-    for (std::size_t i = 0; i + 1 < a.size(); ++i)
-        if (a[i] == "--admin-token-file") {
-            std::ifstream in(a[i + 1]);
-            std::string line;
-            std::getline(in, line);
-            return line;
-        }
-    return {};
-}
 
 void print_table_header() {
     std::printf("%-15s %5s %8s %5s %9s %10s %10s %8s %8s %8s %8s %8s %8s %6s %6s\n", "workload", "conns", "size",
@@ -157,43 +115,36 @@ void report_task_sync(const task_sync_result& r, bool json) {
                 r.operations, r.tasks, r.transactions, r.publish_seconds, r.fresh_sync_seconds, r.list_seconds);
 }
 
+// gc, on a chunklogd of its own started with the flags it needs.
+void run_with_own_server(const std::string& name, bench_options options) {
+    bench_server server(options, gc_server_args(), "-" + name);
+    server_link link(options);
+    token_book tokens(link, server.admin_token(), std::string());
+    report_gc(run_gc(options, tokens), options.json);
+    server.stop();
+}
+
 // Runs every workload of `options`; throws std::exception on a failure
 // that stops the run.
 int run(bench_options options) {
-    // Declared before the server, so the server is stopped before its files go.
-    struct scratch_files {
-        std::filesystem::path data_dir;
-        ~scratch_files() {
-            if (data_dir.empty()) return;
-            std::error_code ignored;
-            std::filesystem::remove_all(data_dir, ignored);
-            for (const char* suffix : {".log", "-cert.pem", "-key.pem"})
-                std::filesystem::remove(data_dir.string() + suffix, ignored);
-        }
-    } scratch;
-    std::unique_ptr<chunklog::spawned_server> server;
-    std::string admin_token;
-    if (options.spawn) {
-        scratch.data_dir = std::filesystem::temp_directory_path() / ("chunklog-bench-" + std::to_string(::getpid()));
-        auto args = options.server_args;
-        args.insert(args.begin(), {"--log-level", "warn"});
-        if (spawned_with_certificate(options)) {
-            options.tls = true;
-        } else if (options.tls) {
-            auto certificate = make_certificate(scratch.data_dir);
-            args.insert(args.end(), {"--tls-cert", certificate.cert.string(), "--tls-key", certificate.key.string()});
-            options.ca_file = certificate.cert.string();
-        }
-        server = std::make_unique<chunklog::spawned_server>(sibling_binary("chunklogd").string(), scratch.data_dir, args);
-        options.host = "127.0.0.1";
-        options.port = server->port();
-        if (!spawned_without_auth(options)) admin_token = spawned_admin_token(*server, options);
-    }
+    const auto& names = options.workloads;
+    bool shared_server = std::any_of(names.begin(), names.end(), [](const auto& n) { return !runs_own_server(n); });
+    std::unique_ptr<bench_server> server;
+    if (options.spawn && shared_server) server = std::make_unique<bench_server>(options, std::vector<std::string>{}, "");
     server_link link(options);
     // A spawned server's users each get their own token; otherwise --token for all.
-    token_book tokens(link, admin_token, options.spawn ? std::string() : options.token);
+    token_book tokens(link, server ? server->admin_token() : std::string(), options.spawn ? std::string() : options.token);
     bool header_printed = false;
     for (const auto& name : options.workloads) {
+        if (runs_own_server(name)) {
+            run_with_own_server(name, options);
+            continue;
+        }
+        if (name == "bootstrap") {
+            auto metrics_token = server ? server->admin_token() : options.token;
+            report_bootstrap(run_bootstrap(options, tokens, metrics_token), options.json);
+            continue;
+        }
         if (name == "longpoll") {
             report_longpoll(run_longpoll(options, tokens, [&] { return server ? server->rss_kib() : 0L; }), options.json);
             continue;
@@ -219,7 +170,7 @@ int run(bench_options options) {
         if (options.json) std::cout << boost::json::serialize(to_json(stats)) << std::endl;
         else print_row(stats);
     }
-    if (server) server->terminate_and_wait(SIGTERM);
+    if (server) server->stop();
     return 0;
 }
 

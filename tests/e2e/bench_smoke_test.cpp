@@ -115,6 +115,64 @@ TEST_CASE("chunklog-bench --token: sent on every request to a server it did not 
     CHECK((errors.contains("status 401") || errors.contains("status 429")));
 }
 
+TEST_CASE("chunklog-bench gc: one pass over a small store removes exactly its dead part while the load runs") {
+    // 2 users x 10 groups of one committed and nine dead transactions.
+    auto out = run_and_capture(bench("--spawn --workload gc --gc-transactions 200 --users 2 --connections 4 --size 64"
+                                     " --duration 0.3 --warmup 0 --json 2>&1"));
+    CAPTURE(out);
+    auto rows = json_rows(out);
+    REQUIRE(rows.size() == 1);
+    const auto& row = rows[0];
+    CHECK(row.at("transactions").to_number<std::uint64_t>() == 200);
+    CHECK(row.at("dead").to_number<std::uint64_t>() == 180);
+    const auto& pass = row.at("pass").as_object();
+    CHECK(pass.at("transactions").to_number<std::uint64_t>() == 180);
+    CHECK(pass.at("chunks").to_number<std::uint64_t>() == 180);
+    CHECK(pass.at("bytes").to_number<std::uint64_t>() == 180 * 64);
+    CHECK(pass.at("examined").to_number<std::uint64_t>() >= 360);
+    const auto& phases = row.at("phases").as_array();
+    REQUIRE(phases.size() == 3);
+    for (const auto& phase : phases) {
+        CAPTURE(boost::json::serialize(phase));
+        for (const char* part : {"get", "publish"}) {
+            const auto& w = phase.at(part).as_object();
+            CHECK(w.at("errors").as_object().empty());
+            // The pass over 200 transactions may be over before a request is answered.
+            if (phase.at("phase").as_string() != "during") CHECK(w.at("ops").to_number<std::uint64_t>() > 0);
+        }
+    }
+}
+
+TEST_CASE("chunklog-bench bootstrap: new replicas from the snapshot and by replay end with the same tasks") {
+    auto out = run_and_capture(bench("--spawn --workload bootstrap --bootstrap-transactions 30 --json 2>&1"));
+    CAPTURE(out);
+    auto rows = json_rows(out);
+    REQUIRE(rows.size() == 1);
+    const auto& row = rows[0];
+    CHECK(row.at("transactions").to_number<std::uint64_t>() == 30);
+    CHECK(row.at("snapshot").at("chunks").to_number<std::uint64_t>() >= 1);
+    const auto& replay = row.at("replay").as_object();
+    const auto& snapshot = row.at("from_snapshot").as_object();
+    CHECK(replay.at("transactions").to_number<std::uint64_t>() == 30);
+    CHECK_FALSE(replay.at("from_snapshot").as_bool());
+    CHECK(snapshot.at("transactions").to_number<std::uint64_t>() == 0);
+    CHECK(snapshot.at("from_snapshot").as_bool());
+    CHECK(replay.at("tasks").to_number<std::uint64_t>() == 30);
+    CHECK(snapshot.at("tasks").to_number<std::uint64_t>() == 30);
+    CHECK(replay.at("requests").to_number<std::uint64_t>() >= 1);
+    CHECK(snapshot.at("requests").to_number<std::uint64_t>() >= 1);
+    // Response bodies as the server counted them: the whole history, or the snapshot.
+    CHECK(replay.at("bytes_from_server").to_number<std::uint64_t>() > 30 * 100);
+    CHECK(snapshot.at("bytes_from_server").to_number<std::uint64_t>() >
+          row.at("snapshot").at("bytes").to_number<std::uint64_t>());
+}
+
+TEST_CASE("chunklog-bench gc needs --spawn") {
+    auto out = run_and_capture(bench("--workload gc 2>&1; echo exit=$?"));
+    CHECK(out.find("workload gc needs --spawn") != std::string::npos);
+    CHECK(out.find("exit=2") != std::string::npos);
+}
+
 TEST_CASE("chunklog-bench rejects an unknown workload with a usage error") {
     auto out = run_and_capture(bench("--workload nonsense 2>&1; echo exit=$?"));
     CHECK(out.find("unknown workload nonsense") != std::string::npos);
