@@ -62,6 +62,7 @@ std::optional<response> access_control::admit(request& req, const route_match& r
     if (route.kind == route_kind::metrics)
         return options_.access.auth == auth_mode::none ? std::nullopt : require_admin(req);
     if (route.kind == route_kind::admin_users || route.kind == route_kind::admin_gc) return require_admin(req);
+    if (is_taskchampion_route(route.kind)) return admit_taskchampion(req, route);
     if (!is_user_route(route.kind)) return std::nullopt;
     auto user = uuid::parse(route.user);
     if (!user) return std::nullopt;  // the handler answers 400 invalid_id first
@@ -73,8 +74,25 @@ std::optional<response> access_control::admit(request& req, const route_match& r
     return check_early_quota(req, *user, route);
 }
 
-access_control::verified access_control::verify(const request& req) {
+// TaskChampion's paths (protocol section 12) name their user in X-Client-Id;
+// a token may also come as the password of Basic authentication.
+std::optional<response> access_control::admit_taskchampion(request& req, const route_match& route) {
+    auto user = uuid::parse(req.client_id);
+    if (!user) return std::nullopt;  // the handler answers 400 bad_request first
+    if (options_.access.auth == auth_mode::none) return std::nullopt;
+    return require_user(req, *user, route);
+}
+
+access_control::verified access_control::verify(const request& req, bool basic) {
     auto token = bearer_token(req.authorization);
+    std::optional<std::string> password;  // owns a Basic password that `token` views
+    if (!token && basic && (password = basic_password(req.authorization))) token = *password;
+    if (!token && basic) {
+        return {verdict::invalid, {},
+                req.authorization.empty()
+                    ? "this request needs a token, as Authorization: Bearer or as the password of Basic authentication"
+                    : "the Authorization header carries neither a well-formed bearer token nor a Basic password"};
+    }
     if (!token) {
         return {verdict::invalid, {},
                 req.authorization.empty() ? "this request needs an Authorization: Bearer token"
@@ -97,7 +115,8 @@ access_control::verified access_control::verify(const request& req) {
             {}};
 }
 
-std::optional<response> access_control::refuse_unauthenticated(const request& req, std::string why) {
+std::optional<response> access_control::refuse_unauthenticated(const request& req, std::string why,
+                                                               std::string_view scheme) {
     if (auto wait = limiter_.blocked(req.peer)) {
         auto r = error_response(errc::too_many_requests, "too many failed authentications from this address; retry in " +
                                                              std::to_string(wait->count()) + " s");
@@ -107,7 +126,7 @@ std::optional<response> access_control::refuse_unauthenticated(const request& re
     limiter_.record_failure(req.peer);
     counters_.auth_failed();
     auto r = error_response(errc::unauthorized, std::move(why));
-    r.set_header("WWW-Authenticate", "Bearer realm=\"chunklog\"");
+    r.set_header("WWW-Authenticate", std::string(scheme) + " realm=\"chunklog\"");
     return r;
 }
 
@@ -125,11 +144,12 @@ std::optional<response> access_control::require_admin(request& req) {
 }
 
 std::optional<response> access_control::require_user(request& req, const uuid& user, const route_match& route) {
-    auto v = verify(req);
+    bool taskchampion = is_taskchampion_route(route.kind);
+    auto v = verify(req, taskchampion);
     switch (v.outcome) {
     case verdict::on_disk: return retry_blocking();
     case verdict::store_failed: return error_response(errc::unavailable, "cannot read tokens: " + v.why);
-    case verdict::invalid: return refuse_unauthenticated(req, std::move(v.why));
+    case verdict::invalid: return refuse_unauthenticated(req, std::move(v.why), taskchampion ? "Basic" : "Bearer");
     case verdict::valid: break;
     }
     if (!v.who.admin && v.who.user != user) return error_response(errc::forbidden, "this token belongs to another user");

@@ -1,5 +1,6 @@
-// access_control: who may call what (protocol section 7), settled from a
-// request's header before its body is read. It verifies bearer tokens (the
+// access_control: who may call what (protocol sections 7 and 12), settled
+// from a request's header before its body is read. It verifies tokens, as
+// Bearer or, on TaskChampion's paths, as a Basic password (the
 // admin token, or a device token through token_cache and the store), applies
 // the per-address limiter on failed authentication, answers CORS preflights,
 // answers a chunk PUT that cannot fit its user's quota from Content-Length
@@ -37,7 +38,9 @@ public:
 
     // The answer to a request without valid credentials: 401 (counted by
     // the limiter), or 429 once its address is over the limit.
-    std::optional<response> refuse_unauthenticated(const request& req, std::string why);
+    // `scheme` names the WWW-Authenticate challenge.
+    std::optional<response> refuse_unauthenticated(const request& req, std::string why,
+                                                   std::string_view scheme = "Bearer");
 
 private:
     enum class verdict { valid, invalid, on_disk, store_failed };
@@ -46,7 +49,9 @@ private:
         principal who;
         std::string why;  // for invalid and store_failed
     };
-    verified verify(const request& req);
+    // `basic`: a Basic password counts as the token too (TaskChampion's paths).
+    verified verify(const request& req, bool basic = false);
+    std::optional<response> admit_taskchampion(request& req, const route_match& route);
     std::optional<response> require_admin(request& req);
     std::optional<response> require_user(request& req, const uuid& user, const route_match& route);
     std::optional<response> check_tokens_route(request& req, const uuid& user, const route_match& route);

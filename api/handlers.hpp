@@ -58,4 +58,11 @@ response store_error(handler_context& ctx, const uuid& user, const error& e);
 // Adds Snapshot-Urgency to a 2xx answer of a write that advanced (or kept) HEAD.
 void add_snapshot_urgency(handler_context& ctx, const uuid& user, response& r);
 
+// TaskChampion's sync protocol (protocol section 12), the user named by
+// X-Client-Id (handlers_taskchampion.cpp).
+response handle_tc_add_version(handler_context& ctx, const route_match& m, const request& req);
+response handle_tc_get_child_version(handler_context& ctx, const route_match& m, const request& req);
+response handle_tc_add_snapshot(handler_context& ctx, const route_match& m, const request& req);
+response handle_tc_get_snapshot(handler_context& ctx, const request& req);
+
 }  // namespace chunklog::api

@@ -35,11 +35,15 @@ void append_chunk_line(std::string& out, const digest& id, std::string_view byte
     out += "\"}}\n";
 }
 
-void append_transaction_line(std::string& out, const transaction_record& t) {
+void append_transaction_line(std::string& out, const transaction_record& t, const std::optional<uuid>& origin) {
     out += R"({"transaction":{"id":")";
     out += t.id.to_string();
     out += R"(","parent":")";
     out += t.parent.to_string();
+    if (origin) {  // the first version's origin parent (protocol section 12)
+        out += R"(","origin_parent":")";
+        out += origin->to_string();
+    }
     out += R"(","seq":)";
     out += std::to_string(t.seq);
     out += R"(,"chunks":[)";
@@ -91,7 +95,10 @@ public:
                 auto t = cursor_.next();
                 if (!t) return stream_step::failed;
                 if (*t) {
+                    auto origin = cursor_.origin_parent(**t);
+                    if (!origin) return stream_step::failed;
                     current_ = std::move(**t);
+                    current_origin_ = *origin;
                     chunk_index_ = 0;
                     continue;
                 }
@@ -118,7 +125,7 @@ private:
             return stream_step::more;
         }
         auto before = out.size();
-        append_transaction_line(out, *current_);
+        append_transaction_line(out, *current_, current_origin_);
         sent_bytes_ += out.size() - before;
         last_ = current_->id;
         ++sent_transactions_;
@@ -170,6 +177,7 @@ private:
     std::size_t sent_bytes_ = 0;
     std::unordered_set<digest, id_hash> sent_;
     std::optional<transaction_record> current_;
+    std::optional<uuid> current_origin_;
     std::size_t chunk_index_ = 0;
     std::size_t sent_transactions_ = 0;
     bool ended_ = false;

@@ -243,7 +243,13 @@ response handle_transaction(handler_context& ctx, const uuid& user, const route_
     auto t = ctx.store.committed_transaction(user, *id);
     if (!t) return error_response(t.error());
     if (!*t) return error_response(errc::not_found, "no committed transaction with this id");
-    return json_response(200, json::transaction_object(**t));
+    std::optional<uuid> origin;
+    if ((*t)->seq == 1) {  // only the first version can have one (protocol section 12)
+        auto o = ctx.store.origin_parent(user, *id);
+        if (!o) return error_response(o.error());
+        origin = *o;
+    }
+    return json_response(200, json::transaction_object(**t, origin));
 }
 
 response handle_chunk(handler_context& ctx, const uuid& user, const route_match& m, const request& req) {

@@ -45,7 +45,12 @@ enum class route_kind {
     snapshot,        // /0.1/{user}/snapshot
     snapshots,       // /0.1/{user}/snapshots/{id}
     admin_gc,        // /admin/gc (admin)
-    last = admin_gc,  // keep last: sizes the tables indexed by route_kind
+    // TaskChampion's sync protocol (protocol section 12); the user is X-Client-Id.
+    tc_add_version,        // /v1/client/add-version/{parent}
+    tc_get_child_version,  // /v1/client/get-child-version/{parent}
+    tc_add_snapshot,       // /v1/client/add-snapshot/{version}
+    tc_get_snapshot,       // /v1/client/snapshot
+    last = tc_get_snapshot,  // keep last: sizes the tables indexed by route_kind
 };
 inline constexpr std::size_t route_kind_count = static_cast<std::size_t>(route_kind::last) + 1;
 
@@ -68,6 +73,10 @@ struct request {
     std::string origin;
     std::optional<std::uint64_t> content_length;
     std::string peer;  // the client's address, for the failed-authentication limiter
+    // TaskChampion's routes (protocol section 12): the X-Client-Id and
+    // Content-Type header fields (empty when absent).
+    std::string client_id;
+    std::string content_type;
     // Set by router::admit: who the request's token proves it comes from.
     std::optional<struct principal> caller;
     // Whether the handler runs where it may wait on the disk (the blocking

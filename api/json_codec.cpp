@@ -175,11 +175,14 @@ boost::json::object head_object(const head_state& h) {
     return {{"head", h.head.to_string()}, {"seq", h.seq}};
 }
 
-boost::json::object transaction_object(const transaction_record& t) {
+boost::json::object transaction_object(const transaction_record& t, const std::optional<uuid>& origin_parent) {
     boost::json::array chunks;
     chunks.reserve(t.chunks.size());
     for (const auto& c : t.chunks) chunks.emplace_back(c.to_string());
-    return {{"id", t.id.to_string()}, {"parent", t.parent.to_string()}, {"seq", t.seq}, {"chunks", std::move(chunks)}};
+    boost::json::object o{
+        {"id", t.id.to_string()}, {"parent", t.parent.to_string()}, {"seq", t.seq}, {"chunks", std::move(chunks)}};
+    if (origin_parent) o["origin_parent"] = origin_parent->to_string();
+    return o;
 }
 
 boost::json::array id_array(const std::vector<uuid>& ids) {

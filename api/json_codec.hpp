@@ -43,7 +43,8 @@ boost::json::object head_object(const head_state& h);
 // {"transaction", "seq"}
 boost::json::object snapshot_ref_object(const storage::snapshot_ref& s);
 std::string_view urgency_name(storage::snapshot_urgency u);
-boost::json::object transaction_object(const transaction_record& t);
+// {"id", "parent", "seq", "chunks"}, plus "origin_parent" when given (protocol section 12).
+boost::json::object transaction_object(const transaction_record& t, const std::optional<uuid>& origin_parent = {});
 boost::json::array id_array(const std::vector<uuid>& ids);
 
 }  // namespace chunklog::api::json

@@ -24,6 +24,10 @@ response dispatch(handler_context& ctx, const route_match& m, const request& req
     case route_kind::metrics: return handle_service(ctx, m.kind);
     case route_kind::admin_users: return handle_admin_users(ctx, m);
     case route_kind::admin_gc: return handle_admin_gc(ctx);
+    case route_kind::tc_add_version: return handle_tc_add_version(ctx, m, req);
+    case route_kind::tc_get_child_version: return handle_tc_get_child_version(ctx, m, req);
+    case route_kind::tc_add_snapshot: return handle_tc_add_snapshot(ctx, m, req);
+    case route_kind::tc_get_snapshot: return handle_tc_get_snapshot(ctx, req);
     default: break;
     }
     if (!user) return error_response(errc::invalid_id, "the user id is not a canonical lowercase UUID");
@@ -58,7 +62,17 @@ router::body_rule router::body_rule_for(http_method method, std::string_view tar
 router::body_rule router::body_rule_for(http_method method, route_kind kind) const {
     if (method == http_method::put && kind == route_kind::chunk) return {options_.limits.max_chunk_bytes, true};
     if (method == http_method::post && kind == route_kind::publish) return {options_.limits.max_publish_bytes, false};
+    // A TaskChampion version or snapshot is stored as one chunk.
+    if (method == http_method::post && (kind == route_kind::tc_add_version || kind == route_kind::tc_add_snapshot))
+        return {options_.limits.max_chunk_bytes, true};
     return {options_.limits.max_json_bytes, false};
+}
+
+void router::decorate(response& res, const request& req) const {
+    access_.decorate(res, req);
+    // Answers the admission step or the session gave carry no route yet.
+    auto kind = res.route != route_kind::unmatched ? res.route : match_route(req.target).kind;
+    if (is_taskchampion_route(kind)) res.set_header("Cache-Control", "no-store");
 }
 
 response router::handle(const request& req) { return handle(req, match_route(req.target)); }

@@ -39,8 +39,9 @@ public:
 
     // The header-only step before a body is read (see access_control).
     std::optional<response> admit(request& req, const route_match& route) { return access_.admit(req, route); }
-    // Adds the CORS headers of an answer.
-    void decorate(response& res, const request& req) const { access_.decorate(res, req); }
+    // Adds the headers every answer to `req` carries, however it was
+    // produced: CORS, and Cache-Control: no-store on TaskChampion's paths.
+    void decorate(response& res, const request& req) const;
 
     const service_options& options() const { return options_; }
     storage::log_store& store() { return store_; }

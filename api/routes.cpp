@@ -38,7 +38,11 @@ const method_list& allowed_methods(route_kind kind) {
     case route_kind::chunk: return read_write;
     case route_kind::chunks_missing:
     case route_kind::admin_gc:
+    case route_kind::tc_add_version:
+    case route_kind::tc_add_snapshot:
     case route_kind::publish: return post_only;
+    case route_kind::tc_get_child_version:
+    case route_kind::tc_get_snapshot: return read_only;
     case route_kind::unmatched: break;
     }
     return none;
@@ -121,7 +125,22 @@ route_kind user_route(const std::string* rest, std::size_t n) {
     return route_kind::unmatched;
 }
 
+// Segments after /v1/client: ["snapshot"], ["add-version", id],
+// ["get-child-version", id], ["add-snapshot", id].
+route_kind taskchampion_route(const std::string* rest, std::size_t n) {
+    if (n == 1 && rest[0] == "snapshot") return route_kind::tc_get_snapshot;
+    if (n == 2 && rest[0] == "add-version") return route_kind::tc_add_version;
+    if (n == 2 && rest[0] == "get-child-version") return route_kind::tc_get_child_version;
+    if (n == 2 && rest[0] == "add-snapshot") return route_kind::tc_add_snapshot;
+    return route_kind::unmatched;
+}
+
 }  // namespace
+
+bool is_taskchampion_route(route_kind kind) {
+    return kind == route_kind::tc_add_version || kind == route_kind::tc_get_child_version ||
+           kind == route_kind::tc_add_snapshot || kind == route_kind::tc_get_snapshot;
+}
 
 std::optional<std::string_view> route_match::param(std::string_view name) const {
     for (const auto& [key, value] : query)
@@ -156,6 +175,11 @@ route_match match_route(std::string_view target) {
         if (segments[1] == "gc") m.kind = route_kind::admin_gc;
         return m;
     }
+    if (segments[0] == "v1" && segments[1] == "client") {
+        m.kind = taskchampion_route(segments.data() + 2, n - 2);
+        if (n == 4) m.id = std::move(segments[3]);
+        return m;
+    }
     if (segments[0] != "0.1") return m;
     m.user = std::move(segments[1]);
     m.kind = user_route(segments.data() + 2, n - 2);
@@ -167,7 +191,8 @@ std::string_view route_name(route_kind kind) {
     static constexpr std::array<std::string_view, route_kind_count> names{
         "unmatched",   "server_info", "healthz",        "limits",  "metrics", "user", "head", "transactions",
         "transaction", "chunk",       "chunks_missing", "publish", "log",     "tokens", "token", "quota",
-        "admin_users", "snapshot",    "snapshots",      "admin_gc"};
+        "admin_users", "snapshot",    "snapshots",      "admin_gc", "tc_add_version", "tc_get_child_version",
+        "tc_add_snapshot", "tc_get_snapshot"};
     static_assert(!names.back().empty(), "route_name: one name per route_kind");
     return names[static_cast<std::size_t>(kind)];
 }

@@ -27,6 +27,8 @@ struct route_match {
 route_match match_route(std::string_view target);
 
 std::string_view route_name(route_kind kind);
+// The routes of TaskChampion's sync protocol (protocol section 12).
+bool is_taskchampion_route(route_kind kind);
 bool method_allowed(route_kind kind, http_method method);
 std::string allow_header(route_kind kind);
 

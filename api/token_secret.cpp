@@ -51,6 +51,22 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
     return token;
 }
 
+std::optional<std::string> basic_password(std::string_view authorization) {
+    constexpr std::string_view scheme = "basic ";
+    if (authorization.size() <= scheme.size() || !iequals_ascii(authorization.substr(0, scheme.size()), scheme))
+        return std::nullopt;
+    auto encoded = authorization.substr(scheme.size());
+    while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
+    while (!encoded.empty() && (encoded.back() == ' ' || encoded.back() == '\t')) encoded.remove_suffix(1);
+    auto decoded = base64_decode(encoded);
+    if (!decoded) return std::nullopt;
+    auto colon = decoded->find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    auto password = decoded->substr(colon + 1);
+    if (!valid_token_text(password)) return std::nullopt;
+    return password;
+}
+
 std::string rfc3339(std::int64_t unix_seconds) {
     std::time_t t = static_cast<std::time_t>(unix_seconds);
     std::tm tm{};

@@ -1,5 +1,5 @@
 // Token secrets and their text: fresh secrets and public ids from OpenSSL's
-// CSPRNG, the Authorization header's bearer token, and the RFC 3339 times of
+// CSPRNG, the Authorization header's bearer token (or Basic password), and the RFC 3339 times of
 // token records. Pure functions (the generators draw from the CSPRNG);
 // thread-safe.
 #pragma once
@@ -23,6 +23,11 @@ bool valid_token_text(std::string_view token);
 // The token of "Bearer TOKEN" (scheme case-insensitive); nullopt when the
 // header is absent, of another scheme, or the token is not valid text.
 std::optional<std::string_view> bearer_token(std::string_view authorization);
+// The password of "Basic base64(user:password)" (scheme case-insensitive;
+// the user name is ignored); nullopt when the header is absent, of another
+// scheme, not canonical base64 of a user:password pair, or the password is
+// not valid token text.
+std::optional<std::string> basic_password(std::string_view authorization);
 
 // "2026-11-30T12:00:00Z"
 std::string rfc3339(std::int64_t unix_seconds);

@@ -6,6 +6,8 @@
 #                                    llvm-14 (llvm-symbolizer, for readable
 #                                    reports): for scripts/test.sh --tsan and
 #                                    scripts/fuzz.sh
+#   scripts/install-deps.sh --taskwarrior  also debootstrap, for the Debian sid
+#                                    root of the tests against Taskwarrior 3
 set -euo pipefail
 
 packages=(
@@ -15,6 +17,7 @@ packages=(
   openssl  # the command: tests and the benchmark make throwaway TLS certificates
 )
 [[ ${1:-} == --clang ]] && packages+=(clang-14 libclang-rt-14-dev llvm-14)
+[[ ${1:-} == --taskwarrior ]] && packages+=(debootstrap)
 
 missing=()
 for p in "${packages[@]}"; do

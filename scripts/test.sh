@@ -14,6 +14,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ${1:-} == --tsan ]]; then scripts/install-deps.sh --clang; else scripts/install-deps.sh; fi
+
+# The tests against the real Taskwarrior 3 run it in a Debian sid root, made
+# once and cached; they are skipped, loudly, only when it cannot be made for
+# want of the Debian mirror or of root.
+tw_status=0
+tw_root=$(scripts/taskwarrior-root.sh) || tw_status=$?
+case $tw_status in
+0) export CHUNKLOG_TW_ROOT=$tw_root ;;
+3 | 4) echo "WARNING: no Taskwarrior 3 root (see above): the tests against the real Taskwarrior will be SKIPPED" >&2 ;;
+*) exit "$tw_status" ;;
+esac
 case ${1:-} in
 --sanitize)
   scripts/build.sh build-asan -DCHUNKLOG_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -276,6 +276,8 @@ private:
             batch.Delete(h_.meta(), keys::child(user, (*t)->parent, ids[i]));
             batch.Delete(h_.meta(), keys::child(user, ids[i], (*next)->id));
             s_.add_references(user, (*t)->chunks, -1, batch);
+            // The first version's origin parent (protocol section 12) goes with it.
+            if (seq == 1) batch.Delete(h_.meta(), keys::origin(user));
             ++removed;
         }
         if (removed == 0) return removed;

@@ -116,6 +116,7 @@ std::string uncommitted(const uuid& user, const uuid& id) {
 
 std::string snapshot(const uuid& user) { return prefixed(user, tag::snapshot, 0); }
 std::string history_from(const uuid& user) { return prefixed(user, tag::history_from, 0); }
+std::string origin(const uuid& user) { return prefixed(user, tag::origin, 0); }
 std::string tag_prefix(const uuid& user, tag t) { return prefixed(user, t, 0); }
 
 std::optional<tag> key_tag(std::string_view key) {
@@ -307,6 +308,19 @@ std::optional<std::int64_t> decode_time(std::string_view value) {
     auto v = decode_u64(value);
     if (!v) return std::nullopt;
     return static_cast<std::int64_t>(*v);
+}
+
+std::string encode_origin(const origin_record& o) {
+    std::string v;
+    v.reserve(2 * uuid::size);
+    v.append(o.parent.raw());
+    v.append(o.version.raw());
+    return v;
+}
+
+std::optional<origin_record> decode_origin(std::string_view value) {
+    if (value.size() != 2 * uuid::size) return std::nullopt;
+    return origin_record{*uuid::from_bytes(value.substr(0, uuid::size)), *uuid::from_bytes(value.substr(uuid::size))};
 }
 
 std::string encode_snapshot(const snapshot_record& s) {

@@ -27,6 +27,21 @@
 //     user 'P'                 -> snapshot: txid (16) | seq (8) | created (8) | chunk ids (32 each)
 //     user 'F'                 -> history_from (8): the committed transactions up to
 //                                 this seq were removed by history truncation
+//     user 'O'                 -> origin parent (16) | version txid (16): the parent
+//                                 a TaskChampion client named for the user's first
+//                                 version, stored as a child of ROOT (protocol
+//                                 section 12). Only the transaction at seq 1 can
+//                                 have one, so one key per user is enough; it
+//                                 counts only while the chain's entry at seq 1
+//                                 names its txid (readers check), and history
+//                                 truncation removes it with that transaction.
+//                                 Added within format 2: a format 2 reader from
+//                                 before never looks the key up, and no code
+//                                 scans metadata by tag except verify, so those
+//                                 readers are unaffected (an older `chunklogd
+//                                 verify` reports the key as unreadable, and an
+//                                 older GC pass leaves it stale, which readers
+//                                 and this verifier accept)
 //   column family "chunks"
 //     user sha256              -> chunk bytes
 //   column family "accounts"
@@ -67,6 +82,7 @@ enum class tag : char {
     references = 'R',
     snapshot = 'P',
     history_from = 'F',
+    origin = 'O',
 };
 
 enum class account_tag : char {
@@ -93,6 +109,7 @@ std::string references(const uuid& user, const digest& id);
 std::string uncommitted(const uuid& user, const uuid& id);
 std::string snapshot(const uuid& user);
 std::string history_from(const uuid& user);
+std::string origin(const uuid& user);
 // Every key of one tag of the user starts with tag_prefix(user, tag).
 std::string tag_prefix(const uuid& user, tag t);
 // The tag of a metadata key; nullopt for a key too short to have one.
@@ -176,6 +193,16 @@ std::optional<std::int64_t> decode_time(std::string_view value);
 // A 'P' value.
 std::string encode_snapshot(const snapshot_record& s);
 std::optional<snapshot_record> decode_snapshot(std::string_view value);
+
+// An 'O' value: the parent a TaskChampion client named for the first
+// version, and that version's transaction.
+struct origin_record {
+    uuid parent;
+    uuid version;
+    friend bool operator==(const origin_record&, const origin_record&) = default;
+};
+std::string encode_origin(const origin_record& o);
+std::optional<origin_record> decode_origin(std::string_view value);
 
 // 'R' operands and values share the 'S' encoding: (count, 0).
 std::string encode_references(std::int64_t delta);

@@ -53,6 +53,14 @@ outcome<std::optional<transaction_record>> log_cursor::next() {
     return t;
 }
 
+outcome<std::optional<uuid>> log_cursor::origin_parent(const transaction_record& t) {
+    if (t.seq != 1) return std::optional<uuid>{};
+    auto origin = impl_->store.read_origin(impl_->user, impl_->snap());
+    if (!origin) return origin.error();
+    if (!*origin || (*origin)->version != t.id) return std::optional<uuid>{};
+    return std::optional<uuid>{(*origin)->parent};
+}
+
 outcome<std::optional<std::string>> log_cursor::chunk(const digest& id) {
     return impl_->store.handle->get(impl_->store.handle->chunks(), keys::chunk(impl_->user, id), impl_->snap());
 }

@@ -140,6 +140,21 @@ struct log_store::impl {
         return s;
     }
 
+    // The user's origin parent record (protocol section 12) as seen by
+    // `snap`, when it still counts: the chain's entry at seq 1 names its
+    // version (a record an older GC pass left behind does not).
+    outcome<std::optional<keys::origin_record>> read_origin(const uuid& user, const rocksdb::Snapshot* snap = nullptr) {
+        auto value = handle->get(handle->meta(), keys::origin(user), snap);
+        if (!value) return value.error();
+        if (!*value) return std::optional<keys::origin_record>{};
+        auto o = keys::decode_origin(**value);
+        if (!o) return make_error(errc::internal, "corrupt origin parent record");
+        auto first = read_chain(user, 1, snap);
+        if (!first) return first.error();
+        if (!*first || (*first)->id != o->version) return std::optional<keys::origin_record>{};
+        return o;
+    }
+
     // True when `t` is on the committed chain as seen by `snap`.
     outcome<bool> is_committed(const uuid& user, const transaction_record& t, const rocksdb::Snapshot* snap) {
         auto entry = read_chain(user, t.seq, snap);
@@ -291,6 +306,20 @@ struct log_store::impl {
     // added to `batch` and recorded in `result` (whose `before` is set).
     outcome<void> plan_publish_head(const uuid& user, const uuid& target, const pending_transactions& pending,
                                     rocksdb::WriteBatch& batch, publish_result& result);
+
+    // Everything of a publish after its locks are taken: plans the request
+    // on top of what `batch` already holds, reserves quota and commits.
+    outcome<publish_result> apply_publish(const uuid& user, const publish_request& request,
+                                          rocksdb::WriteBatch& batch);
+
+    // Adds to `batch` the replacement of the snapshot in force (`current`)
+    // by `record`, with their chunks' references.
+    void plan_snapshot(const uuid& user, const std::optional<snapshot_record>& current, const snapshot_record& record,
+                       rocksdb::WriteBatch& batch) {
+        batch.Put(handle->meta(), keys::snapshot(user), keys::encode_snapshot(record));
+        if (current) add_references(user, current->chunks, -1, batch);
+        add_references(user, record.chunks, 1, batch);
+    }
 
     // The urgency of a new snapshot, from what `snap` sees.
     outcome<snapshot_urgency> read_urgency(const uuid& user, const head_state& h,

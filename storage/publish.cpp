@@ -61,25 +61,29 @@ outcome<publish_result> log_store::publish(const uuid& user, const publish_reque
     auto ids = ids_of(request);
     write_locks locks(impl_->locks, user, ids);
     locks.lock(true);
-
     rocksdb::WriteBatch batch;
+    return impl_->apply_publish(user, request, batch);
+}
+
+outcome<publish_result> log_store::impl::apply_publish(const uuid& user, const publish_request& request,
+                                                       rocksdb::WriteBatch& batch) {
     publish_result result;
     std::unordered_set<digest, id_hash> new_chunks;
     if (!request.chunks.empty()) {
         std::vector<digest> sent;
         sent.reserve(request.chunks.size());
         for (const auto& [id, bytes] : request.chunks) sent.push_back(id);
-        auto absent = impl_->missing_chunks(user, sent);
+        auto absent = missing_chunks(user, sent);
         if (!absent) return absent.error();
         std::unordered_set<digest, id_hash> to_add(absent->begin(), absent->end());
         std::unordered_set<digest, id_hash> done;
         for (const auto& [id, bytes] : request.chunks) {
             if (!done.insert(id).second) continue;  // a repeat
             if (!to_add.contains(id)) {
-                impl_->refresh_chunk(user, id, bytes.size(), batch);  // re-sent
+                refresh_chunk(user, id, bytes.size(), batch);  // re-sent
                 continue;
             }
-            impl_->add_chunk(user, id, bytes, batch);
+            add_chunk(user, id, bytes, batch);
             new_chunks.insert(id);
             ++result.chunks_created;
             result.chunk_bytes_created += bytes.size();
@@ -88,23 +92,23 @@ outcome<publish_result> log_store::publish(const uuid& user, const publish_reque
 
     pending_transactions pending;
     for (const auto& t : request.transactions) {
-        auto planned = impl_->plan_transaction(user, t, &pending, &new_chunks, batch);
+        auto planned = plan_transaction(user, t, &pending, &new_chunks, batch);
         if (!planned) return planned.error();
         if (planned->result != insert_result::created) continue;
         pending.emplace(t.id, std::move(planned->record));
         ++result.transactions_created;
     }
 
-    auto h = impl_->read_head(user);
+    auto h = read_head(user);
     if (!h) return h.error();
     result.before = result.after = *h;
     if (request.head)
-        if (auto planned = impl_->plan_publish_head(user, *request.head, pending, batch, result); !planned)
+        if (auto planned = plan_publish_head(user, *request.head, pending, batch, result); !planned)
             return planned.error();
     if (batch.Count() == 0) return result;
-    auto quota = impl_->reserve_quota(user, result.chunk_bytes_created);
+    auto quota = reserve_quota(user, result.chunk_bytes_created);
     if (!quota) return quota.error();
-    if (auto c = impl_->handle->commit(batch); !c) return c.error();
+    if (auto c = handle->commit(batch); !c) return c.error();
     if (*quota) (*quota)->committed();
     return result;
 }

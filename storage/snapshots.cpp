@@ -75,9 +75,7 @@ outcome<stored_snapshot> log_store::put_snapshot(const uuid& user, const uuid& i
 
     snapshot_record record{id, (*t)->seq, impl_->now(), {chunks.begin(), chunks.end()}};
     rocksdb::WriteBatch batch;
-    batch.Put(impl_->handle->meta(), keys::snapshot(user), keys::encode_snapshot(record));
-    if (*current) impl_->add_references(user, (*current)->chunks, -1, batch);
-    impl_->add_references(user, record.chunks, 1, batch);
+    impl_->plan_snapshot(user, *current, record, batch);
     if (auto c = impl_->handle->commit(batch); !c) return c.error();
     return stored_snapshot{insert_result::created, {record.transaction, record.seq}};
 }

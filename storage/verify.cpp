@@ -43,6 +43,7 @@ struct user_data {
     std::map<std::uint64_t, uuid> chain;
     std::optional<snapshot_record> snapshot;
     std::uint64_t history_from = 0;
+    std::optional<keys::origin_record> origin;
 };
 
 class user_check {
@@ -55,6 +56,7 @@ public:
         references_against_holders();
         auto committed = chain_against_parents();
         indexes_against_transactions(committed);
+        origin_against_chain();
     }
 
 private:
@@ -159,6 +161,21 @@ private:
             if (!u_.transactions.contains(id)) problem("uncommitted index names missing transaction " + short_id(id));
     }
 
+    // The origin parent record (protocol section 12) belongs to the first
+    // version: the transaction at seq 1, a child of ROOT. Once that
+    // transaction was truncated the record may remain from a GC pass of a
+    // server that predates the record; readers ignore it then.
+    void origin_against_chain() {
+        if (!u_.origin) return;
+        auto first = u_.chain.find(1);
+        if (first == u_.chain.end() && u_.history_from >= 1) return;
+        if (first == u_.chain.end() || first->second != u_.origin->version)
+            problem("the origin parent record names " + short_id(u_.origin->version) +
+                    ", which is not the committed transaction at seq 1");
+        else if (u_.origin->parent.is_root())
+            problem("the origin parent record names ROOT as origin");
+    }
+
     const uuid& user_;
     const user_data& u_;
     problem_list& problems_;
@@ -213,6 +230,7 @@ bool read_meta(std::string_view key, std::string_view value, user_data& u) {
         return true;
     }
     case keys::tag::snapshot: return (u.snapshot = keys::decode_snapshot(value)).has_value();
+    case keys::tag::origin: return (u.origin = keys::decode_origin(value)).has_value();
     case keys::tag::history_from: {
         auto from = keys::decode_u64(value);
         u.history_from = from.value_or(0);

@@ -336,6 +336,8 @@ private:
         req.target = std::string(message.target());
         req.authorization = std::string(message[http::field::authorization]);
         req.origin = std::string(message[http::field::origin]);
+        req.client_id = std::string(message["X-Client-Id"]);
+        req.content_type = std::string(message[http::field::content_type]);
         if (auto length = parser.content_length()) req.content_length = *length;
         req.peer = peer_;
     }

@@ -24,7 +24,7 @@ TEST_CASE("a user's range covers all its keys and none of its neighbours'") {
     auto end = keys::user_end(user);
     for (const auto& key : {keys::head(user), keys::stats(user), keys::transaction(user, id),
                             keys::child(user, id, id), keys::chain(user, ~0ULL), keys::chunk(user, all_ff),
-                            keys::chunk_size(user, all_ff)}) {
+                            keys::chunk_size(user, all_ff), keys::origin(user)}) {
         CHECK(key >= begin);
         CHECK(key < end);
     }
@@ -44,6 +44,17 @@ TEST_CASE("head and transaction values round-trip") {
     t.chunks.clear();
     CHECK(keys::decode_transaction(a, keys::encode_transaction(t)) == t);
     CHECK_FALSE(keys::decode_transaction(a, "bad"));
+}
+
+TEST_CASE("origin parent values round-trip, and the key is the user's 'O' tag") {
+    auto user = *uuid::parse("11111111-1111-1111-1111-111111111111");
+    keys::origin_record o{*uuid::parse("aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"),
+                          *uuid::parse("bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb")};
+    CHECK(keys::decode_origin(keys::encode_origin(o)) == o);
+    CHECK_FALSE(keys::decode_origin("short"));
+    CHECK_FALSE(keys::decode_origin(keys::encode_origin(o) + "x"));
+    CHECK(keys::key_tag(keys::origin(user)) == keys::tag::origin);
+    CHECK(keys::origin(user) == keys::tag_prefix(user, keys::tag::origin));
 }
 
 TEST_CASE("stats values round-trip and tolerate garbage") {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chunklog/errors.hpp>
+#include <chunklog/ids.hpp>
 #include <chunklog/records.hpp>
 
 #include <memory>
@@ -33,6 +34,10 @@ public:
     std::uint64_t position() const;
     // The next committed transaction, or nullopt at the snapshot's HEAD.
     outcome<std::optional<transaction_record>> next();
+    // The origin parent of `t` (protocol section 12) as of the snapshot:
+    // set only for the first version, when a TaskChampion client sent it
+    // with a parent other than nil.
+    outcome<std::optional<uuid>> origin_parent(const transaction_record& t);
     // A chunk's bytes as of the snapshot.
     outcome<std::optional<std::string>> chunk(const digest& id);
     // The same from memory only: nullopt when the bytes are on disk (every

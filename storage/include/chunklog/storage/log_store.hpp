@@ -162,6 +162,33 @@ struct stored_snapshot {
     snapshot_ref in_force;
 };
 
+// TaskChampion's add-version (protocol section 12): a new version is a new
+// transaction holding one chunk, made HEAD at once.
+struct new_version {
+    uuid parent;             // the parent the client names (ROOT: TaskChampion's nil)
+    uuid id;                 // the new transaction's id (random, chosen by the caller)
+    digest chunk;            // SHA-256 of bytes (verified by the caller)
+    std::string_view bytes;  // the version's bytes
+};
+
+// What get-child-version finds after a parent version.
+struct child_version {
+    enum class status {
+        found,       // `id` and `bytes` hold the child
+        up_to_date,  // the parent is HEAD, or the user has no version
+        gone,        // the parent is unknown, not committed or truncated, or the child is no version
+    };
+    status outcome = status::gone;
+    uuid id;
+    std::string bytes;
+};
+
+// A snapshot of one chunk, as TaskChampion stores them.
+struct version_snapshot {
+    uuid version;  // the snapshot's transaction
+    std::string bytes;
+};
+
 // What GET /0.1/{user} reports, from one consistent read.
 struct user_overview {
     user_summary summary;  // transactions: committed ones still stored
@@ -257,6 +284,30 @@ public:
     // writes as a whole instead of one key stripe per id, so no request
     // holds every stripe.
     outcome<publish_result> publish(const uuid& user, const publish_request& request);
+    // TaskChampion versions (protocol section 12; storage/versions.cpp).
+    // add_version stores the chunk and the transaction and advances HEAD in
+    // one atomic, synced write, when v.parent is HEAD or the user has no
+    // version yet (HEAD is ROOT: the version becomes a child of ROOT and a
+    // parent other than ROOT is remembered as its origin parent); otherwise
+    // errc::conflict naming HEAD, and nothing is stored. Quota and disk
+    // errors as publish.
+    outcome<publish_result> add_version(const uuid& user, const new_version& v);
+    // The committed child of `parent`, from one consistent read: HEAD, the
+    // chain and the origin parent as they were at one instant. ROOT finds
+    // the first version unless it was sent with an origin parent; the origin
+    // parent finds it then.
+    outcome<child_version> find_child_version(const uuid& user, const uuid& parent) const;
+    // TaskChampion's snapshot rule: stores a snapshot of one chunk (the
+    // chunk and the snapshot in one write) when `version` is HEAD or one of
+    // its 4 nearest ancestors, never ROOT, and later than the snapshot in
+    // force; false when ignored (nothing is stored then).
+    outcome<bool> put_version_snapshot(const uuid& user, const uuid& version, const digest& chunk,
+                                       std::string_view bytes);
+    // The user's snapshot with its chunk's bytes, when it holds exactly one chunk.
+    outcome<std::optional<version_snapshot>> find_version_snapshot(const uuid& user) const;
+    // The origin parent of the committed transaction `id`; nullopt when it has none.
+    outcome<std::optional<uuid>> origin_parent(const uuid& user, const uuid& id) const;
+
     // Removes everything of the user in one atomic step; idempotent. Tokens
     // and the user's quota stay.
     outcome<void> delete_user(const uuid& user);
