@@ -22,17 +22,26 @@
 // are not synced (a removal lost to a crash only brings garbage back, whole):
 // a batch holds its stripes no longer than a synced request holds its own.
 // The pass syncs the write-ahead log once, at its end, holding nothing.
+//
+// Between batches the pass rests, holding nothing, so that it works only
+// its share of the time (store_options::gc_duty): the requests it would
+// otherwise delay (a core it keeps busy, a stripe it holds, the log its
+// writes lengthen before their next sync) keep their latency, and the pass
+// takes longer instead.
 #include "storage/log_store_impl.hpp"
 
 #include <algorithm>
 #include <deque>
+#include <thread>
 
 namespace chunklog::storage {
 namespace {
 
-constexpr std::size_t transaction_batch = 128;
-constexpr std::size_t history_batch = 128;
-constexpr std::size_t chunk_batch = 256;
+constexpr std::size_t transaction_batch = 64;
+constexpr std::size_t history_batch = 64;
+constexpr std::size_t chunk_batch = 64;
+// The longest a rest sleeps before looking at the stop flag again.
+constexpr auto rest_slice = std::chrono::milliseconds(20);
 
 struct page {
     std::vector<std::pair<std::string, std::string>> entries;
@@ -67,7 +76,7 @@ public:
     outcome<void> run() {
         std::optional<uuid> next = uuid{};
         while (next) {
-            if (stopping()) return {};
+            if (rest_or_stop()) return {};
             auto user = first_user_from(*next);
             if (!user) return user.error();
             if (!*user) break;
@@ -83,6 +92,19 @@ private:
         if (stop_ == nullptr || !stop_->load(std::memory_order_relaxed)) return false;
         result_.stopped = true;
         return true;
+    }
+
+    // Rests as long as the work since the last rest calls for at the pass's
+    // duty, then says whether to stop.
+    bool rest_or_stop() {
+        using clock = std::chrono::steady_clock;
+        if (s_.gc_duty < 1.0) {
+            auto worked = clock::now() - working_since_;
+            auto until = clock::now() + std::chrono::duration_cast<clock::duration>(worked * ((1.0 - s_.gc_duty) / s_.gc_duty));
+            while (!stopping() && clock::now() < until) std::this_thread::sleep_for(std::min<clock::duration>(rest_slice, until - clock::now()));
+            working_since_ = clock::now();
+        }
+        return stopping();
     }
 
     outcome<std::optional<uuid>> first_user_from(const uuid& from) {
@@ -125,7 +147,7 @@ private:
         std::deque<uuid> follow_ups;  // parents of removed transactions, to look at again
         std::unordered_set<uuid, id_hash> queued;
         for (;;) {
-            if (stopping()) return {};
+            if (rest_or_stop()) return {};
             std::vector<uuid> candidates;
             while (!follow_ups.empty() && candidates.size() < transaction_batch) {
                 candidates.push_back(follow_ups.front());
@@ -219,7 +241,7 @@ private:
         auto from = s_.read_history_from(user);
         if (!from) return from.error();
         for (auto seq = *from + 1; seq < end;) {
-            if (stopping()) return {};
+            if (rest_or_stop()) return {};
             auto last = std::min<std::uint64_t>(end - 1, seq + history_batch - 1);
             // The ids to lock, read first without a lock.
             std::vector<uuid> planned;
@@ -293,7 +315,7 @@ private:
         auto prefix = keys::tag_prefix(user, keys::tag::chunk_size);
         std::string after;
         for (;;) {
-            if (stopping()) return {};
+            if (rest_or_stop()) return {};
             auto p = read_page(h_, prefix, after, chunk_batch);
             if (!p) return p.error();
             std::vector<digest> old;
@@ -370,6 +392,7 @@ private:
     log_store::impl& s_;
     db_handle& h_;
     const std::atomic<bool>* stop_;
+    std::chrono::steady_clock::time_point working_since_ = std::chrono::steady_clock::now();
     gc_result& result_;
     std::int64_t grace_cutoff_ = 0;      // stored (or re-sent) before this: past the grace period
     std::int64_t retention_cutoff_ = 0;  // committed before this: past the history retention

@@ -39,6 +39,7 @@ outcome<std::unique_ptr<log_store>> log_store::open(const store_options& options
     p->clock = options.clock;
     p->gc_grace = std::max(options.gc_grace, std::chrono::milliseconds(0));
     p->history_retention = std::max(options.history_retention, std::chrono::milliseconds(0));
+    p->gc_duty = std::clamp(options.gc_duty, 0.01, 1.0);
     p->snapshot_after = options.snapshot_after;
     p->snapshot_age = std::max(options.snapshot_age, std::chrono::milliseconds(0));
     if (auto format = p->open_format(options.log_info); !format) {

@@ -83,6 +83,7 @@ struct log_store::impl {
     std::function<std::int64_t()> clock;
     std::chrono::milliseconds gc_grace{0};
     std::chrono::milliseconds history_retention{0};
+    double gc_duty = 1.0;  // in (0, 1]
     std::uint64_t snapshot_after = 0;
     std::chrono::milliseconds snapshot_age{0};
 

@@ -27,6 +27,7 @@ std::string env_to_option(const std::string& variable, const po::options_descrip
 struct raw_options {
     std::string listen, dir, auth, registration, token_cache_ttl;
     std::string gc_grace, gc_interval, history_retention, snapshot_age;
+    unsigned gc_duty = 25;
     bool no_sync = false, no_delete = false;
 };
 
@@ -70,6 +71,7 @@ po::options_description describe(api::server_config& c, parsed_options& out, raw
         ("quota-bytes", po::value(&l.quota_bytes)->default_value(l.quota_bytes), "each user's limit on stored chunk bytes unless the admin set one (0: none)")
         ("gc-grace", po::value(&raw.gc_grace)->default_value("1d"), "how long dead and pending transactions and unreferenced chunks are kept before garbage collection removes them (at least 1s)")
         ("gc-interval", po::value(&raw.gc_interval)->default_value("1h"), "how often the background garbage collection pass runs (0: never; POST /admin/gc runs one at once)")
+        ("gc-duty", po::value(&raw.gc_duty)->default_value(raw.gc_duty), "percent of its time a garbage collection pass works: it rests between batches so that requests keep their latency (100: no rest)")
         ("history-retention", po::value(&raw.history_retention)->default_value("0"), "remove committed transactions before the user's snapshot once committed this long ago (0: keep all history)")
         ("snapshot-after", po::value(&c.store.snapshot_after)->default_value(c.store.snapshot_after), "committed transactions after the snapshot from which clients are asked for a new one (Snapshot-Urgency: low; high from 1.5 times; 0: never by count)")
         ("snapshot-age", po::value(&raw.snapshot_age)->default_value("14d"), "age of the snapshot (or of the first commit) from which clients are asked for a new one (low; high from 1.5 times; 0: never by age)")
@@ -154,6 +156,8 @@ parsed_options parse_server_options(const std::vector<std::string>& args) {
     else out.error = "--gc-grace: " + (d ? "must be at least 1s, got '" + raw.gc_grace + "'" : duration_help(raw.gc_grace));
     if (auto d = parse_duration(raw.gc_interval)) out.config.service.gc_interval = capped(*d);
     else out.error = "--gc-interval: " + duration_help(raw.gc_interval);
+    if (raw.gc_duty >= 1 && raw.gc_duty <= 100) out.config.store.gc_duty = raw.gc_duty / 100.0;
+    else out.error = "--gc-duty must be a percentage from 1 to 100, got " + std::to_string(raw.gc_duty);
     if (auto d = parse_duration(raw.history_retention)) out.config.store.history_retention = capped(*d);
     else out.error = "--history-retention: " + duration_help(raw.history_retention);
     if (auto d = parse_duration(raw.snapshot_age)) out.config.store.snapshot_age = capped(*d);

@@ -53,3 +53,10 @@ TEST_CASE("usage errors are reported") {
 }
 
 }
+
+TEST_CASE("--gc-duty is the share of its time a collection pass works") {
+    CHECK(parse_server_options({}).config.store.gc_duty == doctest::Approx(0.25));
+    CHECK(parse_server_options({"--gc-duty", "100"}).config.store.gc_duty == doctest::Approx(1.0));
+    CHECK(parse_server_options({"--gc-duty", "0"}).error.find("--gc-duty") != std::string::npos);
+    CHECK(parse_server_options({"--gc-duty", "101"}).error.find("--gc-duty") != std::string::npos);
+}

@@ -64,6 +64,11 @@ struct store_options {
     // History truncation: committed transactions before the snapshot's,
     // committed more than this ago, are removed by a pass (0: keep all).
     std::chrono::milliseconds history_retention{0};
+    // The share of its time a garbage collection pass works: after each
+    // batch it rests, holding nothing, for as long as that share calls for
+    // (0.25: three times as long as it worked), so that requests beside it keep their
+    // latency. 1: no rest. Clamped to [0.01, 1].
+    double gc_duty = 0.25;
     // Snapshot urgency (protocol section 8): low from this many committed
     // transactions after the snapshot, or from this age; high from 1.5
     // times either. 0 turns that criterion off.
