@@ -43,11 +43,22 @@ const char* usage =
     "                                                 90% dead, and the latency of chunk GETs and\n"
     "                                                 publishes before, during and after it\n"
     "                        bootstrap                a new replica from the snapshot against a full\n"
-    "                                                 replay of --bootstrap-transactions (reads\n"
+    "                                                 replay of --bootstrap-transactions, in the\n"
+    "                                                 task replica's TaskChampion formats (reads\n"
     "                                                 /metrics: --spawn, or --token with the admin token)\n"
+    "                        taskchampion             latency of TaskChampion's add-version and\n"
+    "                                                 get-child-version next to POST publish, GET log\n"
+    "                                                 and GET chunk with the same versions (rows\n"
+    "                                                 tc-add-version, tc-publish, tc-get-child,\n"
+    "                                                 tc-get-log, tc-get-chunk; each also alone)\n"
+    "                        taskwarrior-sync         a real Taskwarrior 3 `task sync` pulling --count\n"
+    "                                                 versions (needs root and the sid root of\n"
+    "                                                 scripts/taskwarrior-root.sh; skipped otherwise;\n"
+    "                                                 reads /metrics like bootstrap)\n"
     "                      gc needs --spawn: it starts a chunklogd of its own with\n"
     "                      --gc-grace 1s --gc-interval 1d, so that only POST /admin/gc runs a pass\n"
-    "  --count N           transactions or documents (pull, pouch-pull), operations (task-sync)\n"
+    "  --count N           transactions or documents (pull, pouch-pull), operations (task-sync),\n"
+    "                      versions (taskwarrior-sync)\n"
     "                      (default 5000)\n"
     "  --batch N           chunks or documents per request (default 1)\n"
     "  --gc-transactions N transactions in the gc workload's store (default 1000000)\n"
@@ -55,6 +66,9 @@ const char* usage =
     "                      transactions in the bootstrap workload's history (default 10000)\n"
     "  --bootstrap-tasks N tasks that history creates, spread evenly (default: one per\n"
     "                      transaction; fewer: each task edited more often)\n"
+    "  --taskwarrior-root DIR\n"
+    "                      taskwarrior-sync: the Debian sid root holding usr/bin/task (default\n"
+    "                      $CHUNKLOG_TW_ROOT, else ~/.cache/chunklog/sid-taskwarrior)\n"
     "  --rate N            gc: requests/s of the load, over all its connections (default 1000;\n"
     "                      0: each connection sends as fast as it is answered)\n"
     "  --connections N     concurrent connections (default 1; gc: at least 2, half of them\n"
@@ -86,7 +100,9 @@ bool parse_server(const std::string& text, bench_options& out) {
 
 const std::vector<std::string> known_workloads{"put-chunks", "get-chunks",   "publish",         "publish-core",
                                                "pull",       "task-sync",    "longpoll",        "rocksdb-sync",
-                                               "pouch-bulk-docs", "pouch-pull", "gc",           "bootstrap"};
+                                               "pouch-bulk-docs", "pouch-pull", "gc",           "bootstrap",
+                                               "taskchampion", "tc-add-version", "tc-publish", "tc-get-child",
+                                               "tc-get-log",   "tc-get-chunk", "taskwarrior-sync"};
 
 bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code) {
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -126,6 +142,7 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
         else if (flag == "--bootstrap-transactions")
             ok = parse_number(value, out.bootstrap_transactions) && out.bootstrap_transactions > 0;
         else if (flag == "--bootstrap-tasks") ok = parse_number(value, out.bootstrap_tasks) && out.bootstrap_tasks > 0;
+        else if (flag == "--taskwarrior-root") ok = !(out.taskwarrior_root = value).empty();
         else if (flag == "--rate") ok = (std::istringstream(value) >> out.rate) && out.rate >= 0;
         else return fail("unknown option " + flag);
         if (!ok) return fail("bad value for " + flag + ": " + value);

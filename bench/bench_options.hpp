@@ -28,6 +28,7 @@ struct bench_options {
     std::uint64_t gc_transactions = 1'000'000;    // the gc workload's store, 90% of it dead
     std::size_t bootstrap_transactions = 10'000;  // the bootstrap workload's history
     std::size_t bootstrap_tasks = 0;              // tasks it creates (0: one per transaction)
+    std::string taskwarrior_root;  // taskwarrior-sync: the sid root ("" for the default)
     double rate = 1000;  // ops/s of the gc workload's load over all its connections (0: unpaced)
     bool json = false;
     bool progress = false;            // a status line on stderr (set when it is a terminal)

@@ -5,7 +5,9 @@
 
 #include <chunklog/client.hpp>
 #include <chunklog/sha256.hpp>
+#include <chunklog/tasks/envelope.hpp>
 #include <chunklog/tasks/operations.hpp>
+#include <chunklog/tasks/taskchampion.hpp>
 
 #include <boost/json.hpp>
 
@@ -24,6 +26,7 @@ namespace json = boost::json;
 using steady = std::chrono::steady_clock;
 
 constexpr std::size_t transactions_per_publish = 500;
+constexpr const char* encryption_secret = "the bootstrap benchmark's encryption secret";
 
 double seconds_since(steady::time_point start) { return std::chrono::duration<double>(steady::now() - start).count(); }
 
@@ -43,8 +46,9 @@ struct history_shape {
 // task, and every third transaction an existing task completed.
 std::vector<operation> operations_of(const history_shape& h, std::uint64_t i) {
     std::mt19937_64 rng(h.seed * 7 + i);
-    auto ts = static_cast<std::int64_t>(1'700'000'000 + i);  // a time stamp: only conflict resolution reads it
-    auto when = std::to_string(ts);
+    auto seconds = static_cast<std::int64_t>(1'700'000'000 + i);
+    auto ts = seconds * 1'000'000'000;  // nanoseconds: only conflict resolution reads it
+    auto when = std::to_string(seconds);  // dates as Taskwarrior writes them: epoch seconds
     std::vector<operation> ops;
     std::uint64_t existing = i * h.tasks / h.transactions;  // created by the transactions before
     if ((i + 1) * h.tasks / h.transactions > existing) {
@@ -63,8 +67,10 @@ std::vector<operation> operations_of(const history_shape& h, std::uint64_t i) {
     return ops;
 }
 
-// Publishes the history in batches; returns its operations and HEAD.
-std::pair<std::size_t, uuid> publish_history(client& c, const history_shape& h) {
+// Publishes the history in batches, each transaction one TaskChampion
+// version (its operations as a history segment sealed to its parent);
+// returns its operations and HEAD.
+std::pair<std::size_t, uuid> publish_history(client& c, const sealing_key& key, const history_shape& h) {
     std::size_t operations = 0;
     uuid parent = root_id;
     for (std::size_t done = 0; done < h.transactions;) {
@@ -72,7 +78,7 @@ std::pair<std::size_t, uuid> publish_history(client& c, const history_shape& h) 
         for (std::size_t n = 0; n < transactions_per_publish && done < h.transactions; ++n, ++done) {
             auto ops = operations_of(h, done);
             operations += ops.size();
-            auto chunk = encode_operations(ops);
+            auto chunk = key.seal(encode_history_segment(ops), parent);
             batch.transactions.push_back({uuid::random(), parent, 0, {sha256_of(chunk)}});
             batch.chunks.push_back(std::move(chunk));
             parent = batch.transactions.back().id;
@@ -83,10 +89,14 @@ std::pair<std::size_t, uuid> publish_history(client& c, const history_shape& h) 
     return {operations, parent};
 }
 
-outcome<void> apply_transaction(const pulled_transaction& t, bootstrap_run& run, task_set& tasks) {
+// Opens and applies one version, as a TaskChampion replica does.
+outcome<void> apply_transaction(const pulled_transaction& t, const sealing_key& key, bootstrap_run& run,
+                                task_set& tasks) {
     ++run.transactions;
     for (const auto& chunk : t.chunks) {
-        auto ops = decode_operations(chunk);
+        auto segment = key.open(chunk, t.record.parent);
+        if (!segment) return segment.error();
+        auto ops = decode_history_segment(*segment);
         if (!ops) return ops.error();
         for (const auto& op : *ops) apply_operation(tasks, op);
         run.operations += ops->size();
@@ -98,12 +108,16 @@ outcome<void> apply_transaction(const pulled_transaction& t, bootstrap_run& run,
 // timed, with the requests it sent and the server's byte counters around
 // it (on one kept-alive connection, the server has counted the first read's
 // own answer before it reads the second: that body is subtracted).
-bootstrap_run bootstrap_once(bool from_snapshot, const client_options& co, metrics_reader& metrics, task_set& tasks) {
+bootstrap_run bootstrap_once(bool from_snapshot, const client_options& co, const sealing_key& key,
+                             metrics_reader& metrics, task_set& tasks) {
     client c(co);
     bootstrap_run run;
-    auto on_transaction = [&](const pulled_transaction& t) { return apply_transaction(t, run, tasks); };
+    auto on_transaction = [&](const pulled_transaction& t) { return apply_transaction(t, key, run, tasks); };
     auto on_snapshot = [&](const pulled_snapshot& s) -> outcome<void> {
-        auto decoded = decode_snapshot(s.chunks);
+        if (s.chunks.size() != 1) return make_error(errc::bad_request, "a TaskChampion snapshot is one chunk");
+        auto opened = key.open(s.chunks.front(), s.position.transaction);
+        if (!opened) return opened.error();
+        auto decoded = decode_taskchampion_snapshot(*opened);
         if (!decoded) return decoded.error();
         tasks = std::move(*decoded);
         run.from_snapshot = true;
@@ -127,12 +141,12 @@ bootstrap_run bootstrap_once(bool from_snapshot, const client_options& co, metri
 
 // bootstrap_repetitions runs; the median by time. Every run must end with
 // the tasks of `expected` (with the first run's when it is empty).
-bootstrap_run bootstrap_median(bool from_snapshot, const client_options& co, metrics_reader& metrics,
-                               task_set& expected) {
+bootstrap_run bootstrap_median(bool from_snapshot, const client_options& co, const sealing_key& key,
+                               metrics_reader& metrics, task_set& expected) {
     std::vector<bootstrap_run> runs;
     for (int i = 0; i < bootstrap_repetitions; ++i) {
         task_set got;
-        runs.push_back(bootstrap_once(from_snapshot, co, metrics, got));
+        runs.push_back(bootstrap_once(from_snapshot, co, key, metrics, got));
         if (expected.empty()) expected = std::move(got);
         else if (got != expected) throw std::runtime_error("bootstrap: the new replicas ended with different tasks");
     }
@@ -140,10 +154,12 @@ bootstrap_run bootstrap_median(bool from_snapshot, const client_options& co, met
     return runs[runs.size() / 2];
 }
 
-// Writes `tasks`, the state at `head`, as the user's snapshot.
-void write_snapshot(client& c, const uuid& head, const task_set& tasks, bootstrap_result& result) {
+// Writes `tasks`, the state at `head`, as the user's snapshot: one chunk,
+// the zlib-compressed task map sealed to `head`, as Taskwarrior writes it.
+void write_snapshot(client& c, const sealing_key& key, const uuid& head, const task_set& tasks,
+                    bootstrap_result& result) {
     auto started = steady::now();
-    auto chunks = encode_snapshot(tasks);
+    std::vector<std::string> chunks{key.seal(encode_taskchampion_snapshot(tasks), head)};
     auto written = c.put_snapshot(head, chunks);
     result.snapshot_write_seconds = seconds_since(started);
     if (!written) throw std::runtime_error("bootstrap: PUT snapshot failed: " + written.error().message);
@@ -171,22 +187,25 @@ double bootstrap_result::speedup() const { return ratio(replay.seconds, snapshot
 
 bootstrap_result run_bootstrap(const bench_options& options, token_book& tokens, const std::string& metrics_token) {
     const std::size_t n = options.bootstrap_transactions;
-    auto co = tokens.client_for(uuid::random());
+    auto user = uuid::random();
+    auto co = tokens.client_for(user);
     client c(co);
+    // Derived once, outside the timings, as a replica does once per sync.
+    const auto key = sealing_key::derive(encryption_secret, user);
     metrics_reader metrics(tokens.link(), metrics_token);
     bootstrap_result result;
     result.transactions = n;
 
     history_shape shape{options.seed, n, options.bootstrap_tasks == 0 ? n : std::min(n, options.bootstrap_tasks)};
     auto started = steady::now();
-    auto [operations, head] = publish_history(c, shape);
+    auto [operations, head] = publish_history(c, key, shape);
     result.operations = operations;
     result.build_seconds = seconds_since(started);
 
     task_set tasks;
-    result.replay = bootstrap_median(false, co, metrics, tasks);
-    write_snapshot(c, head, tasks, result);
-    result.snapshot = bootstrap_median(true, co, metrics, tasks);
+    result.replay = bootstrap_median(false, co, key, metrics, tasks);
+    write_snapshot(c, key, head, tasks, result);
+    result.snapshot = bootstrap_median(true, co, key, metrics, tasks);
     if (result.replay.from_snapshot || result.replay.transactions != n || result.replay.tasks != shape.tasks ||
         !result.snapshot.from_snapshot || result.snapshot.transactions != 0)
         throw std::runtime_error("bootstrap: the replay used the snapshot, or the snapshot bootstrap did not");

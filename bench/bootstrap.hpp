@@ -4,18 +4,22 @@
 // history from ROOT (GET log: every transaction and its chunks), through
 // the client library (pull_with_snapshot against pull), for a fresh user on
 // the run's server:
-// 1. --bootstrap-transactions transactions of task operations (chunk format
-//    chunklog-task-ops v1, chunklog/tasks/operations.hpp) are published in
-//    batches: they add --bootstrap-tasks tasks (create, description, status,
-//    entry), evenly spread (default: one in every transaction, the largest
-//    state for the history), each sets the priority of an existing task,
-//    and every third completes one;
-// 2. new clients replay the history from ROOT, applying every operation to
-//    tasks in memory;
+// in the formats the task replica and Taskwarrior 3 write
+// (chunklog/tasks/taskchampion.hpp, sealed as chunklog/tasks/envelope.hpp
+// says, with one key derived once, outside the timings):
+// 1. --bootstrap-transactions transactions are published in batches, each
+//    one chunk: a TaskChampion history segment sealed to its parent. They
+//    add --bootstrap-tasks tasks (create, description, status, entry),
+//    evenly spread (default: one in every transaction, the largest state
+//    for the history), each sets the priority of an existing task, and
+//    every third completes one;
+// 2. new clients replay the history from ROOT, opening every segment and
+//    applying its operations to tasks in memory;
 // 3. the resulting tasks are written as the user's snapshot at HEAD (PUT
-//    snapshots/{id}, chunklog-task-snapshot v1), as a replica does;
-// 4. new clients bootstrap from the snapshot, and must end with the same
-//    tasks.
+//    snapshots/{id}): one chunk, the zlib-compressed TaskChampion snapshot
+//    sealed to HEAD, as a replica does;
+// 4. new clients bootstrap from the snapshot (open, inflate, decode), and
+//    must end with the same tasks.
 // Each way is timed bootstrap_repetitions times and the median reported,
 // with the requests its client sent and the body bytes the server's
 // /metrics counted (headers not included): /metrics needs the admin token

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -133,7 +134,13 @@ struct load_connection::impl {
         }
         auto& res = parser.get();
         if (!res.keep_alive()) connected = false;
-        co_return http_result{res.result_int(), std::move(res.body()), 0, {}};
+        http_result out{res.result_int(), std::move(res.body()), 0, {}, {}};
+        for (const auto& field : res) {
+            auto name = field.name_string();
+            if (name.size() > 2 && (name[0] == 'X' || name[0] == 'x') && name[1] == '-')
+                out.x_headers.emplace_back(std::string(name), std::string(field.value()));
+        }
+        co_return out;
     }
 
     template <typename Stream>
@@ -158,8 +165,15 @@ load_connection::load_connection(asio::io_context& ioc, const server_link& link,
 
 load_connection::~load_connection() = default;
 
+std::string http_result::header(std::string_view name) const {
+    for (const auto& [n, v] : x_headers)
+        if (boost::beast::iequals(n, name)) return v;
+    return {};
+}
+
 asio::awaitable<http_result> load_connection::call(const char* method, const std::string& target,
-                                                   const std::string& body, const char* content_type) {
+                                                   const std::string& body, const char* content_type,
+                                                   header_list headers) {
     // No co_await inside ?: or && here: g++ 12 destroys temporaries of such
     // expressions twice.
     auto& s = *impl_;
@@ -171,6 +185,7 @@ asio::awaitable<http_result> load_connection::call(const char* method, const std
     req.set(http::field::host, s.link.host());
     if (!s.token.empty()) req.set(http::field::authorization, "Bearer " + s.token);
     if (!body.empty()) req.set(http::field::content_type, content_type);
+    for (const auto& [name, value] : headers) req.set(name, value);
     req.body() = body;
     req.prepare_payload();
     http_result out;

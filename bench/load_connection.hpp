@@ -12,14 +12,24 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace chunklog::bench {
+
+// A request header beyond those call() sets (Host, Authorization, Content-Type).
+using header_list = std::vector<std::pair<std::string, std::string>>;
 
 struct http_result {
     unsigned status = 0;  // 0: the connection failed
     std::string body;
     std::size_t bytes = 0;  // request plus response body bytes
     std::string failure;    // with status 0: "connection", or why TLS failed
+    header_list x_headers;  // the response's X-* headers, as sent
+
+    // The value of response header `name` (an X-* header), or "".
+    std::string header(std::string_view name) const;
 };
 
 // How the connections of a run reach the server: its address and, for
@@ -60,8 +70,9 @@ public:
 
     // Sends one request (reconnecting first if needed) and reads the answer.
     // A non-empty body is sent with the given Content-Type.
+    // `headers` are added to the request (by value: a coroutine parameter).
     boost::asio::awaitable<http_result> call(const char* method, const std::string& target, const std::string& body,
-                                             const char* content_type = "application/json");
+                                             const char* content_type = "application/json", header_list headers = {});
 
     // Connects (TLS handshake included), sends `request` as raw bytes and
     // reads, without parsing HTTP and without a time limit, until `expected`

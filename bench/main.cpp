@@ -9,6 +9,8 @@
 #include "bench/pouch_workloads.hpp"
 #include "bench/pull_compare.hpp"
 #include "bench/task_sync.hpp"
+#include "bench/taskchampion_workloads.hpp"
+#include "bench/taskwarrior_sync.hpp"
 #include "bench/runner.hpp"
 #include "bench/tokens.hpp"
 
@@ -135,7 +137,12 @@ int run(bench_options options) {
     // A spawned server's users each get their own token; otherwise --token for all.
     token_book tokens(link, server ? server->admin_token() : std::string(), options.spawn ? std::string() : options.token);
     bool header_printed = false;
-    for (const auto& name : options.workloads) {
+    std::vector<std::string> expanded;  // taskchampion stands for its rows
+    for (const auto& name : names) {
+        if (name == "taskchampion") expanded.insert(expanded.end(), taskchampion_parts.begin(), taskchampion_parts.end());
+        else expanded.push_back(name);
+    }
+    for (const auto& name : expanded) {
         if (runs_own_server(name)) {
             run_with_own_server(name, options);
             continue;
@@ -143,6 +150,11 @@ int run(bench_options options) {
         if (name == "bootstrap") {
             auto metrics_token = server ? server->admin_token() : options.token;
             report_bootstrap(run_bootstrap(options, tokens, metrics_token), options.json);
+            continue;
+        }
+        if (name == "taskwarrior-sync") {
+            auto metrics_token = server ? server->admin_token() : options.token;
+            report_taskwarrior_sync(run_taskwarrior_sync(options, tokens, metrics_token), options.json);
             continue;
         }
         if (name == "longpoll") {

@@ -1,5 +1,6 @@
 #include "bench/workloads.hpp"
 
+#include "bench/taskchampion_workloads.hpp"
 #include "bench/workload_support.hpp"
 
 #include <chunklog/sha256.hpp>
@@ -99,7 +100,7 @@ std::unique_ptr<workload> make_workload(const std::string& name, const bench_opt
     if (name == "publish") return make_publish_workload(options);
     if (name == "publish-core") return std::make_unique<publish_core>(options);
     if (name == "pouch-bulk-docs") return make_pouch_bulk_docs_workload(options);
-    return nullptr;
+    return make_taskchampion_workload(name, options);
 }
 
 }  // namespace chunklog::bench

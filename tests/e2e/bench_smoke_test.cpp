@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -165,6 +166,44 @@ TEST_CASE("chunklog-bench bootstrap: new replicas from the snapshot and by repla
     CHECK(replay.at("bytes_from_server").to_number<std::uint64_t>() > 30 * 100);
     CHECK(snapshot.at("bytes_from_server").to_number<std::uint64_t>() >
           row.at("snapshot").at("bytes").to_number<std::uint64_t>());
+}
+
+TEST_CASE("chunklog-bench taskchampion: TaskChampion's requests and their native counterparts, without errors") {
+    check_load_rows(run_and_capture(bench("--spawn --workload taskchampion --connections 2 --users 2"
+                                          " --duration 0.3 --warmup 0 --json 2>&1")),
+                    5);
+}
+
+TEST_CASE("chunklog-bench taskwarrior-sync: a real task sync pulls every version, or the run says why it was skipped") {
+    const char* root = std::getenv("CHUNKLOG_TW_ROOT");
+    std::string root_arg = root != nullptr && *root != '\0' ? std::string(" --taskwarrior-root ") + root : "";
+    auto out = run_and_capture(bench("--spawn --workload taskwarrior-sync --count 5" + root_arg + " --json 2>&1"));
+    CAPTURE(out);
+    auto rows = json_rows(out);
+    REQUIRE(rows.size() == 1);
+    const auto& row = rows[0];
+    if (row.contains("skipped")) {
+        MESSAGE("taskwarrior-sync skipped: " << row.at("skipped").as_string().c_str());
+    } else {
+        CHECK(row.at("versions").to_number<std::uint64_t>() == 5);
+        CHECK(row.at("replica_tasks").to_number<std::uint64_t>() == 5);
+        const auto& runs = row.at("runs").as_array();
+        REQUIRE(runs.size() == 3);
+        for (const auto& run : runs) {
+            CHECK(run.at("tasks").to_number<std::uint64_t>() == 5);
+            // Five versions, then the 404 that ends the pull, and at least the snapshot request.
+            CHECK(run.at("requests").to_number<std::uint64_t>() >= 7);
+        }
+        // Started from the snapshot: no version to pull.
+        const auto& from_snapshot = row.at("from_snapshot").as_object();
+        CHECK(from_snapshot.at("tasks").to_number<std::uint64_t>() == 5);
+        CHECK(from_snapshot.at("requests").to_number<std::uint64_t>() < 7);
+    }
+
+    auto skipped = json_rows(run_and_capture(bench("--spawn --workload taskwarrior-sync --count 5"
+                                                   " --taskwarrior-root /nonexistent --json 2>&1")));
+    REQUIRE(skipped.size() == 1);
+    CHECK(std::string(skipped[0].at("skipped").as_string()).find("no Taskwarrior at /nonexistent") == 0);
 }
 
 TEST_CASE("chunklog-bench gc needs --spawn") {
