@@ -55,6 +55,10 @@ const std::vector<route_pattern>& route_table() {
         {{"0.1", "{user}", "snapshots", "{id}"}, route_kind::snapshots},
         {{"admin", "users"}, route_kind::admin_users},
         {{"admin", "gc"}, route_kind::admin_gc},
+        {{"v1", "client", "snapshot"}, route_kind::tc_get_snapshot},
+        {{"v1", "client", "add-version", "{id}"}, route_kind::tc_add_version},
+        {{"v1", "client", "get-child-version", "{id}"}, route_kind::tc_get_child_version},
+        {{"v1", "client", "add-snapshot", "{id}"}, route_kind::tc_add_snapshot},
     };
     return table;
 }
