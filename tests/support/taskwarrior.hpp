@@ -68,6 +68,12 @@ public:
                            "/taskrc task rc.verbose=nothing " + args + " 2>&1 </dev/null");
     }
 
+    // Writes a file in the replica's directory; its path as `task` sees it.
+    std::string write_file(const std::string& name, const std::string& bytes) const {
+        std::ofstream(outside() / name, std::ios::binary) << bytes;
+        return inside_ + "/" + name;
+    }
+
     // `task export` of every task, parsed.
     boost::json::array export_all() const {
         auto r = task("export");
