@@ -17,12 +17,6 @@ constexpr std::string_view allowed_headers = "Authorization, Content-Type, If-No
 constexpr std::string_view exposed_headers = "ETag, Retry-After, Snapshot-Urgency, X-Request-Id, WWW-Authenticate";
 constexpr std::string_view preflight_max_age = "86400";
 
-response retry_blocking() {
-    response r;
-    r.retry_blocking = true;
-    return r;
-}
-
 bool is_write(http_method m) { return m == http_method::put || m == http_method::post || m == http_method::delete_; }
 
 bool same_digest(const digest& a, const digest& b) {
@@ -133,7 +127,7 @@ std::optional<response> access_control::refuse_unauthenticated(const request& re
 std::optional<response> access_control::require_admin(request& req) {
     auto v = verify(req);
     switch (v.outcome) {
-    case verdict::on_disk: return retry_blocking();
+    case verdict::on_disk: return retry_on_blocking_pool();
     case verdict::store_failed: return error_response(errc::unavailable, "cannot read tokens: " + v.why);
     case verdict::invalid: return refuse_unauthenticated(req, std::move(v.why));
     case verdict::valid: break;
@@ -147,7 +141,7 @@ std::optional<response> access_control::require_user(request& req, const uuid& u
     bool taskchampion = is_taskchampion_route(route.kind);
     auto v = verify(req, taskchampion);
     switch (v.outcome) {
-    case verdict::on_disk: return retry_blocking();
+    case verdict::on_disk: return retry_on_blocking_pool();
     case verdict::store_failed: return error_response(errc::unavailable, "cannot read tokens: " + v.why);
     case verdict::invalid: return refuse_unauthenticated(req, std::move(v.why), taskchampion ? "Basic" : "Bearer");
     case verdict::valid: break;
@@ -169,7 +163,7 @@ std::optional<response> access_control::check_tokens_route(request& req, const u
     if (claim && options_.access.open_registration) return std::nullopt;
     auto v = verify(req);
     switch (v.outcome) {
-    case verdict::on_disk: return retry_blocking();
+    case verdict::on_disk: return retry_on_blocking_pool();
     case verdict::store_failed: return error_response(errc::unavailable, "cannot read tokens: " + v.why);
     case verdict::invalid: return refuse_unauthenticated(req, std::move(v.why));
     case verdict::valid: break;
@@ -188,7 +182,7 @@ std::optional<response> access_control::check_early_quota(const request& req, co
         return std::nullopt;
     auto id = digest::parse(route.id);
     if (!id) return std::nullopt;
-    if (!req.may_block) return retry_blocking();
+    if (!req.may_block) return retry_on_blocking_pool();
     auto quota = store_.quota_in_force(user);
     if (!quota || *quota == 0) return std::nullopt;  // a read failure is the handler's to report
     auto stored = store_.chunk_size(user, *id);

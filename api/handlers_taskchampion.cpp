@@ -16,12 +16,6 @@ namespace {
 constexpr std::string_view history_segment_type = "application/vnd.taskchampion.history-segment";
 constexpr std::string_view snapshot_type = "application/vnd.taskchampion.snapshot";
 
-response retry_on_blocking_pool() {
-    response r;
-    r.retry_blocking = true;
-    return r;
-}
-
 // The X-Client-Id: a canonical lowercase UUID, as TaskChampion sends it.
 outcome<uuid> client_user(const request& req) {
     if (req.client_id.empty()) return make_error(errc::bad_request, "the X-Client-Id header is missing");

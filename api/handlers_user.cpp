@@ -66,12 +66,6 @@ outcome<std::optional<T>> read_or_retry(outcome<storage::cached_read<T>> cached,
     return std::move(cached->value);
 }
 
-response retry_on_blocking_pool() {
-    response r;
-    r.retry_blocking = true;
-    return r;
-}
-
 // The answer's headers; the ETag is the chunk id.
 response chunk_found(const digest& id) {
     response r;

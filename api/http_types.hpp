@@ -123,4 +123,12 @@ struct response {
     void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };
 
+// The answer of a handler that ran with request::may_block false and found
+// what it needs on disk only: handle the request again on the blocking pool.
+inline response retry_on_blocking_pool() {
+    response r;
+    r.retry_blocking = true;
+    return r;
+}
+
 }  // namespace chunklog::api

@@ -4,6 +4,7 @@
 #include "support/gc_fixture.hpp"
 
 #include "support/protocol.hpp"
+#include "support/router_answers.hpp"
 
 #include "api/router.hpp"
 
@@ -41,27 +42,10 @@ struct history_router_fixture : test::gc_fixture {
     api::response call(http_method m, const std::string& target, std::string body = {}) {
         return routes->handle({m, target, std::move(body)});
     }
-    static boost::json::object json(const api::response& r) { return boost::json::parse(r.body).as_object(); }
-    static std::string code(const api::response& r) { return std::string(json(r).at("error").as_string()); }
-    static std::string header(const api::response& r, const std::string& name) {
-        for (const auto& [n, v] : r.headers)
-            if (n == name) return v;
-        return {};
-    }
-    static std::vector<boost::json::object> lines(const api::response& r) {
-        std::string body;
-        REQUIRE(r.stream);
-        for (;;) {
-            auto step = r.stream(body, true);
-            REQUIRE(step != api::stream_step::failed);
-            if (step == api::stream_step::done) break;
-        }
-        std::vector<boost::json::object> out;
-        std::size_t start = 0;
-        for (auto nl = body.find('\n'); nl != std::string::npos; start = nl + 1, nl = body.find('\n', start))
-            out.push_back(boost::json::parse(body.substr(start, nl - start)).as_object());
-        return out;
-    }
+    static boost::json::object json(const api::response& r) { return test::json_of(r); }
+    static std::string code(const api::response& r) { return test::error_code_of(r); }
+    static std::string header(const api::response& r, const std::string& name) { return test::header_of(r, name); }
+    static std::vector<boost::json::object> lines(const api::response& r) { return test::streamed_lines(r); }
 
     std::string put_chunk(const std::string& bytes) {
         auto id = sha256_of(bytes).to_string();

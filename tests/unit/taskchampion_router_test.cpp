@@ -6,6 +6,7 @@
 #include "support/gc_fixture.hpp"
 
 #include "support/protocol.hpp"
+#include "support/router_answers.hpp"
 
 #include "api/router.hpp"
 #include "api/routes.hpp"
@@ -92,28 +93,9 @@ struct tc_fixture : test::gc_fixture {
         return *id;
     }
 
-    static std::string header(const api::response& r, const std::string& name) {
-        for (const auto& [n, v] : r.headers)
-            if (n == name) return v;
-        return {};
-    }
-    static std::string code(const api::response& r) {
-        return std::string(boost::json::parse(r.body).as_object().at("error").as_string());
-    }
-    static std::vector<boost::json::object> lines(const api::response& r) {
-        std::string body;
-        REQUIRE(r.stream);
-        for (;;) {
-            auto step = r.stream(body, true);
-            REQUIRE(step != api::stream_step::failed);
-            if (step == api::stream_step::done) break;
-        }
-        std::vector<boost::json::object> out;
-        std::size_t start = 0;
-        for (auto nl = body.find('\n'); nl != std::string::npos; start = nl + 1, nl = body.find('\n', start))
-            out.push_back(boost::json::parse(body.substr(start, nl - start)).as_object());
-        return out;
-    }
+    static std::string header(const api::response& r, const std::string& name) { return test::header_of(r, name); }
+    static std::string code(const api::response& r) { return test::error_code_of(r); }
+    static std::vector<boost::json::object> lines(const api::response& r) { return test::streamed_lines(r); }
 };
 
 }  // namespace
