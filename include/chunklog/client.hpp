@@ -92,6 +92,9 @@ struct publish_batch {
 struct pulled_transaction {
     transaction_record record;
     std::vector<std::string_view> chunks;
+    // Set on a user's first TaskChampion version sent after another server's
+    // chain (protocol section 12): the parent it was sealed with.
+    std::optional<uuid> origin_parent;
 };
 
 using pull_callback = std::function<outcome<void>(const pulled_transaction&)>;

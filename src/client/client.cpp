@@ -317,7 +317,8 @@ outcome<uuid> client::pull_with_snapshot(const uuid& from, const snapshot_callba
             auto chunks = page->chunk_bytes(i);
             if (!chunks) return chunks.error();
             const auto& record = page->transactions()[i];
-            if (auto done = on_transaction({record, std::move(*chunks)}); !done) return done.error();
+            if (auto done = on_transaction({record, std::move(*chunks), page->origin_parent(i)}); !done)
+                return done.error();
             position = record.id;
         }
         if (!page->more()) return position;

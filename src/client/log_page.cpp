@@ -92,7 +92,14 @@ outcome<void> log_page::add_transaction(const boost::json::object& o) {
         if (!chunk_lines_.contains(id))
             return malformed("log transaction " + t->id.to_string() + " names chunk " + id.to_string() +
                              " that the page did not send");
+    std::optional<uuid> origin;
+    if ((*line)->contains("origin_parent")) {
+        auto named = uuid_at(**line, "origin_parent");
+        if (!named) return named.error();
+        origin = *named;
+    }
     transactions_.push_back(std::move(*t));
+    origin_parents_.push_back(origin);
     return {};
 }
 

@@ -34,6 +34,8 @@ public:
     // The snapshot the page starts with, if any, and its chunk ids.
     const std::optional<snapshot_position>& snapshot() const { return snapshot_; }
     const std::vector<transaction_record>& transactions() const { return transactions_; }
+    // The origin parent of transaction i, when its line names one.
+    const std::optional<uuid>& origin_parent(std::size_t i) const { return origin_parents_[i]; }
     bool more() const { return more_; }
 
     // The bytes of transactions()[i]'s chunks in record order, each checked
@@ -65,6 +67,7 @@ private:
     std::vector<digest> snapshot_chunks_;
     std::unordered_map<digest, span, id_hash> chunk_lines_;  // where each chunk's line is in body_
     std::vector<transaction_record> transactions_;
+    std::vector<std::optional<uuid>> origin_parents_;  // one per transaction
     std::vector<std::string> decoded_;  // the chunks of the transaction last asked for
     bool more_ = false;
     bool ended_ = false;

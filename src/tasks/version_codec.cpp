@@ -27,7 +27,8 @@ std::string describe(const uuid& transaction) { return "transaction " + transact
 outcome<read_operations> read_version(const sealing_key& key, const pulled_transaction& t) {
     auto where = describe(t.record.id);
     if (t.chunks.size() == 1 && !t.chunks[0].empty() && t.chunks[0][0] == envelope_marker) {
-        auto plain = key.open(t.chunks[0], t.record.parent);
+        // A first version sent after another server's chain was sealed to its origin parent.
+        auto plain = key.open(t.chunks[0], t.origin_parent.value_or(t.record.parent));
         if (!plain) return does_not_open(where, plain.error());
         auto ops = decode_history_segment(*plain);
         if (!ops) return make_error(errc::bad_request, where + ": " + ops.error().message);

@@ -147,4 +147,20 @@ TEST_CASE_FIXTURE(live_user, "a log holding data that is not a task list names t
     CHECK(a->pending_operations().value() == 3);  // nothing lost
 }
 
+TEST_CASE_FIXTURE(live_user, "a first version sent after another server's chain is opened with its origin parent") {
+    // Taskwarrior moving from another server keeps its chain of ids: its
+    // first version here names a parent this server never saw, and is sealed
+    // to it.
+    auto origin = uuid::random(), milk = uuid::random();
+    auto sealed = test::task_key().seal(encode_history_segment(new_task(milk, "buy milk", 5)), origin);
+    test::http_connection tc(server.port());
+    auto added = tc.request("POST", "/v1/client/add-version/" + origin.to_string(), sealed,
+                            {{"X-Client-Id", c.options().user.to_string()},
+                             {"Content-Type", "application/vnd.taskchampion.history-segment"}});
+    REQUIRE(added.status == 200);
+    auto a = open("a");
+    REQUIRE(a->sync(c, test::task_key()));
+    CHECK(a->tasks().value().at(milk).at("description") == "buy milk");
+}
+
 }  // TEST_SUITE
