@@ -706,6 +706,35 @@ TEST_CASE("a replica in format 1 is upgraded in place, its pending operations an
     CHECK(n.tasks().at(milk).at("priority") == "H");
 }
 
+TEST_CASE("a replica in format 2 opens as format 3, its pending operations in the legacy form still read") {
+    test::temp_dir dir;
+    scripted_server server;
+    auto user = uuid::random();
+    auto milk = uuid::random();
+    // Format 2 wrote each pending operation as the legacy chunk format's object (milliseconds).
+    write_format_1(dir.path() / "r",
+                   {{"v", "2"},
+                    {key_of(0), R"({"op":"create","task":")" + milk.to_string() + R"("})"},
+                    {key_of(1), R"({"op":"update","task":")" + milk.to_string() +
+                                    R"(","property":"description","value":"buy milk","timestamp":7})"},
+                    {"t" + std::string(milk.raw()), task_json({{"description", "buy milk"}})},
+                    {"w", json::serialize(json::array{milk.to_string()})}});
+    {
+        auto r = replica::open(dir.path() / "r").value();
+        CHECK(r->pending_operations().value() == 2);
+        REQUIRE(r->commit({operation::update(milk, "status", "pending", 8'000'000)}));
+    }
+    auto raw = raw_contents(dir.path() / "r");
+    CHECK(raw.at("v") == "3");
+    CHECK(raw.at(key_of(0)).find("\"op\"") != std::string::npos);  // left as it was: both forms are read
+    CHECK(decode_sync_op(raw.at(key_of(2))).value() == operation::update(milk, "status", "pending", 8'000'000));
+    node n(dir.path() / "r", server, user);
+    CHECK(n.sync().published_operations == 3);
+    CHECK(server.operations() == std::vector<operation>{operation::create(milk),
+                                                        operation::update(milk, "description", "buy milk", 7'000'000),
+                                                        operation::update(milk, "status", "pending", 8'000'000)});
+}
+
 TEST_CASE("a format 1 replica with a publish in flight that landed: the upgrade keeps it acknowledged once") {
     test::temp_dir dir;
     scripted_server server;
