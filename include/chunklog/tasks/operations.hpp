@@ -61,13 +61,16 @@ void apply_operation(task_set& tasks, const operation& op);
 //   goes to the server's, which every replica sees first).
 std::pair<std::optional<operation>, std::optional<operation>> transform(const operation& server, const operation& local);
 
-// Chunk format version 1 (docs/operations.md): one JSON object
-// {"format": "chunklog-task-ops", "version": 1, "operations": [...]}.
+// The legacy plaintext formats of earlier releases (docs/operations.md),
+// still read by the replica, which now writes TaskChampion's
+// (tasks/taskchampion.hpp). Operation chunk format version 1: one JSON
+// object {"format": "chunklog-task-ops", "version": 1, "operations": [...]},
+// timestamps in milliseconds (encode_operations drops finer precision).
 inline constexpr int operations_format_version = 1;
 std::string encode_operations(const std::vector<operation>& ops);
 outcome<std::vector<operation>> decode_operations(std::string_view chunk);
 
-// Snapshot chunk format version 1 (docs/operations.md): a whole task set as
+// Legacy snapshot chunk format version 1: a whole task set as
 // one or more chunks, each one JSON object {"format":
 // "chunklog-task-snapshot", "version": 1, "tasks": {uuid: {property:
 // value}}} holding some of the tasks; the set is their union, whatever the
