@@ -11,6 +11,9 @@
 # test. Reports are also written to build-tsan/tsan-reports/ (chunklogd's
 # stderr goes to a log in a temporary directory), and any file there fails
 # the run after CTest, printed in full.
+#
+# The tests of the PostgreSQL store use a throwaway cluster that this script
+# starts and removes (scripts/pg-cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ${1:-} == --tsan ]]; then scripts/install-deps.sh --clang; else scripts/install-deps.sh; fi
@@ -25,10 +28,22 @@ case $tw_status in
 3 | 4) echo "WARNING: no Taskwarrior 3 root (see above): the tests against the real Taskwarrior will be SKIPPED" >&2 ;;
 *) exit "$tw_status" ;;
 esac
+
+# Starts the throwaway PostgreSQL cluster for the tests, removed on exit
+# whatever the outcome, and passes its connection string in
+# CHUNKLOG_TEST_POSTGRES.
+start_postgres() {
+  pg_dir=$(mktemp -d)
+  trap 'scripts/pg-cluster.sh stop "$pg_dir"' EXIT
+  CHUNKLOG_TEST_POSTGRES=$(scripts/pg-cluster.sh start "$pg_dir")
+  export CHUNKLOG_TEST_POSTGRES
+}
+
 case ${1:-} in
 --sanitize)
   scripts/build.sh build-asan -DCHUNKLOG_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+  start_postgres
   ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300
   ;;
 --tsan)
@@ -40,6 +55,7 @@ case ${1:-} in
   # by one thread and aborts past that, while a store batch (a GC pass, a large
   # publish) holds up to 256 key stripes, always taken in slot order.
   export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 detect_deadlocks=0 log_path=$reports/tsan external_symbolizer_path=/usr/bin/llvm-symbolizer-14"
+  start_postgres
   status=0
   ctest --test-dir build-tsan --output-on-failure -j 2 --timeout 600 || status=$?
   if compgen -G "$reports/tsan.*" >/dev/null; then
@@ -54,6 +70,7 @@ case ${1:-} in
   ;;
 "")
   scripts/build.sh build
+  start_postgres
   ctest --test-dir build --output-on-failure -j 2 --timeout 300
   ;;
 *)
