@@ -53,6 +53,10 @@ outcome<std::string> read_admin_token(const std::filesystem::path& file) {
 
 outcome<std::string> load_or_create_admin_token(const std::filesystem::path& data_dir) {
     auto file = data_dir / admin_token_file_name;
+    // A store on PostgreSQL has no data directory of its own: this file makes one.
+    std::error_code made;
+    std::filesystem::create_directories(data_dir, made);
+    if (made) return make_error(errc::internal, "cannot create " + data_dir.string() + ": " + made.message());
     auto created = create_exclusive(file, new_token_secret() + "\n");
     if (!created) return created.error();
     return read_admin_token(file);

@@ -43,6 +43,8 @@ response error_response(const error& e) {
     r.status = http_status(e.code);
     r.content_type = "application/json";
     r.body = boost::json::serialize(body);
+    // The store cannot answer now (its database is down or restarting): try again soon.
+    if (e.code == errc::unavailable) r.headers.emplace_back("Retry-After", "1");
     return r;
 }
 

@@ -182,6 +182,15 @@ int run_server(const server_config& config) {
     service.access.admin_token_hash = sha256_of(*admin_token);
     metrics counters;
     router routes(*store, service, counters);
+    // HEAD moves on other nodes wake long polls here; the calls stop before routes goes.
+    store->watch_heads([&routes](const std::optional<uuid>& user) {
+        if (user) routes.watch().notify(*user);
+        else routes.watch().notify_all();
+    });
+    struct unwatch {
+        storage::log_store& store;
+        ~unwatch() { store.watch_heads(nullptr); }
+    } stop_watching{*store};
     gc_runner gc(*store, counters, service.gc_interval);  // stops (and joins) before the store closes
     asio::thread_pool blocking(config.blocking_threads);
     server_state state{config, routes,
@@ -207,7 +216,9 @@ int run_server(const server_config& config) {
     std::cout << "chunklogd listening on " << scheme << "://" << local.address().to_string() << ':' << local.port()
               << std::endl;
     log_message(log_level::info, "listening on " + local.address().to_string() + ":" + std::to_string(local.port()) +
-                                     (tls ? " (HTTPS)" : "") + ", data in " + config.store.dir.string());
+                                     (tls ? " (HTTPS)" : "") + ", data in " +
+                                     (config.store.kind == storage::store_kind::postgresql ? std::string("PostgreSQL")
+                                                                                           : config.store.dir.string()));
     if (config.service.access.auth == auth_mode::none && !local.address().is_loopback())
         log_message(log_level::warn, "--auth none on a non-loopback address: anyone who can reach this port and "
                                      "knows a user id can read, change and delete that user's data");

@@ -269,7 +269,7 @@ private:
     asio::awaitable<response> answer(request& req, const route_match& route) {
         std::optional<response> res;
         try {
-            if (router::may_block(req.method)) {
+            if (router::may_block(req.method) || state_.routes.store().reads_block()) {
                 res = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.handle(req, route); });
             } else {
                 req.may_block = false;  // reads from memory, or asks for the pool
@@ -301,7 +301,6 @@ private:
         auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
         timer->expires_after(poll.wait);
         auto& watch = state_.routes.watch();
-        auto& store = state_.routes.store();
         auto executor = stream_.get_executor();
         auto settled = [&](const outcome<head_state>& h) { return !h || h->head != poll.known || state_.stopping.load(); };
         waiting_poll counted(state_.counters);
@@ -309,16 +308,24 @@ private:
             auto id = watch.subscribe(poll.user, [timer, executor] {
                 asio::post(executor, [timer] { timer->cancel(); });
             });
-            auto before = store.head(poll.user);
+            auto before = co_await read_head(poll.user);
             if (settled(before)) {
                 watch.unsubscribe(poll.user, id);
                 co_return before;
             }
             auto [ec] = co_await timer->async_wait(use_tuple);
             watch.unsubscribe(poll.user, id);
-            auto after = store.head(poll.user);
+            auto after = co_await read_head(poll.user);
             if (!ec || settled(after)) co_return after;  // the wait is over, or HEAD moved
         }
+    }
+
+    // HEAD from the store: on this I/O thread when the store reads from
+    // memory, on the blocking pool when it asks a database server.
+    asio::awaitable<outcome<head_state>> read_head(const uuid& user) {
+        auto& store = state_.routes.store();
+        if (!store.reads_block()) co_return store.head(user);
+        co_return co_await run_blocking(state_.blocking, [&store, &user] { return store.head(user); });
     }
 
     // A fixed text rather than Beast's serializer, which would be compiled
@@ -346,8 +353,9 @@ private:
     // the disk): nullopt to go on and read the body, else the answer.
     asio::awaitable<std::optional<response>> admit(request& req, const route_match& route) {
         req.may_block = false;
-        auto refused = state_.routes.admit(req, route);
-        if (refused && refused->retry_blocking) {
+        std::optional<response> refused;
+        if (!state_.routes.store().reads_block()) refused = state_.routes.admit(req, route);
+        if (state_.routes.store().reads_block() || (refused && refused->retry_blocking)) {
             req.may_block = true;
             refused = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.routes.admit(req, route); });
         }
@@ -406,6 +414,15 @@ private:
         co_return !ec;
     }
 
+    // Appends pieces of a streamed body to `batch` until it holds
+    // stream_batch_bytes or the generator stops (done, failed or blocked).
+    static stream_step fill_batch(response& r, std::string& batch, bool may_block) {
+        for (;;) {
+            auto step = r.stream(batch, may_block);
+            if (step != stream_step::more || batch.size() >= stream_batch_bytes) return step;
+        }
+    }
+
     // Sends the header, then what the generator yields as chunks of chunked
     // transfer encoding, each gathering pieces up to stream_batch_bytes so a
     // page of small lines costs few writes. A failed generator ends the
@@ -419,13 +436,14 @@ private:
         std::string batch;
         for (bool done = false; !done;) {
             batch.clear();
-            while (!done && batch.size() < stream_batch_bytes) {
-                auto step = r.stream(batch, false);
-                if (step == stream_step::blocked)  // a chunk on disk: this piece is read on the pool
-                    step = co_await run_blocking(state_.blocking, [&r, &batch] { return r.stream(batch, true); });
-                if (step == stream_step::failed || step == stream_step::blocked) co_return false;
-                done = step == stream_step::done;
-            }
+            // From memory on this I/O thread; what lies on disk (or in a
+            // database server) is read on the pool.
+            auto step = stream_step::blocked;
+            if (!state_.routes.store().reads_block()) step = fill_batch(r, batch, false);
+            if (step == stream_step::blocked)
+                step = co_await run_blocking(state_.blocking, [&r, &batch] { return fill_batch(r, batch, true); });
+            if (step == stream_step::failed || step == stream_step::blocked) co_return false;
+            done = step == stream_step::done;
             if (batch.empty()) continue;
             streamed_bytes_ += batch.size();
             (*deadline_)->arm(state_.config.write_timeout);

@@ -25,7 +25,7 @@ std::string env_to_option(const std::string& variable, const po::options_descrip
 
 // Text options that need checking after parsing.
 struct raw_options {
-    std::string listen, dir, auth, registration, token_cache_ttl;
+    std::string listen, dir, store, auth, registration, token_cache_ttl;
     std::string gc_grace, gc_interval, history_retention, snapshot_age;
     unsigned gc_duty = 25;
     bool no_sync = false, no_delete = false;
@@ -39,7 +39,9 @@ po::options_description describe(api::server_config& c, parsed_options& out, raw
         ("help,h", po::bool_switch(&out.show_help), "print this help and exit")
         ("version", po::bool_switch(&out.show_version), "print the version and exit")
         ("listen", po::value(&raw.listen)->default_value("127.0.0.1:8080"), "HOST:PORT to listen on (port 0: any free port)")
-        ("data-dir", po::value(&raw.dir)->default_value("./data"), "RocksDB directory (created if missing)")
+        ("data-dir", po::value(&raw.dir)->default_value("./data"), "RocksDB directory (created if missing); with --store postgresql, where the admin token file is made")
+        ("store", po::value(&raw.store), "rocksdb:DIR (the default: rocksdb:DATA_DIR) or a PostgreSQL connection URI postgresql://HOST/DB (or postgresql:KEY=VALUE ... , libpq's form); the password comes from libpq's sources (PGPASSWORD, ~/.pgpass), never put it here")
+        ("db-pool-size", po::value(&c.store.pool_size)->default_value(c.store.pool_size), "PostgreSQL connections this node opens at most")
         ("block-cache-bytes", po::value(&c.store.block_cache_bytes)->default_value(c.store.block_cache_bytes), "RocksDB read cache for table blocks and chunks")
         ("threads", po::value(&c.io_threads)->default_value(0), "I/O threads (0: one per core)")
         ("blocking-threads", po::value(&c.blocking_threads)->default_value(32), "threads that wait on synced writes")
@@ -108,15 +110,38 @@ bool split_listen_address(const std::string& text, std::string& host, std::uint1
     return ec == std::errc{} && end == port_text.data() + port_text.size() && !port_text.empty();
 }
 
+std::string apply_store_location(const std::string& text, storage::store_options& store) {
+    if (text.empty()) return {};
+    if (text.starts_with("rocksdb:")) {
+        store.kind = storage::store_kind::rocksdb;
+        store.dir = text.substr(8);
+        if (store.dir.empty()) return "--store rocksdb:DIR needs a directory";
+        return {};
+    }
+    if (text.starts_with("postgresql://") || text.starts_with("postgres://")) {
+        store.kind = storage::store_kind::postgresql;
+        store.connection = text;
+        return {};
+    }
+    if (text.starts_with("postgresql:")) {
+        store.kind = storage::store_kind::postgresql;
+        store.connection = text.substr(11);
+        return {};
+    }
+    return "--store must be rocksdb:DIR, postgresql://... or postgresql:KEY=VALUE..., got '" + text + "'";
+}
+
 parsed_options parse_server_options(const std::vector<std::string>& args) {
     parsed_options out;
     raw_options raw;
     auto desc = describe(out.config, out, raw);
     std::ostringstream help;
     help << "usage: chunklogd [options]\n"
-            "       chunklogd verify --data-dir DIR             check every chunk and invariant of a store\n"
+            "       chunklogd verify --data-dir DIR | --store S check every chunk and invariant of a store\n"
             "       chunklogd backup --data-dir DIR --to DIR    copy a store, also while a server runs on it\n"
-            "       chunklogd restore --from DIR --data-dir DIR put a verified backup in place\n\n"
+            "       chunklogd restore --from DIR --data-dir DIR put a verified backup in place\n"
+            "       chunklogd migrate --from rocksdb:DIR --to postgresql://...\n"
+            "                                               move every user of a RocksDB store into PostgreSQL\n\n"
          << desc;
     out.help_text = help.str();
     try {
@@ -136,6 +161,7 @@ parsed_options parse_server_options(const std::vector<std::string>& args) {
     if (!split_listen_address(raw.listen, out.config.host, out.config.port))
         out.error = "--listen must be HOST:PORT, got '" + raw.listen + "'";
     out.config.store.dir = raw.dir;
+    if (auto e = apply_store_location(raw.store, out.config.store); !e.empty()) out.error = e;
     out.config.store.sync_writes = !raw.no_sync;
     out.config.store.default_quota_bytes = out.config.service.limits.quota_bytes;
     out.config.service.allow_delete = !raw.no_delete;

@@ -30,4 +30,9 @@ std::string duration_help(std::string_view text);
 // "HOST:PORT", "[V6]:PORT" or ":PORT"; false when malformed.
 bool split_listen_address(const std::string& text, std::string& host, std::uint16_t& port);
 
+// Applies --store (rocksdb:DIR, postgresql://..., postgres://... or
+// postgresql:KEY=VALUE...) to `store`; empty text keeps it. A usage error's
+// message, or empty.
+std::string apply_store_location(const std::string& text, storage::store_options& store);
+
 }  // namespace chunklog

@@ -9,7 +9,7 @@
 #include "support/store_check.hpp"
 #include "support/temp_dir.hpp"
 
-#include "storage/keys.hpp"
+#include "storage/rocksdb/keys.hpp"
 
 #include <chunklog/sha256.hpp>
 

@@ -7,7 +7,7 @@
 #include "support/server_process.hpp"
 #include "support/temp_dir.hpp"
 
-#include "storage/keys.hpp"
+#include "storage/rocksdb/keys.hpp"
 
 #include <chunklog/base64.hpp>
 #include <chunklog/sha256.hpp>

@@ -30,7 +30,7 @@ struct gc_fixture {
     uuid user = make_id(0xabc);
 
     gc_fixture() {
-        options.dir = dir.path() / "db";
+        options = store_options_for(dir.path() / "db");
         options.clock = [c = clock] { return c->load(); };
         options.gc_grace = 1h;
         reopen();
@@ -54,7 +54,7 @@ struct gc_fixture {
     // Closes the store, checks its invariants with raw reads, and reopens it.
     void check_invariants() {
         store.reset();
-        auto problems = check_store(options.dir);
+        auto problems = check_store(options);
         for (const auto& p : problems) FAIL_CHECK(p);
         CHECK(problems.empty());
         reopen();

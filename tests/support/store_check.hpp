@@ -1,11 +1,11 @@
-// Tests' access to a closed store's directory: check_store lists every broken
-// invariant of the store (storage::verify_store, which `chunklogd verify`
-// runs), and raw_db opens the directory with raw RocksDB calls and the
+// Tests' access to a closed store: check_store lists every broken invariant
+// of the store (storage::verify_store or verify_postgresql, which `chunklogd
+// verify` runs), and raw_db opens the directory with raw RocksDB calls and the
 // store's own family options, to write old layouts or corrupt it on purpose.
 // Single-threaded.
 #pragma once
 
-#include "storage/db_handle.hpp"
+#include "storage/rocksdb/db_handle.hpp"
 
 #include <chunklog/storage/maintenance.hpp>
 
@@ -25,6 +25,14 @@ namespace chunklog::test {
 // Every broken invariant of the store in `dir`; empty when sound.
 inline std::vector<std::string> check_store(const std::filesystem::path& dir) {
     auto report = storage::verify_store(dir);
+    if (!report) return {"cannot verify: " + report.error().message};
+    return report->problems;
+}
+
+// The same for the store `options` name, on RocksDB or PostgreSQL.
+inline std::vector<std::string> check_store(const storage::store_options& options) {
+    if (options.kind == storage::store_kind::rocksdb) return check_store(options.dir);
+    auto report = storage::verify_postgresql(options.connection);
     if (!report) return {"cannot verify: " + report.error().message};
     return report->problems;
 }

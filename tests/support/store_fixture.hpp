@@ -1,10 +1,11 @@
-// A log_store on a fresh temp directory, with helpers to build ids and
+// A log_store (the tests' store: support/test_store.hpp) on a fresh temp directory, with helpers to build ids and
 // transactions quickly, for storage and router tests. Single-threaded set-up;
 // the store itself is thread-safe.
 #pragma once
 
 #include "support/outcome_printer.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_store.hpp"
 
 #include <chunklog/storage/log_store.hpp>
 
@@ -32,7 +33,7 @@ struct store_fixture {
 
     void reopen() {
         store.reset();
-        auto opened = storage::log_store::open({dir.path() / "db"});
+        auto opened = storage::log_store::open(store_options_for(dir.path() / "db"));
         REQUIRE(opened.has_value());
         store = std::move(*opened);
     }

@@ -2,7 +2,7 @@
 // their key codecs, and how they outlive DELETE and reopening.
 #include "support/store_fixture.hpp"
 
-#include "storage/keys.hpp"
+#include "storage/rocksdb/keys.hpp"
 
 #include <rocksdb/db.h>
 
@@ -170,7 +170,7 @@ TEST_CASE_FIXTURE(store_fixture, "a user's own quota overrides the default until
     CHECK(store->quota_in_force(user).value() == 0);
 
     store.reset();
-    storage::store_options options{dir.path() / "db"};
+    auto options = test::store_options_for(dir.path() / "db");
     options.default_quota_bytes = 1000;
     store = storage::log_store::open(options).value();
     CHECK(store->quota_in_force(user).value() == 1000);

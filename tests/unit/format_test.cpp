@@ -5,7 +5,7 @@
 // format 2 values round-trip.
 #include "support/gc_fixture.hpp"
 
-#include "storage/keys.hpp"
+#include "storage/rocksdb/keys.hpp"
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>

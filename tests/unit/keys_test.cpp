@@ -1,4 +1,4 @@
-#include "storage/keys.hpp"
+#include "storage/rocksdb/keys.hpp"
 
 #include <doctest/doctest.h>
 

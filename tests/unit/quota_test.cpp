@@ -26,7 +26,7 @@ struct quota_fixture {
 
     void reopen(std::uint64_t default_quota) {
         store.reset();
-        storage::store_options options{dir.path() / "db"};
+        auto options = test::store_options_for(dir.path() / "db");
         options.default_quota_bytes = default_quota;
         auto opened = storage::log_store::open(options);
         REQUIRE(opened);

@@ -146,8 +146,8 @@ TEST_CASE_FIXTURE(router_fixture, "a chunk on disk only is read on the blocking 
     CHECK(read.body == big);
     req.may_block = false;
     auto cached = routes->handle(req);
-    CHECK_FALSE(cached.retry_blocking);
-    CHECK(cached.body == big);
+    CHECK(cached.retry_blocking == store->reads_block());  // a database server's store keeps nothing here
+    if (!cached.retry_blocking) CHECK(cached.body == big);
 }
 
 TEST_CASE_FIXTURE(router_fixture, "oversized chunk is 413 even when it reaches the router") {

@@ -11,7 +11,7 @@
 #include "api/router.hpp"
 #include "api/routes.hpp"
 #include "api/token_secret.hpp"
-#include "storage/keys.hpp"
+#include "storage/rocksdb/keys.hpp"
 
 #include <chunklog/base64.hpp>
 

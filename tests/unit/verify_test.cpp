@@ -4,7 +4,7 @@
 // is a store of its own that verifies and restores.
 #include "support/gc_fixture.hpp"
 
-#include "storage/keys.hpp"
+#include "storage/rocksdb/keys.hpp"
 
 #include <algorithm>
 

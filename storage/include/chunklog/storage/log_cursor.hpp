@@ -1,8 +1,9 @@
 // log_cursor: reads one user's committed transactions after a starting point,
-// in ascending seq, and their chunks, all from one RocksDB snapshot taken when
-// the cursor opens, so a streamed page is consistent however long it takes.
-// Single owner; not thread-safe. Must not outlive its log_store: destroying
-// a store with a cursor open aborts the process.
+// in ascending seq, and their chunks, all from one consistent view of the
+// store taken when the cursor opens (a RocksDB snapshot, a PostgreSQL
+// repeatable-read transaction), so a streamed page is consistent however
+// long it takes. Single owner; not thread-safe. Must not outlive its
+// log_store: destroying a RocksDB store with a cursor open aborts the process.
 #pragma once
 
 #include <chunklog/errors.hpp>
@@ -20,8 +21,20 @@ struct snapshot_record;
 
 class log_cursor {
 public:
-    struct impl;
-    explicit log_cursor(std::unique_ptr<impl> p);
+    // What a store implements to give a cursor (the members below, as documented there).
+    class source {
+    public:
+        virtual ~source() = default;
+        virtual const head_state& head() const = 0;
+        virtual const snapshot_record* snapshot() const = 0;
+        virtual std::uint64_t position() const = 0;
+        virtual outcome<std::optional<transaction_record>> next() = 0;
+        virtual outcome<std::optional<uuid>> origin_parent(const transaction_record& t) = 0;
+        virtual outcome<std::optional<std::string>> chunk(const digest& id) = 0;
+        virtual outcome<std::optional<std::string>> cached_chunk(const digest& id) = 0;
+    };
+
+    explicit log_cursor(std::unique_ptr<source> s);
     ~log_cursor();
     log_cursor(log_cursor&&) noexcept;
 
@@ -45,7 +58,7 @@ public:
     outcome<std::optional<std::string>> cached_chunk(const digest& id);
 
 private:
-    std::unique_ptr<impl> impl_;
+    std::unique_ptr<source> source_;
 };
 
 }  // namespace chunklog::storage

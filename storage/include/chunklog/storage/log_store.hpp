@@ -1,19 +1,22 @@
-// log_store: the chunklog data model on RocksDB (chunks, transactions, HEAD,
-// committed chain) with the protocol's rules for HEAD.
+// log_store: the chunklog data model (chunks, transactions, HEAD, the
+// committed chain, snapshots, tokens and quotas) with the protocol's rules,
+// behind one interface with two implementations: an embedded RocksDB
+// directory (storage/rocksdb, the default) and a PostgreSQL database shared
+// by any number of chunklogd nodes (storage/postgresql). The HTTP layer sees
+// only this interface; both stores give the same answers.
 //
-// Every write is one atomic RocksDB WriteBatch, synced to the write-ahead log
-// before the call returns (unless sync is turned off in store_options), and
-// concurrent callers share syncs through RocksDB's write group. Calls block
-// on disk: run them off I/O threads. A write that fails for lack of disk
+// Every write is atomic and durable (synced) before the call returns,
+// unless sync is turned off in store_options. Calls block on disk or on the
+// database: run them off I/O threads. A write that fails for lack of disk
 // space is errc::insufficient_storage and stores nothing; the store then
-// refuses writes with that error and tries to resume in the background
-// until space is free again. After any other write failure it refuses writes
-// (errc::unavailable) until it is reopened. The accounts part (tokens and
-// quotas) lives beside the users' data and survives delete_user.
+// refuses writes with that error and tries to resume in the background.
+// A store that cannot reach its database, or whose RocksDB write failed,
+// answers errc::unavailable. The accounts part (tokens and quotas) survives
+// delete_user.
 //
-// The data directory records its store format: open() refuses a directory
-// written by a newer format and upgrades an older one in place first
-// (storage/format.cpp). Garbage collection and history truncation
+// A store records its format (a RocksDB directory) or schema version (a
+// PostgreSQL database): open() refuses a newer one and upgrades an older one
+// in place first. Garbage collection and history truncation
 // (collect_garbage) run beside reads and writes, in bounded batches. All
 // member functions are thread-safe.
 #pragma once
@@ -41,11 +44,16 @@ class Env;
 
 namespace chunklog::storage {
 
+enum class store_kind { rocksdb, postgresql };
+
 struct store_options {
-    std::filesystem::path dir = "data";
+    std::filesystem::path dir = "data";           // rocksdb: the data directory
+    store_kind kind = store_kind::rocksdb;
+    std::string connection = {};                  // postgresql: a libpq connection string or URI
+    std::size_t pool_size = 16;                   // postgresql: connections per node
     bool sync_writes = true;                      // fsync the WAL before a write returns
     std::size_t block_cache_bytes = 64ULL << 20;  // read cache shared by table blocks and chunk blobs
-    rocksdb::Env* env = nullptr;                  // custom environment (fault injection in tests)
+    rocksdb::Env* env = nullptr;                  // rocksdb: custom environment (fault injection in tests)
     // Where the store reports what it cannot return as an error (a write
     // failure that made it read-only); stderr when empty. Called from any thread.
     std::function<void(std::string_view)> log_error = nullptr;
@@ -216,50 +224,50 @@ struct gc_result {
 
 class log_store {
 public:
-    // Opens (creating if needed) the store in options.dir.
+    // Opens (creating if needed) the store options.location names.
     static outcome<std::unique_ptr<log_store>> open(const store_options& options);
-    ~log_store();
+    virtual ~log_store() = default;
     log_store(const log_store&) = delete;
     log_store& operator=(const log_store&) = delete;
 
     // False while writes are refused (out of space, or after a failed write).
-    bool writable() const noexcept;
-    write_state writes() const noexcept;
+    virtual bool writable() const noexcept = 0;
+    virtual write_state writes() const noexcept = 0;
 
-    outcome<head_state> head(const uuid& user) const;
+    virtual outcome<head_state> head(const uuid& user) const = 0;
     // The counts of GET /0.1/{user}: `transactions` counts the committed
     // transactions still stored (HEAD's seq minus the truncated ones).
-    outcome<user_summary> summary(const uuid& user) const;
-    outcome<user_overview> overview(const uuid& user) const;
-    outcome<std::optional<std::string>> chunk(const uuid& user, const digest& id) const;
+    virtual outcome<user_summary> summary(const uuid& user) const = 0;
+    virtual outcome<user_overview> overview(const uuid& user) const = 0;
+    virtual outcome<std::optional<std::string>> chunk(const uuid& user, const digest& id) const = 0;
     // A stored chunk's size without reading its bytes; nullopt when absent.
-    outcome<std::optional<std::uint64_t>> chunk_size(const uuid& user, const digest& id) const;
+    virtual outcome<std::optional<std::uint64_t>> chunk_size(const uuid& user, const digest& id) const = 0;
     // chunk() and chunk_size() without waiting on the disk.
-    outcome<cached_read<std::string>> cached_chunk(const uuid& user, const digest& id) const;
-    outcome<cached_read<std::uint64_t>> cached_chunk_size(const uuid& user, const digest& id) const;
+    virtual outcome<cached_read<std::string>> cached_chunk(const uuid& user, const digest& id) const = 0;
+    virtual outcome<cached_read<std::uint64_t>> cached_chunk_size(const uuid& user, const digest& id) const = 0;
     // The chunks of `ids` not stored for the user, in order, without repeats.
-    outcome<std::vector<digest>> missing_chunks(const uuid& user, std::span<const digest> ids) const;
+    virtual outcome<std::vector<digest>> missing_chunks(const uuid& user, std::span<const digest> ids) const = 0;
     // A committed transaction; nullopt for unknown, pending, dead, ROOT or truncated.
-    outcome<std::optional<transaction_record>> committed_transaction(const uuid& user, const uuid& id) const;
+    virtual outcome<std::optional<transaction_record>> committed_transaction(const uuid& user, const uuid& id) const = 0;
     // Committed transactions after `from`: ROOT or a committed transaction
     // still stored. Else errc::history_truncated once the user's history was
     // truncated and `from` is ROOT or not stored (it may have been removed),
     // and errc::not_found otherwise (unknown, pending or dead).
-    outcome<committed_listing> list_committed(const uuid& user, const uuid& from, std::size_t limit) const;
+    virtual outcome<committed_listing> list_committed(const uuid& user, const uuid& from, std::size_t limit) const = 0;
 
     // A cursor over committed transactions after `from` (as list_committed),
     // reading from a snapshot taken now. With from_snapshot, when the user
     // has a snapshot later than `from` (or `from` fell into truncated
     // history), the cursor starts with that snapshot (log_cursor::snapshot)
     // and goes on after it.
-    outcome<log_cursor> open_log(const uuid& user, const uuid& from, bool from_snapshot = false) const;
+    virtual outcome<log_cursor> open_log(const uuid& user, const uuid& from, bool from_snapshot = false) const = 0;
 
     // Snapshots (protocol section 8). put_snapshot: `id` must be committed
     // (else not_found) and every chunk stored (else missing_chunks, checked
     // only when the snapshot would replace the one in force).
-    outcome<stored_snapshot> put_snapshot(const uuid& user, const uuid& id, std::span<const digest> chunks);
-    outcome<std::optional<snapshot_record>> snapshot(const uuid& user) const;
-    outcome<snapshot_urgency> urgency(const uuid& user) const;
+    virtual outcome<stored_snapshot> put_snapshot(const uuid& user, const uuid& id, std::span<const digest> chunks) = 0;
+    virtual outcome<std::optional<snapshot_record>> snapshot(const uuid& user) const = 0;
+    virtual outcome<snapshot_urgency> urgency(const uuid& user) const = 0;
 
     // One garbage collection pass over every user (protocol section 9):
     // dead and pending transactions and unreferenced chunks older than
@@ -269,16 +277,16 @@ public:
     // gets missing_chunks. One pass at a time (a second call waits). Stops
     // between batches once `stop` is true. Its removals are synced before
     // it returns.
-    outcome<gc_result> collect_garbage(const std::atomic<bool>* stop = nullptr);
-    std::chrono::milliseconds gc_grace() const;
-    std::chrono::milliseconds history_retention() const;
+    virtual outcome<gc_result> collect_garbage(const std::atomic<bool>* stop = nullptr) = 0;
+    virtual std::chrono::milliseconds gc_grace() const = 0;
+    virtual std::chrono::milliseconds history_retention() const = 0;
 
     // Precondition: id is the SHA-256 of bytes (the caller verified it). A
     // chunk already stored is re-sent: its stored time is refreshed.
-    outcome<insert_result> put_chunk(const uuid& user, const digest& id, std::string_view bytes);
-    outcome<stored_transaction> put_transaction(const uuid& user, const new_transaction& t);
+    virtual outcome<insert_result> put_chunk(const uuid& user, const digest& id, std::string_view bytes) = 0;
+    virtual outcome<stored_transaction> put_transaction(const uuid& user, const new_transaction& t) = 0;
     // Compare-and-swap HEAD to `target`, committing the chain up to it.
-    outcome<void> advance_head(const uuid& user, const uuid& target);
+    virtual outcome<void> advance_head(const uuid& user, const uuid& target) = 0;
     // Stores everything in `request` and advances HEAD in one atomic, synced
     // write, or nothing at all. A `head` that is already committed (HEAD or
     // an ancestor of it) is a re-send only when every transaction of the
@@ -288,7 +296,7 @@ public:
     // before the HEAD lock; a request naming many ids locks the user's
     // writes as a whole instead of one key stripe per id, so no request
     // holds every stripe.
-    outcome<publish_result> publish(const uuid& user, const publish_request& request);
+    virtual outcome<publish_result> publish(const uuid& user, const publish_request& request) = 0;
     // TaskChampion versions (protocol section 12; storage/versions.cpp).
     // add_version stores the chunk and the transaction and advances HEAD in
     // one atomic, synced write, when v.parent is HEAD or the user has no
@@ -296,58 +304,66 @@ public:
     // parent other than ROOT is remembered as its origin parent); otherwise
     // errc::conflict naming HEAD, and nothing is stored. Quota and disk
     // errors as publish.
-    outcome<publish_result> add_version(const uuid& user, const new_version& v);
+    virtual outcome<publish_result> add_version(const uuid& user, const new_version& v) = 0;
     // The committed child of `parent`, from one consistent read: HEAD, the
     // chain and the origin parent as they were at one instant. ROOT finds
     // the first version unless it was sent with an origin parent; the origin
     // parent finds it then.
-    outcome<child_version> find_child_version(const uuid& user, const uuid& parent) const;
+    virtual outcome<child_version> find_child_version(const uuid& user, const uuid& parent) const = 0;
     // TaskChampion's snapshot rule: stores a snapshot of one chunk (the
     // chunk and the snapshot in one write) when `version` is HEAD or one of
     // its 4 nearest ancestors, never ROOT, and later than the snapshot in
     // force; false when ignored (nothing is stored then).
-    outcome<bool> put_version_snapshot(const uuid& user, const uuid& version, const digest& chunk,
-                                       std::string_view bytes);
+    virtual outcome<bool> put_version_snapshot(const uuid& user, const uuid& version, const digest& chunk, std::string_view bytes) = 0;
     // The user's snapshot with its chunk's bytes, when it holds exactly one chunk.
-    outcome<std::optional<version_snapshot>> find_version_snapshot(const uuid& user) const;
+    virtual outcome<std::optional<version_snapshot>> find_version_snapshot(const uuid& user) const = 0;
     // The origin parent of the committed transaction `id`; nullopt when it has none.
-    outcome<std::optional<uuid>> origin_parent(const uuid& user, const uuid& id) const;
+    virtual outcome<std::optional<uuid>> origin_parent(const uuid& user, const uuid& id) const = 0;
 
     // Removes everything of the user in one atomic step; idempotent. Tokens
     // and the user's quota stay.
-    outcome<void> delete_user(const uuid& user);
+    virtual outcome<void> delete_user(const uuid& user) = 0;
 
     // Quotas. put_chunk and publish answer errc::quota_exceeded, storing
     // nothing, when their new chunks would take the user's stored chunk
     // bytes past the limit in force (reaching it exactly is fine; chunks
     // already stored do not count again). Exact under concurrent writers.
     // nullopt: the user follows store_options::default_quota_bytes.
-    outcome<void> set_quota(const uuid& user, std::optional<std::uint64_t> bytes);
-    outcome<std::optional<std::uint64_t>> user_quota(const uuid& user) const;
+    virtual outcome<void> set_quota(const uuid& user, std::optional<std::uint64_t> bytes) = 0;
+    virtual outcome<std::optional<std::uint64_t>> user_quota(const uuid& user) const = 0;
     // The limit in force for the user (0: none).
-    outcome<std::uint64_t> quota_in_force(const uuid& user) const;
+    virtual outcome<std::uint64_t> quota_in_force(const uuid& user) const = 0;
 
     // Tokens, keyed by the SHA-256 of their secret.
-    outcome<std::optional<token_record>> find_token(const digest& secret_hash) const;
+    virtual outcome<std::optional<token_record>> find_token(const digest& secret_hash) const = 0;
     // Stores a new token. With only_if_first, atomically refuses
     // (errc::forbidden) when the user already has a token (the first token
     // claims a user id). errc::conflict when the hash or the id is taken.
-    outcome<void> create_token(const digest& secret_hash, const token_record& token, bool only_if_first);
+    virtual outcome<void> create_token(const digest& secret_hash, const token_record& token, bool only_if_first) = 0;
     // The user's tokens in creation order.
-    outcome<std::vector<token_record>> list_tokens(const uuid& user) const;
+    virtual outcome<std::vector<token_record>> list_tokens(const uuid& user) const = 0;
     // Removes the token `id` of the user; returns its secret's hash (so that
     // caches can forget it at once), or errc::not_found.
-    outcome<digest> revoke_token(const uuid& user, std::string_view id);
+    virtual outcome<digest> revoke_token(const uuid& user, std::string_view id) = 0;
 
     // Users that have data, tokens or a quota, ascending by id, after `after`
     // (exclusive; nullopt: from the first), at most `limit`.
-    outcome<std::vector<uuid>> list_users(const std::optional<uuid>& after, std::size_t limit) const;
+    virtual outcome<std::vector<uuid>> list_users(const std::optional<uuid>& after, std::size_t limit) const = 0;
 
-    struct impl;
+    // Calls `moved` with each user whose HEAD another node may have moved,
+    // or with nullopt when any user's may have (after a lost connection, and
+    // periodically as a safety net), so that long polls on this node wake
+    // and read HEAD again. Called from a thread of the store's own; must not
+    // block. A store with one node never calls it. Empty `moved` stops the
+    // calls (when this returns, none is running).
+    virtual void watch_heads(std::function<void(const std::optional<uuid>&)> moved) { (void)moved; }
+    // True when reads wait on the network (a database server): then every
+    // call belongs off I/O threads, reads included. False for RocksDB,
+    // whose reads from memory are fine on I/O threads.
+    virtual bool reads_block() const noexcept { return false; }
 
-private:
-    explicit log_store(std::unique_ptr<impl> p);
-    std::unique_ptr<impl> impl_;
+protected:
+    log_store() = default;
 };
 
 }  // namespace chunklog::storage

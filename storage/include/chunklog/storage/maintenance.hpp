@@ -1,4 +1,4 @@
-// Maintenance of a data directory, also while a server runs on it:
+// Maintenance of a store, also while a server runs on it:
 // verify_store checks every invariant of the store, backup_store makes a
 // consistent copy, restore_store puts a verified copy in place. Each reads
 // through a RocksDB secondary instance (storage/store_reader.hpp), so it
@@ -36,6 +36,13 @@ struct verify_report {
 // against the snapshot, and the accounts (tokens and their index). Memory:
 // one user's metadata at a time. An error only when `dir` cannot be read.
 outcome<verify_report> verify_store(const std::filesystem::path& dir);
+
+// The same checks on a PostgreSQL store (`conninfo`: a libpq connection
+// string), from one repeatable-read transaction: chunk hashes and sizes, the
+// counters, the reference counts, the chain against the parent links and
+// HEAD, the snapshot, the truncation point and the origin parent. `format`
+// is the schema version.
+outcome<verify_report> verify_postgresql(const std::string& conninfo);
 
 struct copy_report {
     std::uint64_t format = 0;

@@ -1,4 +1,4 @@
-#include "storage/quota.hpp"
+#include "storage/rocksdb/quota.hpp"
 
 #include <algorithm>
 #include <string>

@@ -1,6 +1,6 @@
 // log_store's accounts part (tokens, quotas) and the user listing. Accounts
 // live in the "accounts" family, outside the users' key ranges (keys.hpp).
-#include "storage/log_store_impl.hpp"
+#include "storage/rocksdb/log_store_impl.hpp"
 
 #include <rocksdb/snapshot.h>
 
@@ -77,7 +77,7 @@ private:
 
 }  // namespace
 
-outcome<std::optional<std::uint64_t>> log_store::impl::read_quota(const uuid& user) const {
+outcome<std::optional<std::uint64_t>> rocksdb_store::impl::read_quota(const uuid& user) const {
     auto value = handle->get(handle->accounts(), keys::quota(user));
     if (!value) return value.error();
     if (!*value) return std::optional<std::uint64_t>{};
@@ -86,20 +86,20 @@ outcome<std::optional<std::uint64_t>> log_store::impl::read_quota(const uuid& us
     return bytes;
 }
 
-outcome<std::uint64_t> log_store::impl::quota_in_force(const uuid& user) const {
+outcome<std::uint64_t> rocksdb_store::impl::quota_in_force(const uuid& user) const {
     auto own = read_quota(user);
     if (!own) return own.error();
     return own->value_or(default_quota);
 }
 
-outcome<std::uint64_t> log_store::impl::stored_bytes(const uuid& user) const {
+outcome<std::uint64_t> rocksdb_store::impl::stored_bytes(const uuid& user) const {
     auto value = handle->get(handle->meta(), keys::stats(user));
     if (!value) return value.error();
     auto stats = *value ? keys::decode_stats(**value) : keys::chunk_stats{};
     return static_cast<std::uint64_t>(std::max<std::int64_t>(stats.bytes, 0));
 }
 
-outcome<std::optional<quota_reservations::reservation>> log_store::impl::reserve_quota(const uuid& user,
+outcome<std::optional<quota_reservations::reservation>> rocksdb_store::impl::reserve_quota(const uuid& user,
                                                                                        std::uint64_t new_bytes) {
     using held = std::optional<quota_reservations::reservation>;
     if (new_bytes == 0) return held{};
@@ -111,7 +111,7 @@ outcome<std::optional<quota_reservations::reservation>> log_store::impl::reserve
     return held{std::move(*r)};
 }
 
-outcome<void> log_store::set_quota(const uuid& user, std::optional<std::uint64_t> bytes) {
+outcome<void> rocksdb_store::set_quota(const uuid& user, std::optional<std::uint64_t> bytes) {
     if (auto w = impl_->check_writable(); !w) return w;
     auto& h = *impl_->handle;
     rocksdb::WriteBatch batch;
@@ -120,13 +120,13 @@ outcome<void> log_store::set_quota(const uuid& user, std::optional<std::uint64_t
     return h.commit(batch);
 }
 
-outcome<std::optional<std::uint64_t>> log_store::user_quota(const uuid& user) const {
+outcome<std::optional<std::uint64_t>> rocksdb_store::user_quota(const uuid& user) const {
     return impl_->read_quota(user);
 }
 
-outcome<std::uint64_t> log_store::quota_in_force(const uuid& user) const { return impl_->quota_in_force(user); }
+outcome<std::uint64_t> rocksdb_store::quota_in_force(const uuid& user) const { return impl_->quota_in_force(user); }
 
-outcome<std::optional<token_record>> log_store::find_token(const digest& secret_hash) const {
+outcome<std::optional<token_record>> rocksdb_store::find_token(const digest& secret_hash) const {
     auto value = impl_->handle->get(impl_->handle->accounts(), keys::token(secret_hash));
     if (!value) return value.error();
     if (!*value) return std::optional<token_record>{};
@@ -135,7 +135,7 @@ outcome<std::optional<token_record>> log_store::find_token(const digest& secret_
     return t;
 }
 
-outcome<void> log_store::create_token(const digest& secret_hash, const token_record& token, bool only_if_first) {
+outcome<void> rocksdb_store::create_token(const digest& secret_hash, const token_record& token, bool only_if_first) {
     if (!valid_token_id(token.id))
         return make_error(errc::bad_request, "a token id is 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'");
     if (token.scope != token_scope::read && token.scope != token_scope::write)
@@ -161,7 +161,7 @@ outcome<void> log_store::create_token(const digest& secret_hash, const token_rec
     return h.commit(batch);
 }
 
-outcome<std::vector<token_record>> log_store::list_tokens(const uuid& user) const {
+outcome<std::vector<token_record>> rocksdb_store::list_tokens(const uuid& user) const {
     auto& h = *impl_->handle;
     rocksdb::ManagedSnapshot snap(&h.db());
     auto index = read_token_index(h, user, snap.snapshot());
@@ -189,7 +189,7 @@ outcome<std::vector<token_record>> log_store::list_tokens(const uuid& user) cons
     return out;
 }
 
-outcome<digest> log_store::revoke_token(const uuid& user, std::string_view id) {
+outcome<digest> rocksdb_store::revoke_token(const uuid& user, std::string_view id) {
     if (auto w = impl_->check_writable(); !w) return w.error();
     auto& h = *impl_->handle;
     std::lock_guard lock(impl_->token_writes);
@@ -204,7 +204,7 @@ outcome<digest> log_store::revoke_token(const uuid& user, std::string_view id) {
     return it->entry.secret_hash;
 }
 
-outcome<std::vector<uuid>> log_store::list_users(const std::optional<uuid>& after, std::size_t limit) const {
+outcome<std::vector<uuid>> rocksdb_store::list_users(const std::optional<uuid>& after, std::size_t limit) const {
     std::vector<uuid> out;
     auto from = after ? keys::next_user(*after) : std::optional<uuid>(uuid{});
     if (limit == 0 || !from) return out;

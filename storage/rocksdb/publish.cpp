@@ -1,5 +1,5 @@
-// log_store::publish: chunks, transactions and a HEAD advance as one batch.
-#include "storage/log_store_impl.hpp"
+// rocksdb_store::publish: chunks, transactions and a HEAD advance as one batch.
+#include "storage/rocksdb/log_store_impl.hpp"
 
 #include <mutex>
 #include <shared_mutex>
@@ -26,7 +26,7 @@ std::vector<std::string_view> ids_of(const publish_request& request) {
 
 // Plans the HEAD part of a publish on top of the planned transactions: a
 // re-send of a committed head, a conflict, or an advance added to `batch`.
-outcome<void> log_store::impl::plan_publish_head(const uuid& user, const uuid& target_id,
+outcome<void> rocksdb_store::impl::plan_publish_head(const uuid& user, const uuid& target_id,
                                                  const pending_transactions& pending, rocksdb::WriteBatch& batch,
                                                  publish_result& result) {
     const auto& h = result.before;
@@ -53,7 +53,7 @@ outcome<void> log_store::impl::plan_publish_head(const uuid& user, const uuid& t
     return {};
 }
 
-outcome<publish_result> log_store::publish(const uuid& user, const publish_request& request) {
+outcome<publish_result> rocksdb_store::publish(const uuid& user, const publish_request& request) {
     if (auto w = impl_->check_writable(); !w) return w.error();
     // Garbage collection may remove a chunk or an uncommitted transaction
     // at any time, under its stripe: every id the request relies on is
@@ -65,7 +65,7 @@ outcome<publish_result> log_store::publish(const uuid& user, const publish_reque
     return impl_->apply_publish(user, request, batch);
 }
 
-outcome<publish_result> log_store::impl::apply_publish(const uuid& user, const publish_request& request,
+outcome<publish_result> rocksdb_store::impl::apply_publish(const uuid& user, const publish_request& request,
                                                        rocksdb::WriteBatch& batch) {
     publish_result result;
     std::unordered_set<digest, id_hash> new_chunks;

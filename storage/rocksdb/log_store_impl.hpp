@@ -1,7 +1,7 @@
-// log_store's internals, shared by its translation units: the RocksDB
+// rocksdb_store's internals, shared by its translation units: the RocksDB
 // handle, the lock tables, the quota reservations, the clock, and the read
 // and planning steps that the public operations are built from. Thread-safe
-// like log_store itself; the planning helpers expect the caller to hold the
+// like the store itself; the planning helpers expect the caller to hold the
 // locks the operation needs.
 //
 // Lock order: a user's data lock, then its HEAD mutex, then key stripes
@@ -14,12 +14,12 @@
 // naming more than max_striped_ids ids takes the data lock exclusive instead.
 #pragma once
 
-#include "storage/db_handle.hpp"
-#include "storage/keys.hpp"
-#include "storage/quota.hpp"
-#include "storage/user_locks.hpp"
+#include "storage/rocksdb/db_handle.hpp"
+#include "storage/rocksdb/keys.hpp"
+#include "storage/rocksdb/quota.hpp"
+#include "storage/rocksdb/user_locks.hpp"
 
-#include <chunklog/storage/log_store.hpp>
+#include "storage/rocksdb/rocksdb_store.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -72,7 +72,7 @@ private:
     std::vector<std::unique_lock<std::mutex>> keys_;
 };
 
-struct log_store::impl {
+struct rocksdb_store::impl {
     std::unique_ptr<db_handle> handle;
     user_locks locks;
     std::atomic<int> open_cursors{0};  // a cursor must not outlive the store

@@ -1,6 +1,6 @@
-#include "storage/db_handle.hpp"
+#include "storage/rocksdb/db_handle.hpp"
 
-#include "storage/keys.hpp"
+#include "storage/rocksdb/keys.hpp"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>

@@ -1,4 +1,4 @@
-#include "storage/keys.hpp"
+#include "storage/rocksdb/keys.hpp"
 
 #include <boost/endian/conversion.hpp>
 

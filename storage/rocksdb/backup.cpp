@@ -4,9 +4,9 @@
 // copy skips the write-ahead log and is flushed and synced file by file at
 // the end; it is built in "<to>.partial" and renamed into place, so a copy
 // cut short never looks like a backup.
-#include "storage/db_handle.hpp"
-#include "storage/keys.hpp"
-#include "storage/store_reader.hpp"
+#include "storage/rocksdb/db_handle.hpp"
+#include "storage/rocksdb/keys.hpp"
+#include "storage/rocksdb/store_reader.hpp"
 
 #include <chunklog/storage/maintenance.hpp>
 

@@ -1,4 +1,4 @@
-// log_store::collect_garbage: garbage collection and history truncation
+// rocksdb_store::collect_garbage: garbage collection and history truncation
 // (protocol section 9).
 //
 // A pass visits every user with data, and for each runs three phases, each
@@ -28,7 +28,7 @@
 // otherwise delay (a core it keeps busy, a stripe it holds, the log its
 // writes lengthen before their next sync) keep their latency, and the pass
 // takes longer instead.
-#include "storage/log_store_impl.hpp"
+#include "storage/rocksdb/log_store_impl.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -66,7 +66,7 @@ outcome<page> read_page(db_handle& h, const std::string& prefix, const std::stri
 
 class gc_pass {
 public:
-    gc_pass(log_store::impl& store, const std::atomic<bool>* stop, gc_result& result)
+    gc_pass(rocksdb_store::impl& store, const std::atomic<bool>* stop, gc_result& result)
         : s_(store), h_(*store.handle), stop_(stop), result_(result) {
         auto now = s_.now();
         grace_cutoff_ = now - s_.gc_grace.count();
@@ -389,7 +389,7 @@ private:
         return {};
     }
 
-    log_store::impl& s_;
+    rocksdb_store::impl& s_;
     db_handle& h_;
     const std::atomic<bool>* stop_;
     std::chrono::steady_clock::time_point working_since_ = std::chrono::steady_clock::now();
@@ -400,7 +400,7 @@ private:
 
 }  // namespace
 
-outcome<gc_result> log_store::collect_garbage(const std::atomic<bool>* stop) {
+outcome<gc_result> rocksdb_store::collect_garbage(const std::atomic<bool>* stop) {
     std::lock_guard one_pass(impl_->gc_pass);
     auto started = std::chrono::steady_clock::now();
     if (auto w = impl_->check_writable(); !w) return w.error();
@@ -412,7 +412,7 @@ outcome<gc_result> log_store::collect_garbage(const std::atomic<bool>* stop) {
     return result;
 }
 
-std::chrono::milliseconds log_store::gc_grace() const { return impl_->gc_grace; }
-std::chrono::milliseconds log_store::history_retention() const { return impl_->history_retention; }
+std::chrono::milliseconds rocksdb_store::gc_grace() const { return impl_->gc_grace; }
+std::chrono::milliseconds rocksdb_store::history_retention() const { return impl_->history_retention; }
 
 }  // namespace chunklog::storage

@@ -1,7 +1,7 @@
-#include "storage/store_reader.hpp"
+#include "storage/rocksdb/store_reader.hpp"
 
-#include "storage/db_handle.hpp"
-#include "storage/keys.hpp"
+#include "storage/rocksdb/db_handle.hpp"
+#include "storage/rocksdb/keys.hpp"
 
 #include <rocksdb/cache.h>
 

@@ -2,8 +2,8 @@
 // chunk families are walked side by side, one user's key range at a time
 // (every key starts with the user's id), so memory holds one user's records;
 // the accounts family is checked on its own at the end.
-#include "storage/keys.hpp"
-#include "storage/store_reader.hpp"
+#include "storage/rocksdb/keys.hpp"
+#include "storage/rocksdb/store_reader.hpp"
 
 #include <chunklog/sha256.hpp>
 #include <chunklog/storage/maintenance.hpp>

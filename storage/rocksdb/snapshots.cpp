@@ -1,6 +1,6 @@
 // log_store's snapshots (protocol section 8): one per user, the newest; the
 // urgency of a new one; and the user overview that reports them.
-#include "storage/log_store_impl.hpp"
+#include "storage/rocksdb/log_store_impl.hpp"
 
 #include <rocksdb/snapshot.h>
 
@@ -19,7 +19,7 @@ bool reaches_one_and_a_half(std::uint64_t value, std::uint64_t limit) {
 
 }  // namespace
 
-outcome<snapshot_urgency> log_store::impl::read_urgency(const uuid& user, const head_state& h,
+outcome<snapshot_urgency> rocksdb_store::impl::read_urgency(const uuid& user, const head_state& h,
                                                         const std::optional<snapshot_record>& snapshot,
                                                         std::uint64_t history_from, const rocksdb::Snapshot* snap) {
     auto base = snapshot ? snapshot->seq : 0;
@@ -46,7 +46,7 @@ outcome<snapshot_urgency> log_store::impl::read_urgency(const uuid& user, const 
     return by_count || by_age ? snapshot_urgency::low : snapshot_urgency::none;
 }
 
-outcome<stored_snapshot> log_store::put_snapshot(const uuid& user, const uuid& id, std::span<const digest> chunks) {
+outcome<stored_snapshot> rocksdb_store::put_snapshot(const uuid& user, const uuid& id, std::span<const digest> chunks) {
     if (auto w = impl_->check_writable(); !w) return w.error();
     if (id.is_root()) return make_error(errc::not_found, "ROOT is not a committed transaction");
     std::vector<std::string_view> ids;
@@ -80,11 +80,11 @@ outcome<stored_snapshot> log_store::put_snapshot(const uuid& user, const uuid& i
     return stored_snapshot{insert_result::created, {record.transaction, record.seq}};
 }
 
-outcome<std::optional<snapshot_record>> log_store::snapshot(const uuid& user) const {
+outcome<std::optional<snapshot_record>> rocksdb_store::snapshot(const uuid& user) const {
     return impl_->read_snapshot(user);
 }
 
-outcome<snapshot_urgency> log_store::urgency(const uuid& user) const {
+outcome<snapshot_urgency> rocksdb_store::urgency(const uuid& user) const {
     rocksdb::ManagedSnapshot snap(&impl_->db());
     auto h = impl_->read_head(user, snap.snapshot());
     if (!h) return h.error();
@@ -95,7 +95,7 @@ outcome<snapshot_urgency> log_store::urgency(const uuid& user) const {
     return impl_->read_urgency(user, *h, *s, *truncated, snap.snapshot());
 }
 
-outcome<user_overview> log_store::overview(const uuid& user) const {
+outcome<user_overview> rocksdb_store::overview(const uuid& user) const {
     rocksdb::ManagedSnapshot snap(&impl_->db());
     auto h = impl_->read_head(user, snap.snapshot());
     if (!h) return h.error();

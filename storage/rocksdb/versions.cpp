@@ -2,7 +2,7 @@
 // committed transaction holding exactly one chunk, added by a compare-and-
 // swap on HEAD; the first version of a user may carry an origin parent; the
 // snapshot holds one chunk and follows TaskChampion's acceptance rule.
-#include "storage/log_store_impl.hpp"
+#include "storage/rocksdb/log_store_impl.hpp"
 
 #include <rocksdb/snapshot.h>
 
@@ -14,7 +14,7 @@ constexpr std::uint64_t snapshot_search_depth = 4;
 
 // The committed child of `parent` as `snap` sees it, where HEAD is not
 // ROOT and not `parent`: nullopt when there is none to answer.
-outcome<std::optional<uuid>> child_id(log_store::impl& s, const uuid& user, const uuid& parent,
+outcome<std::optional<uuid>> child_id(rocksdb_store::impl& s, const uuid& user, const uuid& parent,
                                       const rocksdb::Snapshot* snap) {
     auto origin = s.read_origin(user, snap);
     if (!origin) return origin.error();
@@ -41,7 +41,7 @@ outcome<std::optional<uuid>> child_id(log_store::impl& s, const uuid& user, cons
 
 }  // namespace
 
-outcome<publish_result> log_store::add_version(const uuid& user, const new_version& v) {
+outcome<publish_result> rocksdb_store::add_version(const uuid& user, const new_version& v) {
     if (auto w = impl_->check_writable(); !w) return w.error();
     // The ids publish would lock for this request: HEAD (the new parent) is
     // v.parent or ROOT, which is never locked.
@@ -61,7 +61,7 @@ outcome<publish_result> log_store::add_version(const uuid& user, const new_versi
     return impl_->apply_publish(user, request, batch);
 }
 
-outcome<child_version> log_store::find_child_version(const uuid& user, const uuid& parent) const {
+outcome<child_version> rocksdb_store::find_child_version(const uuid& user, const uuid& parent) const {
     rocksdb::ManagedSnapshot snapshot(&impl_->db());
     auto* snap = snapshot.snapshot();
     auto h = impl_->read_head(user, snap);
@@ -87,7 +87,7 @@ outcome<child_version> log_store::find_child_version(const uuid& user, const uui
     return out;
 }
 
-outcome<bool> log_store::put_version_snapshot(const uuid& user, const uuid& version, const digest& chunk,
+outcome<bool> rocksdb_store::put_version_snapshot(const uuid& user, const uuid& version, const digest& chunk,
                                               std::string_view bytes) {
     if (auto w = impl_->check_writable(); !w) return w.error();
     if (version.is_root()) return false;
@@ -117,7 +117,7 @@ outcome<bool> log_store::put_version_snapshot(const uuid& user, const uuid& vers
     return true;
 }
 
-outcome<std::optional<version_snapshot>> log_store::find_version_snapshot(const uuid& user) const {
+outcome<std::optional<version_snapshot>> rocksdb_store::find_version_snapshot(const uuid& user) const {
     rocksdb::ManagedSnapshot snapshot(&impl_->db());
     auto s = impl_->read_snapshot(user, snapshot.snapshot());
     if (!s) return s.error();
@@ -128,7 +128,7 @@ outcome<std::optional<version_snapshot>> log_store::find_version_snapshot(const 
     return std::optional<version_snapshot>{version_snapshot{(*s)->transaction, std::move(**bytes)}};
 }
 
-outcome<std::optional<uuid>> log_store::origin_parent(const uuid& user, const uuid& id) const {
+outcome<std::optional<uuid>> rocksdb_store::origin_parent(const uuid& user, const uuid& id) const {
     auto origin = impl_->read_origin(user);
     if (!origin) return origin.error();
     if (!*origin || (*origin)->version != id) return std::optional<uuid>{};

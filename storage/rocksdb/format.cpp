@@ -12,7 +12,7 @@
 // batch also records the last key it converted in the accounts family, so
 // an upgrade cut short (a crash, a full disk) resumes where it stopped and
 // counts no reference twice. The last write records format 2, synced.
-#include "storage/log_store_impl.hpp"
+#include "storage/rocksdb/log_store_impl.hpp"
 
 #include <iostream>
 
@@ -23,7 +23,7 @@ constexpr std::size_t upgrade_batch_keys = 1000;
 
 class upgrade_from_1 {
 public:
-    upgrade_from_1(log_store::impl& store, std::int64_t now) : s_(store), h_(*store.handle), now_(now) {}
+    upgrade_from_1(rocksdb_store::impl& store, std::int64_t now) : s_(store), h_(*store.handle), now_(now) {}
 
     // Converts what is left to convert; returns how many keys it looked at.
     outcome<std::uint64_t> run(std::string after) {
@@ -79,7 +79,7 @@ private:
         return {};
     }
 
-    log_store::impl& s_;
+    rocksdb_store::impl& s_;
     db_handle& h_;
     std::int64_t now_;
 };
@@ -91,7 +91,7 @@ void tell(const std::function<void(std::string_view)>& log_info, const std::stri
 
 }  // namespace
 
-outcome<void> log_store::impl::open_format(const std::function<void(std::string_view)>& log_info) {
+outcome<void> rocksdb_store::impl::open_format(const std::function<void(std::string_view)>& log_info) {
     const auto current = std::to_string(keys::current_format);
     auto recorded = handle->get(handle->accounts(), keys::format_version());
     if (!recorded) return recorded.error();

@@ -1,7 +1,7 @@
-#include <chunklog/storage/log_store.hpp>
+#include "storage/rocksdb/rocksdb_store.hpp"
 
-#include "storage/keys.hpp"
-#include "storage/log_store_impl.hpp"
+#include "storage/rocksdb/keys.hpp"
+#include "storage/rocksdb/log_store_impl.hpp"
 
 #include <rocksdb/snapshot.h>
 
@@ -14,23 +14,23 @@
 
 namespace chunklog::storage {
 
-std::int64_t log_store::impl::now() const {
+std::int64_t rocksdb_store::impl::now() const {
     if (clock) return clock();
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
-log_store::log_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-log_store::~log_store() {
+rocksdb_store::rocksdb_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+rocksdb_store::~rocksdb_store() {
     // A cursor still open would release its snapshot on a deleted DB later:
     // a bug in the caller's destruction order, stopped here rather than there.
     if (auto open = impl_->open_cursors.load(); open != 0) {
-        std::fprintf(stderr, "chunklog: fatal: log_store destroyed with %d log cursor(s) open\n", open);
+        std::fprintf(stderr, "chunklog: fatal: store destroyed with %d log cursor(s) open\n", open);
         std::abort();
     }
 }
 
-outcome<std::unique_ptr<log_store>> log_store::open(const store_options& options) {
+outcome<std::unique_ptr<log_store>> rocksdb_store::open(const store_options& options) {
     auto handle = db_handle::open(options);
     if (!handle) return handle.error();
     auto p = std::make_unique<impl>();
@@ -47,15 +47,15 @@ outcome<std::unique_ptr<log_store>> log_store::open(const store_options& options
         e.message = options.dir.string() + ": " + e.message;
         return e;
     }
-    return std::unique_ptr<log_store>(new log_store(std::move(p)));
+    return std::unique_ptr<log_store>(new rocksdb_store(std::move(p)));
 }
 
-bool log_store::writable() const noexcept { return impl_->handle->writable(); }
-write_state log_store::writes() const noexcept { return impl_->handle->writes(); }
+bool rocksdb_store::writable() const noexcept { return impl_->handle->writable(); }
+write_state rocksdb_store::writes() const noexcept { return impl_->handle->writes(); }
 
-outcome<head_state> log_store::head(const uuid& user) const { return impl_->read_head(user); }
+outcome<head_state> rocksdb_store::head(const uuid& user) const { return impl_->read_head(user); }
 
-outcome<user_summary> log_store::summary(const uuid& user) const {
+outcome<user_summary> rocksdb_store::summary(const uuid& user) const {
     rocksdb::ManagedSnapshot snap(&impl_->db());
     auto h = impl_->read_head(user, snap.snapshot());
     if (!h) return h.error();
@@ -68,11 +68,11 @@ outcome<user_summary> log_store::summary(const uuid& user) const {
                         static_cast<std::uint64_t>(s.bytes)};
 }
 
-outcome<std::optional<std::string>> log_store::chunk(const uuid& user, const digest& id) const {
+outcome<std::optional<std::string>> rocksdb_store::chunk(const uuid& user, const digest& id) const {
     return impl_->handle->get(impl_->handle->chunks(), keys::chunk(user, id));
 }
 
-outcome<std::optional<std::uint64_t>> log_store::chunk_size(const uuid& user, const digest& id) const {
+outcome<std::optional<std::uint64_t>> rocksdb_store::chunk_size(const uuid& user, const digest& id) const {
     auto value = impl_->handle->get(impl_->handle->meta(), keys::chunk_size(user, id));
     if (!value) return value.error();
     if (!*value) return std::optional<std::uint64_t>{};
@@ -81,11 +81,11 @@ outcome<std::optional<std::uint64_t>> log_store::chunk_size(const uuid& user, co
     return std::optional<std::uint64_t>{meta->size};
 }
 
-outcome<cached_read<std::string>> log_store::cached_chunk(const uuid& user, const digest& id) const {
+outcome<cached_read<std::string>> rocksdb_store::cached_chunk(const uuid& user, const digest& id) const {
     return impl_->handle->get_cached(impl_->handle->chunks(), keys::chunk(user, id));
 }
 
-outcome<cached_read<std::uint64_t>> log_store::cached_chunk_size(const uuid& user, const digest& id) const {
+outcome<cached_read<std::uint64_t>> rocksdb_store::cached_chunk_size(const uuid& user, const digest& id) const {
     auto read = impl_->handle->get_cached(impl_->handle->meta(), keys::chunk_size(user, id));
     if (!read) return read.error();
     if (!read->value) return cached_read<std::uint64_t>{read->on_disk, std::nullopt};
@@ -94,11 +94,11 @@ outcome<cached_read<std::uint64_t>> log_store::cached_chunk_size(const uuid& use
     return cached_read<std::uint64_t>{false, meta->size};
 }
 
-outcome<std::vector<digest>> log_store::missing_chunks(const uuid& user, std::span<const digest> ids) const {
+outcome<std::vector<digest>> rocksdb_store::missing_chunks(const uuid& user, std::span<const digest> ids) const {
     return impl_->missing_chunks(user, ids);
 }
 
-outcome<std::vector<digest>> log_store::impl::missing_chunks(const uuid& user, std::span<const digest> ids) {
+outcome<std::vector<digest>> rocksdb_store::impl::missing_chunks(const uuid& user, std::span<const digest> ids) {
     std::vector<digest> unique;
     std::unordered_set<digest, id_hash> seen;
     for (const auto& id : ids)
@@ -121,7 +121,7 @@ outcome<std::vector<digest>> log_store::impl::missing_chunks(const uuid& user, s
     return missing;
 }
 
-outcome<std::optional<transaction_record>> log_store::committed_transaction(const uuid& user, const uuid& id) const {
+outcome<std::optional<transaction_record>> rocksdb_store::committed_transaction(const uuid& user, const uuid& id) const {
     if (id.is_root()) return std::optional<transaction_record>{};
     rocksdb::ManagedSnapshot snap(&impl_->db());
     auto t = impl_->read_transaction(user, id, snap.snapshot());
@@ -132,7 +132,7 @@ outcome<std::optional<transaction_record>> log_store::committed_transaction(cons
     return t;
 }
 
-outcome<committed_listing> log_store::list_committed(const uuid& user, const uuid& from, std::size_t limit) const {
+outcome<committed_listing> rocksdb_store::list_committed(const uuid& user, const uuid& from, std::size_t limit) const {
     rocksdb::ManagedSnapshot snap(&impl_->db());
     auto h = impl_->read_head(user, snap.snapshot());
     if (!h) return h.error();
@@ -154,7 +154,7 @@ outcome<committed_listing> log_store::list_committed(const uuid& user, const uui
     return out;
 }
 
-outcome<insert_result> log_store::put_chunk(const uuid& user, const digest& id, std::string_view bytes) {
+outcome<insert_result> rocksdb_store::put_chunk(const uuid& user, const digest& id, std::string_view bytes) {
     if (auto w = impl_->check_writable(); !w) return w.error();
     std::shared_lock data(impl_->locks.of_user(user).data);
     std::lock_guard key(impl_->locks.of_key(user, id.raw()));
@@ -173,7 +173,7 @@ outcome<insert_result> log_store::put_chunk(const uuid& user, const digest& id, 
     return insert_result::created;
 }
 
-outcome<stored_transaction> log_store::impl::plan_transaction(const uuid& user, const new_transaction& t,
+outcome<stored_transaction> rocksdb_store::impl::plan_transaction(const uuid& user, const new_transaction& t,
                                                               const pending_transactions* pending,
                                                               const std::unordered_set<digest, id_hash>* new_chunks,
                                                               rocksdb::WriteBatch& batch) {
@@ -223,7 +223,7 @@ outcome<stored_transaction> log_store::impl::plan_transaction(const uuid& user, 
     return stored_transaction{insert_result::created, std::move(record)};
 }
 
-outcome<stored_transaction> log_store::put_transaction(const uuid& user, const new_transaction& t) {
+outcome<stored_transaction> rocksdb_store::put_transaction(const uuid& user, const new_transaction& t) {
     if (auto w = impl_->check_writable(); !w) return w.error();
     std::vector<std::string_view> ids{t.id.raw()};
     if (!t.parent.is_root()) ids.push_back(t.parent.raw());
@@ -237,7 +237,7 @@ outcome<stored_transaction> log_store::put_transaction(const uuid& user, const n
     return planned;
 }
 
-outcome<void> log_store::advance_head(const uuid& user, const uuid& target) {
+outcome<void> rocksdb_store::advance_head(const uuid& user, const uuid& target) {
     if (auto w = impl_->check_writable(); !w) return w;
     // The target's stripe keeps garbage collection from removing it (it is
     // not committed yet, and has no children) before the advance commits it.
@@ -261,7 +261,7 @@ outcome<void> log_store::advance_head(const uuid& user, const uuid& target) {
     return impl_->handle->commit(batch);
 }
 
-outcome<void> log_store::delete_user(const uuid& user) {
+outcome<void> rocksdb_store::delete_user(const uuid& user) {
     if (auto w = impl_->check_writable(); !w) return w;
     auto& locks = impl_->locks.of_user(user);
     std::unique_lock data(locks.data);
