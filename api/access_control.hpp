@@ -35,6 +35,7 @@ public:
 
     // Forgets a revoked token at once.
     void forget_token(const digest& secret_hash) { cache_.forget(secret_hash); }
+    void forget_all_tokens() { cache_.clear(); }
 
     // The answer to a request without valid credentials: 401 (counted by
     // the limiter), or 429 once its address is over the limit.

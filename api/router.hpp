@@ -47,6 +47,11 @@ public:
     storage::log_store& store() { return store_; }
     metrics& counters() { return metrics_; }
     head_watch& watch() { return watch_; }
+    // A token revoked on another node (nullopt: any may have been): checked again at its next use.
+    void forget_token(const std::optional<digest>& secret_hash) {
+        if (secret_hash) access_.forget_token(*secret_hash);
+        else access_.forget_all_tokens();
+    }
 
 private:
     storage::log_store& store_;

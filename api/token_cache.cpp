@@ -45,6 +45,14 @@ void token_cache::forget(const digest& secret_hash) {
     }
 }
 
+void token_cache::clear() {
+    for (auto& s : shards_) {
+        std::lock_guard lock(s.mutex);
+        s.lru.clear();
+        s.index.clear();
+    }
+}
+
 std::size_t token_cache::size() {
     std::size_t total = 0;
     for (auto& s : shards_) {

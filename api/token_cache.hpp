@@ -1,8 +1,9 @@
 // token_cache: verified device tokens kept in memory, so that checking a
 // token costs no disk read on the hot path. Keyed by the SHA-256 of the
 // secret; bounded (least recently used entries go first); an entry is
-// trusted for a fixed time, then read again. Revocation through this server
-// forgets the token at once. Thread-safe (sharded mutexes).
+// trusted for a fixed time, then read again. Revocation through this server,
+// or through another node of the same PostgreSQL store, forgets the token at
+// once. Thread-safe (sharded mutexes).
 #pragma once
 
 #include <chunklog/ids.hpp>
@@ -27,6 +28,7 @@ public:
     std::optional<storage::token_record> find(const digest& secret_hash, clock::time_point now = clock::now());
     void insert(const digest& secret_hash, const storage::token_record& token, clock::time_point now = clock::now());
     void forget(const digest& secret_hash);
+    void clear();
     std::size_t size();
 
 private:

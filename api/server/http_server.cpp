@@ -182,14 +182,16 @@ int run_server(const server_config& config) {
     service.access.admin_token_hash = sha256_of(*admin_token);
     metrics counters;
     router routes(*store, service, counters);
-    // HEAD moves on other nodes wake long polls here; the calls stop before routes goes.
-    store->watch_heads([&routes](const std::optional<uuid>& user) {
-        if (user) routes.watch().notify(*user);
-        else routes.watch().notify_all();
-    });
+    // Other nodes' HEAD moves wake long polls here, their revocations empty
+    // the token cache; the calls stop before routes goes.
+    store->watch({[&routes](const std::optional<uuid>& user) {
+                      if (user) routes.watch().notify(*user);
+                      else routes.watch().notify_all();
+                  },
+                  [&routes](const std::optional<digest>& secret_hash) { routes.forget_token(secret_hash); }});
     struct unwatch {
         storage::log_store& store;
-        ~unwatch() { store.watch_heads(nullptr); }
+        ~unwatch() { store.watch({}); }
     } stop_watching{*store};
     gc_runner gc(*store, counters, service.gc_interval);  // stops (and joins) before the store closes
     asio::thread_pool blocking(config.blocking_threads);

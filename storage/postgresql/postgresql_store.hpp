@@ -6,7 +6,7 @@
 // Serialization failures and deadlocks are retried inside; a database that
 // cannot be reached answers errc::unavailable at once, and the store
 // recovers by itself when it is back. A HEAD advance notifies the other
-// nodes (LISTEN/NOTIFY, see watch_heads). Thread-safe.
+// nodes, and so does a token revocation (LISTEN/NOTIFY, see watch). Thread-safe.
 #pragma once
 
 #include <chunklog/storage/log_store.hpp>
@@ -58,7 +58,7 @@ public:
     outcome<std::vector<token_record>> list_tokens(const uuid& user) const override;
     outcome<digest> revoke_token(const uuid& user, std::string_view id) override;
     outcome<std::vector<uuid>> list_users(const std::optional<uuid>& after, std::size_t limit) const override;
-    void watch_heads(std::function<void(const std::optional<uuid>&)> moved) override;
+    void watch(store_events events) override;
     bool reads_block() const noexcept override { return true; }
 
     struct impl;

@@ -1,6 +1,6 @@
 // postgresql_store: opening, and the reads (each one repeatable-read
 // transaction, so it sees one state of the database).
-#include "storage/postgresql/head_listener.hpp"
+#include "storage/postgresql/store_listener.hpp"
 #include "storage/postgresql/schema.hpp"
 #include "storage/postgresql/store_impl.hpp"
 
@@ -40,9 +40,10 @@ outcome<std::unique_ptr<log_store>> postgresql_store::open(const store_options& 
     return std::unique_ptr<log_store>(new postgresql_store(std::move(p)));
 }
 
-void postgresql_store::watch_heads(std::function<void(const std::optional<uuid>&)> moved) {
+void postgresql_store::watch(store_events events) {
     impl_->listener.reset();
-    if (moved) impl_->listener = std::make_unique<head_listener>(impl_->conninfo, std::move(moved), impl_->log_error);
+    if (events.head_moved || events.token_revoked)
+        impl_->listener = std::make_unique<store_listener>(impl_->conninfo, std::move(events), impl_->log_error);
 }
 
 bool postgresql_store::writable() const noexcept { return !impl_->database_down.load(std::memory_order_relaxed); }

@@ -18,7 +18,7 @@
 
 namespace chunklog::storage {
 
-class head_listener;
+class store_listener;
 
 namespace pg {
 
@@ -82,7 +82,7 @@ struct postgresql_store::impl {
     std::chrono::milliseconds snapshot_age{0};
     std::mutex gc_pass;  // one pass at a time on this node (an advisory lock across nodes)
     std::atomic<bool> database_down{false};
-    std::unique_ptr<head_listener> listener;
+    std::unique_ptr<store_listener> listener;
 
     std::int64_t now() const;
 

@@ -140,6 +140,27 @@ TEST_CASE_FIXTURE(two_nodes, "kill -9 of a node during publishes loses no acknow
     MESSAGE(acknowledged.size() << " acknowledged before the kill, " << chain.size() << " committed");
 }
 
+TEST_CASE("a token revoked through one node is refused by the other at once, whatever its cache's ttl") {
+    temp_dir dir;
+    auto store = "postgresql:" + postgresql_conninfo(dir.path() / "shared");
+    // Both nodes trust a verified token for an hour: only the revocation's notice can make b refuse it.
+    std::vector<std::string> args{"--store", store, "--token-cache-ttl", "1h"};
+    server_process a(dir.path() / "a", args);
+    auto with_admin = args;
+    with_admin.insert(with_admin.end(), {"--admin-token-file", (dir.path() / "a" / "admin-token").string()});
+    server_process b(dir.path() / "b", with_admin);
+    const std::string user = random_uuid();
+    auto issued = http_call(a.port(), "POST", "/0.1/" + user + "/tokens", "{}");
+    REQUIRE(issued.status == 201);
+    auto token = text(parse_json(issued.body).at("token"));
+    auto id = text(parse_json(issued.body).at("id"));
+    header_list bearer{{"Authorization", "Bearer " + token}};
+    REQUIRE(http_call(b.port(), "GET", "/0.1/" + user + "/head", {}, bearer).status == 200);  // now in b's cache
+    REQUIRE(http_call(a.port(), "DELETE", "/0.1/" + user + "/tokens/" + id).status == 204);
+    CHECK(wait_until([&] { return http_call(b.port(), "GET", "/0.1/" + user + "/head", {}, bearer).status == 401; },
+                     std::chrono::seconds(5)));
+}
+
 TEST_CASE("the database restarting under load: 503 while it is down, nothing acknowledged lost, recovery by itself") {
     temp_dir dir;
     const std::string cluster_script = std::string(CHUNKLOG_SOURCE_DIR) + "/scripts/pg-cluster.sh";

@@ -222,6 +222,12 @@ struct gc_result {
     bool stopped = false;            // ended early on request
 };
 
+// What other nodes of a shared store changed (log_store::watch).
+struct store_events {
+    std::function<void(const std::optional<uuid>&)> head_moved;       // the user's HEAD moved
+    std::function<void(const std::optional<digest>&)> token_revoked;  // the token with this secret hash is gone
+};
+
 class log_store {
 public:
     // Opens (creating if needed) the store options.location names.
@@ -350,13 +356,12 @@ public:
     // (exclusive; nullopt: from the first), at most `limit`.
     virtual outcome<std::vector<uuid>> list_users(const std::optional<uuid>& after, std::size_t limit) const = 0;
 
-    // Calls `moved` with each user whose HEAD another node may have moved,
-    // or with nullopt when any user's may have (after a lost connection, and
-    // periodically as a safety net), so that long polls on this node wake
-    // and read HEAD again. Called from a thread of the store's own; must not
-    // block. A store with one node never calls it. Empty `moved` stops the
-    // calls (when this returns, none is running).
-    virtual void watch_heads(std::function<void(const std::optional<uuid>&)> moved) { (void)moved; }
+    // Tells `events` what other nodes of the store changed, so that long
+    // polls and caches here follow: nullopt stands for "any" (after a lost
+    // connection, and periodically as a safety net). Called from a thread of
+    // the store's own; must not block. A store with one node never calls
+    // them. Empty events stop the calls (when this returns, none runs).
+    virtual void watch(store_events events) { (void)events; }
     // True when reads wait on the network (a database server): then every
     // call belongs off I/O threads, reads included. False for RocksDB,
     // whose reads from memory are fine on I/O threads.

@@ -1,4 +1,4 @@
-#include "storage/postgresql/head_listener.hpp"
+#include "storage/postgresql/store_listener.hpp"
 
 #include "storage/postgresql/pg.hpp"
 
@@ -16,17 +16,30 @@ constexpr auto reconnect_delay = std::chrono::seconds(1);
 
 }  // namespace
 
-head_listener::head_listener(std::string conninfo, callback moved, std::function<void(std::string_view)> log_error)
-    : conninfo_(std::move(conninfo)), moved_(std::move(moved)), log_error_(std::move(log_error)) {
+store_listener::store_listener(std::string conninfo, store_events events, std::function<void(std::string_view)> log_error)
+    : conninfo_(std::move(conninfo)), events_(std::move(events)), log_error_(std::move(log_error)) {
     thread_ = std::thread([this] { run(); });
 }
 
-head_listener::~head_listener() {
+store_listener::~store_listener() {
     stopping_ = true;
     thread_.join();
 }
 
-void head_listener::run() {
+void store_listener::everything_may_have_changed() {
+    if (events_.head_moved) events_.head_moved(std::nullopt);
+    if (events_.token_revoked) events_.token_revoked(std::nullopt);
+}
+
+void store_listener::notified(std::string_view channel, std::string_view payload) {
+    if (channel == "chunklog_head" && events_.head_moved) {
+        if (auto user = uuid::parse(payload)) events_.head_moved(*user);
+    } else if (channel == "chunklog_token" && events_.token_revoked) {
+        if (auto hash = digest::parse(payload)) events_.token_revoked(*hash);
+    }
+}
+
+void store_listener::run() {
     using clock = std::chrono::steady_clock;
     bool lost = false;  // notifications may have been missed
     auto last_recheck = clock::now();
@@ -37,33 +50,32 @@ void head_listener::run() {
     while (!stopping_) {
         auto c = pg::connection::open(conninfo_);
         if (c)
-            if (auto l = (*c)->run("LISTEN chunklog_head"); !l) c = l.error();
+            if (auto l = (*c)->run_script("LISTEN chunklog_head; LISTEN chunklog_token"); !l) c = l.error();
         if (!c) {
-            if (!lost) report("long polls across nodes: " + c.error().message + "; retrying");
+            if (!lost) report("following other nodes: " + c.error().message + "; retrying");
             lost = true;
             for (auto until = clock::now() + reconnect_delay; !stopping_ && clock::now() < until;)
                 std::this_thread::sleep_for(std::chrono::milliseconds(poll_slice_ms));
             continue;
         }
-        if (lost) moved_(std::nullopt);  // subscribed again: whatever moved meanwhile is looked at now
+        if (lost) everything_may_have_changed();  // subscribed again: look at whatever moved meanwhile
         lost = false;
         auto* raw = (*c)->raw();
         while (!stopping_) {
             pollfd fd{PQsocket(raw), POLLIN, 0};
-            int ready = ::poll(&fd, 1, poll_slice_ms);
-            if (ready > 0 && PQconsumeInput(raw) == 0) break;
+            if (::poll(&fd, 1, poll_slice_ms) > 0 && PQconsumeInput(raw) == 0) break;
             while (PGnotify* n = PQnotifies(raw)) {
-                if (auto user = uuid::parse(n->extra)) moved_(*user);
+                notified(n->relname, n->extra);
                 PQfreemem(n);
             }
             if (PQstatus(raw) != CONNECTION_OK) break;
             if (clock::now() - last_recheck >= recheck_interval) {
                 last_recheck = clock::now();
-                moved_(std::nullopt);
+                if (events_.head_moved) events_.head_moved(std::nullopt);
             }
         }
         if (!stopping_) {
-            report("long polls across nodes: the listening connection broke; reconnecting");
+            report("following other nodes: the listening connection broke; reconnecting");
             lost = true;
         }
     }
