@@ -47,7 +47,21 @@ void postgresql_store::watch(store_events events) {
 }
 
 bool postgresql_store::writable() const noexcept { return !impl_->database_down.load(std::memory_order_relaxed); }
-write_state postgresql_store::writes() const noexcept { return writable() ? write_state::ok : write_state::failed; }
+write_state postgresql_store::writes() const noexcept {
+    // After a call found the database unreachable, ask it again: health
+    // checks must see it come back even when no request reaches this node.
+    if (impl_->database_down.load(std::memory_order_relaxed)) {
+        try {
+            (void)impl_->read([](pg::connection& c) -> outcome<void> {
+                if (auto r = c.run("SELECT 1"); !r) return r.error();
+                return {};
+            });
+        } catch (...) {
+            // Out of memory: the flag stays as it was.
+        }
+    }
+    return writable() ? write_state::ok : write_state::failed;
+}
 
 outcome<head_state> postgresql_store::head(const uuid& user) const {
     return impl_->read([&](pg::connection& c) -> outcome<head_state> {
