@@ -1,5 +1,6 @@
 // postgresql_store's accounts part (tokens, quotas) and the user listing.
 #include "storage/postgresql/store_impl.hpp"
+#include "storage/rules.hpp"
 
 #include <algorithm>
 
@@ -9,13 +10,6 @@ using pg::params;
 
 namespace {
 
-constexpr std::size_t max_token_id = 64;
-
-bool valid_token_id(std::string_view id) {
-    return !id.empty() && id.size() <= max_token_id && std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    });
-}
 
 constexpr const char* token_columns = "user_id, id, scope, label, created, expires";
 
@@ -70,7 +64,7 @@ outcome<std::optional<token_record>> postgresql_store::find_token(const digest& 
 }
 
 outcome<void> postgresql_store::create_token(const digest& secret_hash, const token_record& token, bool only_if_first) {
-    if (!valid_token_id(token.id))
+    if (!rules::valid_token_id(token.id))
         return make_error(errc::bad_request, "a token id is 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'");
     if (token.scope != token_scope::read && token.scope != token_scope::write)
         return make_error(errc::bad_request, "unknown token scope");

@@ -8,9 +8,8 @@
 // record. Between batches the pass rests as store_options::gc_duty says.
 #include "storage/postgresql/schema.hpp"
 #include "storage/postgresql/store_impl.hpp"
+#include "storage/rules.hpp"
 
-#include <algorithm>
-#include <thread>
 
 namespace chunklog::storage {
 
@@ -19,12 +18,11 @@ using pg::params;
 namespace {
 
 constexpr std::int64_t batch_size = 64;
-constexpr auto rest_slice = std::chrono::milliseconds(20);
 
 class gc_pass {
 public:
     gc_pass(postgresql_store::impl& store, const std::atomic<bool>* stop, gc_result& result)
-        : s_(store), stop_(stop), result_(result) {
+        : s_(store), result_(result), pacer_(store.gc_duty, stop, result.stopped) {
         auto now = s_.now();
         grace_cutoff_ = now - s_.gc_grace.count();
         retention_cutoff_ = now - s_.history_retention.count();
@@ -46,24 +44,7 @@ public:
     }
 
 private:
-    bool stopping() {
-        if (stop_ == nullptr || !stop_->load(std::memory_order_relaxed)) return false;
-        result_.stopped = true;
-        return true;
-    }
-
-    bool rest_or_stop() {
-        using clock = std::chrono::steady_clock;
-        if (s_.gc_duty < 1.0) {
-            auto worked = clock::now() - working_since_;
-            auto until = clock::now() +
-                         std::chrono::duration_cast<clock::duration>(worked * ((1.0 - s_.gc_duty) / s_.gc_duty));
-            while (!stopping() && clock::now() < until)
-                std::this_thread::sleep_for(std::min<clock::duration>(rest_slice, until - clock::now()));
-            working_since_ = clock::now();
-        }
-        return stopping();
-    }
+    bool rest_or_stop() { return pacer_.rest_or_stop(); }
 
     outcome<std::optional<uuid>> next_user(const uuid& after, bool first) {
         return s_.read([&](pg::connection& c) -> outcome<std::optional<uuid>> {
@@ -208,9 +189,8 @@ private:
     }
 
     postgresql_store::impl& s_;
-    const std::atomic<bool>* stop_;
     gc_result& result_;
-    std::chrono::steady_clock::time_point working_since_ = std::chrono::steady_clock::now();
+    rules::gc_pacer pacer_;
     std::int64_t grace_cutoff_ = 0;
     std::int64_t retention_cutoff_ = 0;
 };

@@ -107,9 +107,13 @@ error to_error(const failure& f) {
 
 outcome<std::unique_ptr<connection>> connection::open(const std::string& conninfo) {
     // Defaults first: what conninfo (expanded in dbname's place) says wins.
-    // Without a connect_timeout a host that drops packets would hang a request for minutes.
-    const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-    const char* values[] = {"5", "chunklogd", conninfo.c_str(), nullptr};
+    // A database host that vanishes without a word (dropped packets, no
+    // reset) would otherwise hang a connect for minutes and a request on an
+    // open connection for hours: connects give up after 5 s, and TCP
+    // keepalives and a user timeout find a dead peer within about 30 s.
+    const char* keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                          "tcp_user_timeout", "application_name", "dbname", nullptr};
+    const char* values[] = {"5", "10", "5", "3", "30000", "chunklogd", conninfo.c_str(), nullptr};
     PGconn* c = PQconnectdbParams(keys, values, 1);
     if (c == nullptr) return make_error(errc::unavailable, "the database is unavailable: out of memory");
     if (PQstatus(c) != CONNECTION_OK) {

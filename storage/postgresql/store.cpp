@@ -3,9 +3,9 @@
 #include "storage/postgresql/store_listener.hpp"
 #include "storage/postgresql/schema.hpp"
 #include "storage/postgresql/store_impl.hpp"
+#include "storage/rules.hpp"
 
 #include <algorithm>
-#include <limits>
 
 namespace chunklog::storage {
 
@@ -82,13 +82,6 @@ user_summary summary_of(const pg::user_row& row) {
                         static_cast<std::uint64_t>(std::max<std::int64_t>(row.chunk_bytes, 0))};
 }
 
-// value >= 1.5 * limit, without overflow.
-bool reaches_one_and_a_half(std::uint64_t value, std::uint64_t limit) {
-    auto half = limit / 2 + limit % 2;
-    if (limit > std::numeric_limits<std::uint64_t>::max() - half) return false;
-    return value >= limit + half;
-}
-
 }  // namespace
 
 outcome<user_summary> postgresql_store::summary(const uuid& user) const {
@@ -115,15 +108,7 @@ outcome<snapshot_urgency> postgresql_store::impl::urgency_of(pg::connection& c, 
         if (!*first) return make_error(errc::internal, "chain index is shorter than HEAD's seq");
         since = (*first)->second;
     }
-    auto age = std::max<std::int64_t>(0, now() - since);
-    auto limit_age = snapshot_age.count();
-    bool by_count_high = snapshot_after != 0 && reaches_one_and_a_half(count, snapshot_after);
-    bool by_age_high = limit_age != 0 && reaches_one_and_a_half(static_cast<std::uint64_t>(age),
-                                                                static_cast<std::uint64_t>(limit_age));
-    if (by_count_high || by_age_high) return snapshot_urgency::high;
-    bool by_count = snapshot_after != 0 && count >= snapshot_after;
-    bool by_age = limit_age != 0 && age >= limit_age;
-    return by_count || by_age ? snapshot_urgency::low : snapshot_urgency::none;
+    return rules::urgency(count, now() - since, snapshot_after, snapshot_age);
 }
 
 outcome<user_overview> postgresql_store::overview(const uuid& user) const {

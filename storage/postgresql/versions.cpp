@@ -1,15 +1,13 @@
 // postgresql_store's TaskChampion versions (protocol section 12), the same
 // rules as rocksdb_store's (storage/rocksdb/versions.cpp).
 #include "storage/postgresql/store_impl.hpp"
+#include "storage/rules.hpp"
 
 namespace chunklog::storage {
 
 using pg::params;
 
 namespace {
-
-// TaskChampion keeps a snapshot only of HEAD or one of its 4 nearest ancestors.
-constexpr std::uint64_t snapshot_search_depth = 4;
 
 outcome<std::optional<std::string>> chunk_bytes(pg::connection& c, const uuid& user, const digest& id) {
     auto r = c.run("SELECT bytes FROM chunklog_chunks WHERE user_id = $1 AND id = $2", params().add(user).add(id));
@@ -99,7 +97,7 @@ outcome<bool> postgresql_store::put_version_snapshot(const uuid& user, const uui
         };
         auto t = pg::read_transaction(c, user, version);
         if (!t) return t.error();
-        if (!*t || !(*t)->committed || (*t)->record.seq + snapshot_search_depth < row->head.seq) return ignored();
+        if (!*t || !(*t)->committed || (*t)->record.seq + rules::version_snapshot_depth < row->head.seq) return ignored();
         if (row->snapshot && row->snapshot->seq >= (*t)->record.seq) return ignored();
         auto added = impl_->store_chunk(c, user, chunk, bytes);
         if (!added) return added.error();

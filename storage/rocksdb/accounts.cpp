@@ -1,6 +1,7 @@
 // log_store's accounts part (tokens, quotas) and the user listing. Accounts
 // live in the "accounts" family, outside the users' key ranges (keys.hpp).
 #include "storage/rocksdb/log_store_impl.hpp"
+#include "storage/rules.hpp"
 
 #include <rocksdb/snapshot.h>
 
@@ -9,11 +10,6 @@
 namespace chunklog::storage {
 namespace {
 
-bool valid_token_id(std::string_view id) {
-    return !id.empty() && id.size() <= keys::max_token_id && std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    });
-}
 
 error corrupt(const char* what) { return make_error(errc::internal, std::string("corrupt ") + what); }
 
@@ -136,7 +132,7 @@ outcome<std::optional<token_record>> rocksdb_store::find_token(const digest& sec
 }
 
 outcome<void> rocksdb_store::create_token(const digest& secret_hash, const token_record& token, bool only_if_first) {
-    if (!valid_token_id(token.id))
+    if (!rules::valid_token_id(token.id))
         return make_error(errc::bad_request, "a token id is 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'");
     if (token.scope != token_scope::read && token.scope != token_scope::write)
         return make_error(errc::bad_request, "unknown token scope");

@@ -29,10 +29,10 @@
 // writes lengthen before their next sync) keep their latency, and the pass
 // takes longer instead.
 #include "storage/rocksdb/log_store_impl.hpp"
+#include "storage/rules.hpp"
 
 #include <algorithm>
 #include <deque>
-#include <thread>
 
 namespace chunklog::storage {
 namespace {
@@ -40,8 +40,6 @@ namespace {
 constexpr std::size_t transaction_batch = 64;
 constexpr std::size_t history_batch = 64;
 constexpr std::size_t chunk_batch = 64;
-// The longest a rest sleeps before looking at the stop flag again.
-constexpr auto rest_slice = std::chrono::milliseconds(20);
 
 struct page {
     std::vector<std::pair<std::string, std::string>> entries;
@@ -67,7 +65,7 @@ outcome<page> read_page(db_handle& h, const std::string& prefix, const std::stri
 class gc_pass {
 public:
     gc_pass(rocksdb_store::impl& store, const std::atomic<bool>* stop, gc_result& result)
-        : s_(store), h_(*store.handle), stop_(stop), result_(result) {
+        : s_(store), h_(*store.handle), stop_(stop), result_(result), pacer_(store.gc_duty, stop, result.stopped) {
         auto now = s_.now();
         grace_cutoff_ = now - s_.gc_grace.count();
         retention_cutoff_ = now - s_.history_retention.count();
@@ -88,24 +86,7 @@ public:
     }
 
 private:
-    bool stopping() {
-        if (stop_ == nullptr || !stop_->load(std::memory_order_relaxed)) return false;
-        result_.stopped = true;
-        return true;
-    }
-
-    // Rests as long as the work since the last rest calls for at the pass's
-    // duty, then says whether to stop.
-    bool rest_or_stop() {
-        using clock = std::chrono::steady_clock;
-        if (s_.gc_duty < 1.0) {
-            auto worked = clock::now() - working_since_;
-            auto until = clock::now() + std::chrono::duration_cast<clock::duration>(worked * ((1.0 - s_.gc_duty) / s_.gc_duty));
-            while (!stopping() && clock::now() < until) std::this_thread::sleep_for(std::min<clock::duration>(rest_slice, until - clock::now()));
-            working_since_ = clock::now();
-        }
-        return stopping();
-    }
+    bool rest_or_stop() { return pacer_.rest_or_stop(); }
 
     outcome<std::optional<uuid>> first_user_from(const uuid& from) {
         rocksdb::ReadOptions ro;
@@ -392,8 +373,8 @@ private:
     rocksdb_store::impl& s_;
     db_handle& h_;
     const std::atomic<bool>* stop_;
-    std::chrono::steady_clock::time_point working_since_ = std::chrono::steady_clock::now();
     gc_result& result_;
+    rules::gc_pacer pacer_;
     std::int64_t grace_cutoff_ = 0;      // stored (or re-sent) before this: past the grace period
     std::int64_t retention_cutoff_ = 0;  // committed before this: past the history retention
 };

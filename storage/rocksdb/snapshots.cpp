@@ -1,23 +1,13 @@
 // log_store's snapshots (protocol section 8): one per user, the newest; the
 // urgency of a new one; and the user overview that reports them.
 #include "storage/rocksdb/log_store_impl.hpp"
+#include "storage/rules.hpp"
 
 #include <rocksdb/snapshot.h>
 
 #include <algorithm>
-#include <limits>
 
 namespace chunklog::storage {
-namespace {
-
-// value >= 1.5 * limit, without overflow.
-bool reaches_one_and_a_half(std::uint64_t value, std::uint64_t limit) {
-    auto half = limit / 2 + limit % 2;
-    if (limit > std::numeric_limits<std::uint64_t>::max() - half) return false;
-    return value >= limit + half;
-}
-
-}  // namespace
 
 outcome<snapshot_urgency> rocksdb_store::impl::read_urgency(const uuid& user, const head_state& h,
                                                         const std::optional<snapshot_record>& snapshot,
@@ -35,15 +25,7 @@ outcome<snapshot_urgency> rocksdb_store::impl::read_urgency(const uuid& user, co
         if (!*first) return make_error(errc::internal, "chain index is shorter than HEAD's seq");
         since = (*first)->committed;
     }
-    auto age = std::max<std::int64_t>(0, now() - since);
-    auto limit_age = snapshot_age.count();
-    bool by_count_high = snapshot_after != 0 && reaches_one_and_a_half(count, snapshot_after);
-    bool by_age_high = limit_age != 0 && reaches_one_and_a_half(static_cast<std::uint64_t>(age),
-                                                                static_cast<std::uint64_t>(limit_age));
-    if (by_count_high || by_age_high) return snapshot_urgency::high;
-    bool by_count = snapshot_after != 0 && count >= snapshot_after;
-    bool by_age = limit_age != 0 && age >= limit_age;
-    return by_count || by_age ? snapshot_urgency::low : snapshot_urgency::none;
+    return rules::urgency(count, now() - since, snapshot_after, snapshot_age);
 }
 
 outcome<stored_snapshot> rocksdb_store::put_snapshot(const uuid& user, const uuid& id, std::span<const digest> chunks) {

@@ -3,14 +3,12 @@
 // swap on HEAD; the first version of a user may carry an origin parent; the
 // snapshot holds one chunk and follows TaskChampion's acceptance rule.
 #include "storage/rocksdb/log_store_impl.hpp"
+#include "storage/rules.hpp"
 
 #include <rocksdb/snapshot.h>
 
 namespace chunklog::storage {
 namespace {
-
-// TaskChampion keeps a snapshot only of HEAD or one of its 4 nearest ancestors.
-constexpr std::uint64_t snapshot_search_depth = 4;
 
 // The committed child of `parent` as `snap` sees it, where HEAD is not
 // ROOT and not `parent`: nullopt when there is none to answer.
@@ -101,7 +99,7 @@ outcome<bool> rocksdb_store::put_version_snapshot(const uuid& user, const uuid& 
     if (!t) return t.error();
     auto committed = *t ? impl_->is_committed(user, **t, nullptr) : outcome<bool>(false);
     if (!committed) return committed.error();
-    if (!*committed || (*t)->seq + snapshot_search_depth < h->seq) return false;
+    if (!*committed || (*t)->seq + rules::version_snapshot_depth < h->seq) return false;
     auto current = impl_->read_snapshot(user);
     if (!current) return current.error();
     if (*current && (*current)->seq >= (*t)->seq) return false;

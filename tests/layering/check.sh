@@ -42,10 +42,10 @@ storage_public='<chunklog/storage/(log_store|log_cursor|maintenance)\.hpp>'
 
 allowed include/chunklog "^$public$" "-maxdepth 1"
 allowed include/chunklog/tasks "^($public|$tasks)$"
-allowed storage "^($public|$storage_public|\"storage/(rocksdb|postgresql)/[a-z_]+\.hpp\")$" "-maxdepth 1"
+allowed storage "^($public|$storage_public|\"storage/((rocksdb|postgresql)/)?[a-z_]+\.hpp\")$" "-maxdepth 1"
 allowed storage/include "^($public|$storage_public)$"
-allowed storage/rocksdb "^($public|$storage_public|\"storage/rocksdb/[a-z_]+\.hpp\")$"
-allowed storage/postgresql "^($public|$storage_public|\"storage/postgresql/[a-z_]+\.hpp\")$"
+allowed storage/rocksdb "^($public|$storage_public|\"storage/(rocksdb/)?[a-z_]+\.hpp\")$"
+allowed storage/postgresql "^($public|$storage_public|\"storage/(postgresql/)?[a-z_]+\.hpp\")$"
 allowed api "^($public|$storage_public|\"api/[a-z_]+\.hpp\")$" "-maxdepth 1"
 allowed api/server "^($public|$storage_public|\"api/[a-z_]+\.hpp\"|\"api/server/[a-z_]+\.hpp\")$"
 allowed src/core "^$public$"
