@@ -141,7 +141,7 @@ parsed_options parse_server_options(const std::vector<std::string>& args) {
             "       chunklogd backup --data-dir DIR --to DIR    copy a store, also while a server runs on it\n"
             "       chunklogd restore --from DIR --data-dir DIR put a verified backup in place\n"
             "       chunklogd migrate --from rocksdb:DIR --to postgresql://...\n"
-            "                                               move every user of a RocksDB store into PostgreSQL\n\n"
+            "                                                   move every user of a RocksDB store into PostgreSQL\n\n"
          << desc;
     out.help_text = help.str();
     try {
