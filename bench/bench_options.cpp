@@ -7,18 +7,26 @@
 #include <charconv>
 #include <cstdlib>
 #include <sstream>
+#include <utility>
 
 namespace chunklog::bench {
 namespace {
 
 const char* usage =
     "usage: chunklog-bench [options]\n"
-    "  --server URL        server to load (default http://127.0.0.1:8080; https://HOST:PORT for TLS)\n"
+    "  --server URL        server to load (default http://127.0.0.1:8080; https://HOST:PORT for TLS);\n"
+    "                      repeat it for several nodes sharing one store: the connections of\n"
+    "                      the table workloads (put-chunks, get-chunks, publish, ...) go to\n"
+    "                      them round-robin (tokens, /metrics, other workloads: the first)\n"
     "  --spawn             start a chunklogd on a fresh temp directory instead; unless\n"
     "                      --server-arg --auth --server-arg none, the bench reads its admin\n"
     "                      token and makes one write token per user it loads, which that\n"
     "                      user's connections send\n"
     "  --server-arg ARG    extra chunklogd argument with --spawn (repeatable)\n"
+    "  --spawn-nodes N     with --spawn, start N chunklogd on one shared store (default 1;\n"
+    "                      N > 1 needs --server-arg --store --server-arg postgresql...), each\n"
+    "                      with its own data directory; connections spread as for --server.\n"
+    "                      Per-user tokens are made on the first node (the store shares them)\n"
     "  --token TOKEN       bearer token sent on every chunklogd request, without --spawn\n"
     "                      (default: $CHUNKLOG_TOKEN). The workloads pick their own user ids\n"
     "                      (seeded, or random for pull, task-sync and longpoll), so the\n"
@@ -78,7 +86,10 @@ const char* usage =
     "  --size BYTES        chunk size (default 4096; gc: 256)\n"
     "  --users N           distinct users, connections spread over them (default 1)\n"
     "  --seed N            seed of the generated data (default 1)\n"
-    "  --json              one JSON object per workload instead of a table\n";
+    "  --json              one JSON object per workload instead of a table\n"
+    "  --window-file FILE  write \"start WORKLOAD\" to FILE when a table workload's measured\n"
+    "                      window opens and add \"end WORKLOAD\" when it closes (for scripts\n"
+    "                      that sample other processes over the same window)\n";
 
 template <typename T>
 bool parse_number(const std::string& text, T& out) {
@@ -86,13 +97,21 @@ bool parse_number(const std::string& text, T& out) {
     return ec == std::errc{} && end == text.data() + text.size();
 }
 
-bool parse_server(const std::string& text, bench_options& out) {
+// The first --server sets host and port; each further one adds a node.
+bool parse_server(const std::string& text, bench_options& out, bool first) {
     auto url = boost::urls::parse_uri(text);
     if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) return false;
-    out.host = url->host();
-    if (url->scheme() == "https") out.tls = true;
-    if (url->has_port()) return parse_number(std::string(url->port()), out.port);
-    out.port = out.tls ? 443 : 80;
+    bool https = url->scheme() == "https";
+    if (!first && https != out.tls) return false;  // one scheme for all nodes
+    if (https) out.tls = true;
+    bench_options::node n{url->host(), static_cast<std::uint16_t>(https ? 443 : 80)};
+    if (url->has_port() && !parse_number(std::string(url->port()), n.port)) return false;
+    if (first) {
+        out.host = n.host;
+        out.port = n.port;
+    } else {
+        out.more_nodes.push_back(n);
+    }
     return true;
 }
 
@@ -107,6 +126,7 @@ const std::vector<std::string> known_workloads{"put-chunks", "get-chunks",   "pu
 bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code) {
     std::vector<std::string> args(argv + 1, argv + argc);
     std::string token_given;
+    bool server_given = false;
     auto fail = [&](const std::string& why) {
         message = "chunklog-bench: " + why + "\n" + usage;
         exit_code = 2;
@@ -125,7 +145,8 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
         if (i + 1 >= args.size()) return fail("missing value for " + flag);
         const auto& value = args[++i];
         bool ok = true;
-        if (flag == "--server") ok = parse_server(value, out);
+        if (flag == "--server") ok = parse_server(value, out, !std::exchange(server_given, true));
+        else if (flag == "--spawn-nodes") ok = parse_number(value, out.spawn_nodes) && out.spawn_nodes > 0;
         else if (flag == "--server-arg") out.server_args.push_back(value);
         else if (flag == "--token") ok = !(token_given = value).empty();
         else if (flag == "--ca-file") out.ca_file = value;
@@ -143,6 +164,7 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
             ok = parse_number(value, out.bootstrap_transactions) && out.bootstrap_transactions > 0;
         else if (flag == "--bootstrap-tasks") ok = parse_number(value, out.bootstrap_tasks) && out.bootstrap_tasks > 0;
         else if (flag == "--taskwarrior-root") ok = !(out.taskwarrior_root = value).empty();
+        else if (flag == "--window-file") ok = !(out.window_file = value).empty();
         else if (flag == "--rate") ok = (std::istringstream(value) >> out.rate) && out.rate >= 0;
         else return fail("unknown option " + flag);
         if (!ok) return fail("bad value for " + flag + ": " + value);
@@ -151,6 +173,16 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
         if (std::find(known_workloads.begin(), known_workloads.end(), w) == known_workloads.end())
             return fail("unknown workload " + w);
         if (runs_own_server(w) && !out.spawn) return fail("workload " + w + " needs --spawn (it starts its own chunklogd)");
+    }
+    if (out.spawn_nodes > 1) {
+        if (!out.spawn) return fail("--spawn-nodes needs --spawn");
+        if (out.tls) return fail("--spawn-nodes with --tls is not supported (one certificate per node)");
+        const auto& a = out.server_args;
+        bool shared = false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            shared = shared || a[i].rfind("--store=postgresql", 0) == 0 ||
+                     (a[i] == "--store" && i + 1 < a.size() && a[i + 1].rfind("postgresql", 0) == 0);
+        if (!shared) return fail("--spawn-nodes needs a shared store: --server-arg --store --server-arg postgresql...");
     }
     const char* env_token = std::getenv("CHUNKLOG_TOKEN");
     out.token = !token_given.empty() ? token_given : env_token != nullptr ? env_token : "";

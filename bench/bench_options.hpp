@@ -34,6 +34,21 @@ struct bench_options {
     bool progress = false;            // a status line on stderr (set when it is a terminal)
     bool spawn = false;               // start a chunklogd on a temp directory
     std::vector<std::string> server_args;  // extra chunklogd flags with --spawn
+    // More nodes of the same service (one store shared through PostgreSQL):
+    // further --server URLs, or the nodes --spawn-nodes starts after the
+    // first. The load workloads (put-chunks, get-chunks, publish,
+    // publish-core) spread their connections over all nodes round-robin;
+    // the other workloads, tokens and /metrics use the first node.
+    struct node {
+        std::string host;
+        std::uint16_t port = 0;
+    };
+    std::vector<node> more_nodes;
+    unsigned spawn_nodes = 1;  // --spawn-nodes: chunklogd processes --spawn starts
+    // --window-file: gets "start WORKLOAD" when a table workload's measured
+    // window opens and "end WORKLOAD" when it closes (for a script sampling
+    // other processes over exactly that window).
+    std::string window_file;
 };
 
 // Every workload name --workload accepts.

@@ -16,18 +16,27 @@
 #   publish              POST publish vs PouchDB Server _bulk_docs (1 and 100 docs)
 #   pull 5,000           GET log vs the prototype's way vs PouchDB _changes
 #   long poll            10,000 waiters woken by one advance
+#   PostgreSQL store     publish, chunk PUT and GET 1 KiB at 64 connections on
+#                        RocksDB, PostgreSQL with one node and with two nodes,
+#                        next to pgbench's one-row update (and one-row read)
+#                        transaction on the same throwaway cluster; the CPU
+#                        split (nodes, postgres, load generator) and
+#                        pg_stat_activity's waits during every row
 #
 # chunklogd runs in its default token mode: wrk sends a user token made with
 # the admin token, chunklog-bench rows (--spawn) make their own per-user tokens.
 #
 # Installs what it needs (nginx, wrk, Node.js and npm from Debian; the npm
 # package pouchdb-server into ~/.cache/chunklog-bench; when npm cannot reach
-# its registry the PouchDB rows are skipped with the reason). Needs about 7
+# its registry the PouchDB rows are skipped with the reason). Needs about 9
 # minutes.
 # Usage: bench/compare.sh [SECONDS_PER_ROW]
 #   CHUNKLOG_BUILD_DIR  build directory to build and use (default build)
 #   ROUNDS              alternating runs per side of the token and HTTPS GET rows (default 3)
-#   ONLY                "new": only the token and HTTPS rows
+#   NO_BUILD            set: run the binaries already in the build directory, unbuilt
+#   ONLY                "new": only the token and HTTPS rows; "postgresql": only the
+#                       PostgreSQL store rows (needs PostgreSQL 15's server package,
+#                       installed when missing; about 1.5 minutes at 5 s per row)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-5}
@@ -59,7 +68,12 @@ install_peers() {
       pouch_dir=""
     fi
   fi
-  # Only what the comparison runs: a failing test elsewhere must not stop it.
+  build
+}
+
+# Only what the comparison runs: a failing test elsewhere must not stop it.
+build() {
+  [[ -n ${NO_BUILD:-} ]] && return 0
   cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$build_dir" -j "$(nproc)" --target chunklogd chunklog-bench >/dev/null
 }
@@ -123,6 +137,7 @@ CONF
     (cd "$work/pouch" && exec "$pouch_dir/node_modules/.bin/pouchdb-server" --port 18490 --dir "$work/pouch" -n \
       >/dev/null 2>&1) &
     pids+=($!)
+    pouch_started=1
     wait_for_port 18490
   fi
   for port in 18470 18471 18472 18480 18481; do wait_for_port $port; done
@@ -132,7 +147,13 @@ have_pouch() { [[ -n $pouch_dir ]]; }
 
 cleanup() {
   for pid in "${pids[@]:-}"; do [[ -n $pid ]] && kill "$pid" 2>/dev/null || true; done
-  pkill -f "pouchdb-server --port 18490" 2>/dev/null || true
+  [[ -n ${pouch_started:-} ]] && { pkill -f "pouchdb-server --port 18490" 2>/dev/null || true; }
+  # The PostgreSQL rows' cluster: the bench's nodes die with the bench (killed above).
+  if [[ -n ${pg_dir:-} ]]; then
+    for pid in "${pids[@]:-}"; do [[ -n $pid ]] && timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || true; done
+    scripts/pg-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true
+  fi
+  [[ -n ${pg_work:-} ]] && rm -rf "$pg_work"
   [[ -f ${work:-}/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   [[ -n ${work:-} ]] && rm -rf "$work"
 }
@@ -258,8 +279,230 @@ end
 LUA
 }
 
+# ---- The PostgreSQL store (ONLY=postgresql runs only this) ----
+# A throwaway PostgreSQL 15 cluster (scripts/pg-cluster.sh, synchronous_commit
+# on, its defaults otherwise) in a temp dir, removed by cleanup. Every row
+# runs 64 connections over 64 users (one user per connection, as pgbench's
+# clients each pick their own row) with 1 KiB chunks: chunklog-bench --spawn
+# on RocksDB, on PostgreSQL with one node and with two nodes (--spawn-nodes 2,
+# each --db-pool-size 16 by default), and pgbench's own transactions on the
+# same database as its ceiling: a one-row update (BEGIN; UPDATE a small
+# table's row picked by a random id; COMMIT: one synced commit, as a publish)
+# and a one-row read (BEGIN REPEATABLE READ READ ONLY; SELECT 1 KiB bytea by a
+# random id; COMMIT: what a chunk GET asks the database).
+# Over each row's measured window it reads /proc/PID/stat of the chunklogd
+# nodes, of postgres (the postmaster and its backends) and of the load
+# generator, and /proc/stat for the whole machine (others: compilers etc.),
+# and samples pg_stat_activity four times (backends by state and wait event,
+# averaged): which side is the bottleneck.
+pg_bin=/usr/lib/postgresql/15/bin
+
+install_postgresql() {
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  # `dpkg -S $pg_bin/pgbench`: postgresql-15 (Debian 12), which also has initdb and pg_ctl.
+  if [[ ! -x $pg_bin/pgbench || ! -x $pg_bin/initdb || ! -x $pg_bin/psql ]]; then
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
+  fi
+}
+
+proc_ticks() {  # PID...: "PID TICKS" (user + system, all threads) of those still running
+  local pid fields
+  for pid in "$@"; do
+    { read -ra fields <"/proc/$pid/stat"; } 2>/dev/null || continue
+    echo "$pid $((fields[13] + fields[14]))"
+  done
+}
+
+snapshot() {  # CLIENT_PID: "GROUP PID TICKS" lines; the machine's busy and total ticks
+  local client=$1 postmaster
+  postmaster=$(head -1 "$pg_dir/data/postmaster.pid")
+  # shellcheck disable=SC2046
+  proc_ticks $(pgrep -P "$client" -d ' ' || true) | sed 's/^/nodes /'
+  # shellcheck disable=SC2046
+  proc_ticks "$postmaster" $(pgrep -P "$postmaster" -d ' ' || true) | sed 's/^/postgres /'
+  proc_ticks "$client" | sed 's/^/client /'
+  awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8; print "machine busy", busy; print "machine all", busy + $5 + $6 + $9 }' \
+    /proc/stat
+}
+
+cpu_split() {  # BEFORE AFTER SECONDS: "NODES POSTGRES CLIENT BUSY ALL" cores between the snapshots
+  awk -v hz="$(getconf CLK_TCK)" -v s="$3" '
+    NR == FNR { before[$1 " " $2] = $3; next }
+    { d = $3 - ((($1 " " $2) in before) ? before[$1 " " $2] : 0)
+      if ($1 == "machine") m[$2] = d; else use[$1] += d }
+    END { c = hz * s
+      printf "%.3f %.3f %.3f %.3f %.3f", use["nodes"] / c, use["postgres"] / c, use["client"] / c, m["busy"] / c,
+        m["all"] / c }' "$1" "$2"
+}
+
+pg_waits() {  # one sample: "STATE COUNT" of the client backends (active: wait event or "cpu")
+  "$pg_bin/psql" "$pg_conn" -XAtq -F ' ' -c "SELECT CASE WHEN state = 'active' THEN
+      coalesce(wait_event_type || ':' || wait_event, 'active:cpu') ELSE replace(state, ' ', '-') END, count(*)
+    FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() GROUP BY 1"
+}
+
+now() { date +%s.%N; }
+sleep_until() { local d; d=$(awk -v t="$1" -v n="$(now)" 'BEGIN { printf "%.3f", (t > n ? t - n : 0) }'); sleep "$d"; }
+
+# measure OUT KIND COMMAND...: runs COMMAND in the background, stdout to OUT,
+# and samples the sides over its measured window: chunklog-bench (KIND bench,
+# given --window-file) from the window's start to 0.3 s before its end (the
+# bench stops its nodes right after it); pgbench (KIND pgbench, run for
+# $seconds + 1) for $seconds - 0.5 from 0.5 s after its start.
+# pg_stat_activity is sampled 4 times inside the window. Sets split (cores
+# per side: nodes, postgres, client, machine busy, machine all) and waits
+# (mean client backends per state or wait event).
+measure() {
+  local out=$1 kind=$2; shift 2
+  rm -f "$pg_work/window"
+  "$@" >"$out" &
+  local pid=$! t0 t1 end n=4 k
+  pids+=("$pid")
+  if [[ $kind == bench ]]; then
+    until grep -q '^start' "$pg_work/window" 2>/dev/null; do
+      kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; echo "compare.sh: $* failed" >&2; exit 1; }
+      sleep 0.02
+    done
+  else
+    sleep 0.5
+  fi
+  snapshot "$pid" >"$pg_work/before"
+  t0=$(now)
+  end=$(awk -v t="$t0" -v s="$seconds" -v k="$kind" 'BEGIN { printf "%.3f", t + s - (k == "bench" ? 0.3 : 0.5) }')
+  : >"$pg_work/waits"
+  for k in $(seq $n); do
+    sleep_until "$(awk -v t="$t0" -v e="$end" -v k="$k" -v n=$n 'BEGIN { printf "%.3f", t + (e - t) * (k - 0.5) / n - 0.1 }')"
+    pg_waits >>"$pg_work/waits" || true
+  done
+  sleep_until "$end"
+  snapshot "$pid" >"$pg_work/after"
+  t1=$(now)
+  wait "$pid"
+  split=$(cpu_split "$pg_work/before" "$pg_work/after" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+  waits=$(awk -v n=$n '{ c[$1] += $2 } END { for (k in c) printf "%s %.1f\n", k, c[k] / n }' "$pg_work/waits" |
+    sort -k2 -gr | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }')
+}
+
+pg_seed=100
+# pg_bench FIELD WORKLOAD [BENCH_ARGS...]: sets result to FIELD of one
+# chunklog-bench row (--spawn, 64 connections over 64 users, 1 KiB).
+pg_bench() {
+  local field=$1 workload=$2; shift 2
+  pg_seed=$((pg_seed + 1))  # fresh users and chunks for every row
+  measure "$pg_work/out.json" bench "$bench" --spawn "$@" --workload "$workload" --users $conns \
+    --connections $conns --size 1024 --duration "$seconds" --seed $pg_seed --window-file "$pg_work/window" --json
+  result=$(python3 -c "import json, sys; r = json.loads(open(sys.argv[1]).readline()); e = r['errors']
+print(round(r['$field']))
+if e: print('compare.sh: errors', e, file=sys.stderr)" "$pg_work/out.json")
+}
+
+pgbench_tps() {  # SCRIPT: sets result to pgbench's transactions/s, 64 clients, 2 threads, $seconds + 1
+  measure "$pg_work/pgbench.out" pgbench "$pg_bin/pgbench" -n -M prepared -f "$1" -c $conns -j 2 -T $((seconds + 1)) \
+    "$pg_conn"
+  result=$(awk '/^tps/ { printf "%.0f", $3 }' "$pg_work/pgbench.out")
+}
+
+# explain RATE: the CPU split of the last row, in cores and in CPU microseconds per operation
+explain() {
+  read -r c_nodes c_pg c_client c_busy c_all <<<"$split"
+  awk -v r="$1" -v n="$c_nodes" -v p="$c_pg" -v c="$c_client" -v b="$c_busy" -v a="$c_all" 'BEGIN {
+    u = (r > 0 ? 1e6 / r : 0)
+    printf "    CPU, cores: nodes %.2f, postgres %.2f, load generator %.2f; machine busy %.2f of %.2f (others %.2f)\n",
+      n, p, c, b, a, b - n - p - c
+    printf "    CPU per op, us: nodes %.1f, postgres %.1f, load generator %.1f, all three %.1f\n",
+      n * u, p * u, c * u, (n + p + c) * u }'
+  echo "    backends: ${waits:-none}"
+}
+
+postgresql_rows() {
+  install_postgresql
+  pg_work=$(mktemp -d)
+  pg_dir=$(mktemp -d)  # not inside pg_work (0700): the cluster's user must enter it
+  pg_conn=$(scripts/pg-cluster.sh start "$pg_dir")
+  local psql=("$pg_bin/psql" "$pg_conn" -XAtq -v ON_ERROR_STOP=1)
+  "${psql[@]}" <<'SQL'
+CREATE TABLE bench_heads (id int PRIMARY KEY, n bigint NOT NULL DEFAULT 0);
+INSERT INTO bench_heads (id) SELECT generate_series(1, 10000);
+CREATE TABLE bench_chunks (id int PRIMARY KEY, bytes bytea NOT NULL);
+INSERT INTO bench_chunks SELECT i, decode(repeat(md5(i::text), 64), 'hex') FROM generate_series(1, 10000) AS i;
+VACUUM ANALYZE bench_heads;
+VACUUM ANALYZE bench_chunks;
+SQL
+  cat >"$pg_work/update.sql" <<'SQL'
+\set id random(1, 10000)
+BEGIN;
+UPDATE bench_heads SET n = n + 1 WHERE id = :id;
+COMMIT;
+SQL
+  # The same with the NOTIFY that a publish's HEAD advance sends in its transaction.
+  cat >"$pg_work/update-notify.sql" <<'SQL'
+\set id random(1, 10000)
+BEGIN;
+UPDATE bench_heads SET n = n + 1 WHERE id = :id;
+SELECT pg_notify('bench_head', :id::text);
+COMMIT;
+SQL
+  cat >"$pg_work/read.sql" <<'SQL'
+\set id random(1, 10000)
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SELECT bytes FROM bench_chunks WHERE id = :id;
+COMMIT;
+SQL
+  local store1=(--server-arg --store --server-arg "postgresql:$pg_conn")
+  local store2=("${store1[@]}" --spawn-nodes 2)
+  echo "PostgreSQL $("${psql[@]}" -c 'SHOW server_version'), synchronous_commit" \
+    "$("${psql[@]}" -c 'SHOW synchronous_commit'), fsync $("${psql[@]}" -c 'SHOW fsync');" \
+    "chunklogd --db-pool-size 16 per node; 64 users, 1 KiB"
+  local update_tps notify_tps read_tps rocks pg1 pg2 w field
+  pgbench_tps "$pg_work/update.sql"
+  update_tps=$result
+  echo "  pgbench one-row update transaction, 64 clients: $update_tps tps"; explain "$result"
+  pgbench_tps "$pg_work/update-notify.sql"
+  notify_tps=$result
+  echo "  pgbench one-row update + NOTIFY transaction, 64 clients: $notify_tps tps"; explain "$result"
+  pgbench_tps "$pg_work/read.sql"
+  read_tps=$result
+  echo "  pgbench one-row read transaction (1 KiB bytea), 64 clients: $read_tps tps"; explain "$result"
+  for w in publish put-chunks get-chunks; do
+    field=ops_per_second
+    [[ $w == publish ]] && field=items_per_second
+    pg_bench $field $w
+    rocks=$result; echo "  $w, RocksDB store, 1 node: $rocks/s"; explain "$rocks"
+    pg_bench $field $w "${store1[@]}"
+    pg1=$result; echo "  $w, PostgreSQL store, 1 node: $pg1/s"; explain "$pg1"
+    pg_bench $field $w "${store2[@]}"
+    pg2=$result; echo "  $w, PostgreSQL store, 2 nodes: $pg2/s"; explain "$pg2"
+    case $w in
+      publish)
+        row "publish, PostgreSQL 1 node / pgbench update" $conns "$pg1" "$update_tps" "tx/s (target >= 0.5)"
+        row "publish, PostgreSQL 2 nodes / pgbench update" $conns "$pg2" "$update_tps" "tx/s"
+        row "publish, PostgreSQL 1 node / RocksDB store" $conns "$pg1" "$rocks" "advances/s"
+        row "publish, PostgreSQL 1 node / update+NOTIFY" $conns "$pg1" "$notify_tps" "tx/s" ;;
+      put-chunks)
+        row "chunk PUT, PostgreSQL 1 node / RocksDB store" $conns "$pg1" "$rocks" "ops/s"
+        row "chunk PUT, PostgreSQL 2 nodes / 1 node" $conns "$pg2" "$pg1" "ops/s"
+        row "chunk PUT, PostgreSQL 1 node / pgbench upd." $conns "$pg1" "$update_tps" "ops/s" ;;
+      get-chunks)
+        row "chunk GET, PostgreSQL 1 node / RocksDB store" $conns "$pg1" "$rocks" "ops/s"
+        row "chunk GET, PostgreSQL 2 nodes / 1 node" $conns "$pg2" "$pg1" "ops/s (target >= 1.6)"
+        row "chunk GET, PostgreSQL 1 node / pgbench read" $conns "$pg1" "$read_tps" "ops/s"
+        row "chunk GET, PostgreSQL 2 nodes / pgbench read" $conns "$pg2" "$read_tps" "ops/s" ;;
+    esac
+  done
+}
+
 pids=()
 trap cleanup EXIT
+if [[ $only == postgresql ]]; then
+  build
+  echo "$("$chunklogd_bin" --version), $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB," \
+    "$(date -u +%Y-%m-%d), ${seconds}s per row"
+  printf '%-44s %6s %12s %12s %7s\n' "comparison" conns chunklogd peer ratio
+  postgresql_rows
+  exit 0
+fi
 install_peers
 start_servers
 chunklogd=http://127.0.0.1:18470
@@ -383,3 +626,5 @@ fi
 
 echo "long poll, 10,000 waiters on one user, one advance:"
 "$bench" --spawn --server-arg --max-connections --server-arg 20000 --workload longpoll --connections 10000
+
+postgresql_rows

@@ -132,8 +132,27 @@ int run(bench_options options) {
     const auto& names = options.workloads;
     bool shared_server = std::any_of(names.begin(), names.end(), [](const auto& n) { return !runs_own_server(n); });
     std::unique_ptr<bench_server> server;
-    if (options.spawn && shared_server) server = std::make_unique<bench_server>(options, std::vector<std::string>{}, "");
+    std::vector<std::unique_ptr<bench_server>> more_servers;  // --spawn-nodes beyond the first
+    if (options.spawn && shared_server) {
+        server = std::make_unique<bench_server>(options, std::vector<std::string>{}, "");
+        for (unsigned n = 1; n < options.spawn_nodes; ++n) {
+            auto node_options = options;
+            more_servers.push_back(
+                std::make_unique<bench_server>(node_options, std::vector<std::string>{}, "-node" + std::to_string(n + 1)));
+            options.more_nodes.push_back({node_options.host, node_options.port});
+        }
+    }
     server_link link(options);
+    // Every node's link, the first one first: the load workloads spread over them.
+    std::vector<std::unique_ptr<server_link>> more_links;
+    std::vector<const server_link*> nodes{&link};
+    for (const auto& n : options.more_nodes) {
+        auto node_options = options;
+        node_options.host = n.host;
+        node_options.port = n.port;
+        more_links.push_back(std::make_unique<server_link>(node_options));
+        nodes.push_back(more_links.back().get());
+    }
     // A spawned server's users each get their own token; otherwise --token for all.
     token_book tokens(link, server ? server->admin_token() : std::string(), options.spawn ? std::string() : options.token);
     bool header_printed = false;
@@ -176,12 +195,13 @@ int run(bench_options options) {
         if (!options.json && !header_printed) print_table_header();
         header_printed = true;
         long rss_before = server ? server->rss_kib() : 0;
-        auto stats = name == "rocksdb-sync" ? run_rocksdb_sync(options) : run_workload(options, name, tokens);
+        auto stats = name == "rocksdb-sync" ? run_rocksdb_sync(options) : run_workload(options, name, tokens, nodes);
         stats.server_rss_before_kib = rss_before;
         stats.server_rss_after_kib = server ? server->rss_kib() : 0;
         if (options.json) std::cout << boost::json::serialize(to_json(stats)) << std::endl;
         else print_row(stats);
     }
+    for (auto& s : more_servers) s->stop();
     if (server) server->stop();
     return 0;
 }

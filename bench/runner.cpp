@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 
 namespace chunklog::bench {
 namespace asio = boost::asio;
@@ -60,6 +61,17 @@ asio::awaitable<void> show_progress(const std::string& name, run_window window, 
     std::fprintf(stderr, "\r\033[K");
 }
 
+// Marks the measured window in `file` (--window-file) as it opens and closes.
+asio::awaitable<void> mark_window(std::string file, std::string name, run_window window) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_at(window.measure_from);
+    co_await timer.async_wait(asio::use_awaitable);
+    std::ofstream(file, std::ios::trunc) << "start " << name << std::endl;
+    timer.expires_at(window.stop_at);
+    co_await timer.async_wait(asio::use_awaitable);
+    std::ofstream(file, std::ios::app) << "end " << name << std::endl;
+}
+
 }  // namespace
 
 double run_stats::percentile_ms(double p) const {
@@ -68,13 +80,15 @@ double run_stats::percentile_ms(double p) const {
     return latencies_us[std::min(rank, latencies_us.size() - 1)] / 1000.0;
 }
 
-run_stats run_workload(const bench_options& options, const std::string& name, token_book& tokens) {
+run_stats run_workload(const bench_options& options, const std::string& name, token_book& tokens,
+                       const std::vector<const server_link*>& nodes) {
     asio::io_context ioc(1);
     auto w = make_workload(name, options);
     std::vector<std::unique_ptr<load_connection>> conns;
     for (unsigned i = 0; i < options.connections; ++i) {
         auto user = w->user_of(i);
-        conns.push_back(std::make_unique<load_connection>(ioc, tokens.link(), user ? tokens.for_user(*user) : ""));
+        const auto& link = nodes.empty() ? tokens.link() : *nodes[i % nodes.size()];
+        conns.push_back(std::make_unique<load_connection>(ioc, link, user ? tokens.for_user(*user) : ""));
     }
 
     for (unsigned i = 0; i < options.connections; ++i) asio::co_spawn(ioc, w->prepare(*conns[i], i), asio::detached);
@@ -93,6 +107,8 @@ run_stats run_workload(const bench_options& options, const std::string& name, to
     for (unsigned i = 0; i < options.connections; ++i)
         asio::co_spawn(ioc, drive(*w, *conns[i], i, window, stats), asio::detached);
     if (options.progress) asio::co_spawn(ioc, show_progress(name, window, stats), asio::detached);
+    if (!options.window_file.empty())
+        asio::co_spawn(ioc, mark_window(options.window_file, name, window), asio::detached);
     ioc.run();
     std::sort(stats.latencies_us.begin(), stats.latencies_us.end());
     return stats;

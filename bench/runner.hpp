@@ -31,6 +31,9 @@ struct run_stats {
 };
 
 // Each connection carries the token of its workload user from `tokens`.
-run_stats run_workload(const bench_options& options, const std::string& name, token_book& tokens);
+// Connection i goes to nodes[i % nodes.size()] (several nodes on one
+// store), or to tokens.link() when `nodes` is empty.
+run_stats run_workload(const bench_options& options, const std::string& name, token_book& tokens,
+                       const std::vector<const server_link*>& nodes = {});
 
 }  // namespace chunklog::bench
