@@ -111,10 +111,10 @@ outcome<digest> postgresql_store::revoke_token(const uuid& user, std::string_vie
                        params().add(user).add_text(id));
         if (!r) return r.error();
         if (r->rows() == 0) return make_error(errc::not_found, "the user has no token with this id");
-        // The other nodes forget it from their token caches when this commits.
-        auto notified = c.run("SELECT pg_notify('chunklog_token', encode($1, 'hex'))", params().add_bytes(r->bytes(0, 0)));
-        if (!notified) return notified.error();
-        return r->hash(0, 0);
+        auto hash = r->hash(0, 0);
+        // The other nodes forget it from their token caches once this commits.
+        if (hash) c.notify_after_commit("chunklog_token", hash->to_string());
+        return hash;
     });
 }
 

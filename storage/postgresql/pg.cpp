@@ -144,12 +144,35 @@ error connection::fail(pg_result* r) {
     return to_error(f);
 }
 
+outcome<const std::string*> connection::prepared(const char* sql, const params& p) {
+    if (auto it = prepared_.find(sql); it != prepared_.end()) return &it->second;
+    auto name = "chunklog_" + std::to_string(prepared_.size());
+    PGresult* r = PQprepare(conn_, name.c_str(), sql, p.size(), p.types());
+    if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) return fail(r);
+    PQclear(r);
+    return &prepared_.emplace(sql, std::move(name)).first->second;
+}
+
 outcome<result> connection::run(const char* sql, const params& p) {
     auto values = p.pointers();
-    PGresult* r = PQexecParams(conn_, sql, p.size(), p.types(), values.data(), p.lengths(), p.formats(), 1);
+    PGresult* r = nullptr;
+    if (p.size() == 0) {  // BEGIN, COMMIT and the like: nothing to plan
+        r = PQexecParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr, 1);
+    } else {
+        auto name = prepared(sql, p);
+        if (!name) return name.error();
+        r = PQexecPrepared(conn_, (*name)->c_str(), p.size(), values.data(), p.lengths(), p.formats(), 1);
+    }
     auto status = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return fail(r);
     return result(r);
+}
+
+void connection::send_notifications() {
+    auto pending = std::move(after_commit_);
+    after_commit_.clear();
+    for (const auto& [channel, payload] : pending)
+        (void)run("SELECT pg_notify($1, $2)", params().add_text(channel).add_text(payload));
 }
 
 outcome<void> connection::run_script(const std::string& sql) {

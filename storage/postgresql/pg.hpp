@@ -1,5 +1,6 @@
 // pg: a thin layer over libpq for the PostgreSQL store. A connection runs
-// parameterized statements with binary parameters and results; a result
+// parameterized statements with binary parameters and results, each
+// prepared once per connection (parsed and planned once); a result
 // reads typed values; errors become chunklog errors by SQLSTATE (a lost
 // connection or a database shutting down: unavailable; a full disk:
 // insufficient_storage; serialization failures and deadlocks: retryable).
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 struct pg_conn;
@@ -99,6 +101,18 @@ public:
     outcome<void> run_script(const std::string& sql);
     const std::optional<failure>& last_failure() const { return last_failure_; }
     void clear_failure() { last_failure_.reset(); }
+
+    // A notification to send once the current transaction has committed
+    // (pool::transaction sends them; a rollback drops them). Sent from
+    // inside, NOTIFY would make every such commit wait for the one before
+    // it: PostgreSQL serializes the commits of notifying transactions.
+    void notify_after_commit(std::string channel, std::string payload) {
+        after_commit_.emplace_back(std::move(channel), std::move(payload));
+    }
+    // Sends them, each in a transaction of its own; a failure only loses
+    // the notification (the listeners' periodic re-check covers it).
+    void send_notifications();
+    void drop_notifications() { after_commit_.clear(); }
     // The server is gone or the connection broke: discard it.
     bool broken() const;
     int socket() const;
@@ -107,8 +121,13 @@ public:
 private:
     explicit connection(pg_conn* c) : conn_(c) {}
     error fail(pg_result* r);
+    // The name of `sql` prepared on this connection (prepared on first use).
+    outcome<const std::string*> prepared(const char* sql, const params& p);
+
     pg_conn* conn_;
     std::optional<failure> last_failure_;
+    std::unordered_map<std::string, std::string> prepared_;  // statement text -> name
+    std::vector<std::pair<std::string, std::string>> after_commit_;  // channel, payload
 };
 
 }  // namespace chunklog::storage::pg

@@ -1,8 +1,9 @@
 // pool: at most `size` connections to the database, opened on demand and
 // reused; a connection found broken is dropped and the next use opens a new
-// one, so the store recovers by itself after the database restarts. run()
-// executes a function as one database transaction, retrying serialization
-// failures and deadlocks with a bound. Thread-safe.
+// one, so the store recovers by itself after the database restarts.
+// transaction() executes a function as one database transaction, retrying
+// serialization failures and deadlocks with a bound, and sends the
+// notifications it asked for once it committed. Thread-safe.
 #pragma once
 
 #include "storage/postgresql/pg.hpp"
@@ -82,10 +83,14 @@ auto pool::transaction(const char* begin, F&& fn) -> decltype(fn(std::declval<co
             }
             return b.error();
         }
+        conn.drop_notifications();
         out r = fn(conn);
         if (r) {
             auto committed = conn.run("COMMIT");
-            if (committed) return r;
+            if (committed) {
+                conn.send_notifications();
+                return r;
+            }
             if (!conn.last_failure() || !retryable(*conn.last_failure()) || attempt >= max_attempts)
                 return committed.error();
         } else {

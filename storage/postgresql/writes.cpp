@@ -136,9 +136,8 @@ outcome<void> postgresql_store::impl::advance(pg::connection& c, const uuid& use
     auto moved = c.run("UPDATE chunklog_users SET head = $2, head_seq = $3 WHERE user_id = $1",
                        params().add(user).add(target.id).add(target.seq));
     if (!moved) return moved.error();
-    // Delivered to every node's listener when this transaction commits.
-    auto notified = c.run("SELECT pg_notify('chunklog_head', $1::text)", params().add(user));
-    if (!notified) return notified.error();
+    // To every node's listener once this transaction has committed.
+    c.notify_after_commit("chunklog_head", user.to_string());
     return {};
 }
 
@@ -294,9 +293,7 @@ outcome<void> postgresql_store::delete_user(const uuid& user) {
                                 "DELETE FROM chunklog_chunks WHERE user_id = $1",
                                 "DELETE FROM chunklog_users WHERE user_id = $1"})
             if (auto r = c.run(sql, params().add(user)); !r) return r.error();
-        if (row->created) return {};
-        auto notified = c.run("SELECT pg_notify('chunklog_head', $1::text)", params().add(user));
-        if (!notified) return notified.error();
+        if (!row->created) c.notify_after_commit("chunklog_head", user.to_string());
         return {};
     });
 }
