@@ -44,15 +44,15 @@ outcome<void> postgresql_store::set_quota(const uuid& user, std::optional<std::u
 }
 
 outcome<std::optional<std::uint64_t>> postgresql_store::user_quota(const uuid& user) const {
-    return impl_->read([&](pg::connection& c) { return pg::read_quota(c, user); });
+    return impl_->read_one([&](pg::connection& c) { return pg::read_quota(c, user); });
 }
 
 outcome<std::uint64_t> postgresql_store::quota_in_force(const uuid& user) const {
-    return impl_->read([&](pg::connection& c) { return impl_->quota_in_force(c, user); });
+    return impl_->read_one([&](pg::connection& c) { return impl_->quota_in_force(c, user); });
 }
 
 outcome<std::optional<token_record>> postgresql_store::find_token(const digest& secret_hash) const {
-    return impl_->read([&](pg::connection& c) -> outcome<std::optional<token_record>> {
+    return impl_->read_one([&](pg::connection& c) -> outcome<std::optional<token_record>> {
         auto sql = std::string("SELECT ") + token_columns + " FROM chunklog_tokens WHERE secret_hash = $1";
         auto r = c.run(sql.c_str(), params().add(secret_hash));
         if (!r) return r.error();
@@ -90,7 +90,7 @@ outcome<void> postgresql_store::create_token(const digest& secret_hash, const to
 }
 
 outcome<std::vector<token_record>> postgresql_store::list_tokens(const uuid& user) const {
-    return impl_->read([&](pg::connection& c) -> outcome<std::vector<token_record>> {
+    return impl_->read_one([&](pg::connection& c) -> outcome<std::vector<token_record>> {
         auto sql = std::string("SELECT ") + token_columns + " FROM chunklog_tokens WHERE user_id = $1 ORDER BY number";
         auto r = c.run(sql.c_str(), params().add(user));
         if (!r) return r.error();
@@ -121,7 +121,7 @@ outcome<digest> postgresql_store::revoke_token(const uuid& user, std::string_vie
 outcome<std::vector<uuid>> postgresql_store::list_users(const std::optional<uuid>& after, std::size_t limit) const {
     std::vector<uuid> out;
     if (limit == 0) return out;
-    return impl_->read([&](pg::connection& c) -> outcome<std::vector<uuid>> {
+    return impl_->read_one([&](pg::connection& c) -> outcome<std::vector<uuid>> {
         // Users with data, tokens or a quota; ROOT (the nil uuid) sorts first, so it stands for "from the start".
         auto r = c.run("SELECT u FROM (SELECT user_id AS u FROM chunklog_users UNION "
                        "SELECT user_id FROM chunklog_tokens UNION SELECT user_id FROM chunklog_quotas) s "

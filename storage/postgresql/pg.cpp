@@ -168,11 +168,28 @@ outcome<result> connection::run(const char* sql, const params& p) {
     return result(r);
 }
 
-void connection::send_notifications() {
-    auto pending = std::move(after_commit_);
+outcome<void> connection::commit() {
+    std::string sql = "COMMIT";
+    for (const auto& [channel, payload] : after_commit_) {
+        auto quote = [&](const std::string& text) {
+            char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
+            std::string out = quoted == nullptr ? "''" : quoted;
+            PQfreemem(quoted);
+            return out;
+        };
+        sql += "; SELECT pg_notify(" + quote(channel) + ", " + quote(payload) + ")";
+    }
     after_commit_.clear();
-    for (const auto& [channel, payload] : pending)
-        (void)run("SELECT pg_notify($1, $2)", params().add_text(channel).add_text(payload));
+    if (PQsendQuery(conn_, sql.c_str()) == 0) return fail(nullptr);
+    outcome<void> committed;
+    bool first = true;
+    while (PGresult* r = PQgetResult(conn_)) {
+        bool commit_failed = first && PQresultStatus(r) != PGRES_COMMAND_OK;
+        first = false;
+        if (commit_failed) committed = fail(r);  // the server skips what follows a failed statement
+        else PQclear(r);
+    }
+    return committed;
 }
 
 outcome<void> connection::run_script(const std::string& sql) {

@@ -103,16 +103,17 @@ public:
     void clear_failure() { last_failure_.reset(); }
 
     // A notification to send once the current transaction has committed
-    // (pool::transaction sends them; a rollback drops them). Sent from
-    // inside, NOTIFY would make every such commit wait for the one before
-    // it: PostgreSQL serializes the commits of notifying transactions.
+    // (commit() sends them; a rollback drops them). Sent from inside,
+    // NOTIFY would make every such commit wait for the one before it:
+    // PostgreSQL serializes the commits of notifying transactions.
     void notify_after_commit(std::string channel, std::string payload) {
         after_commit_.emplace_back(std::move(channel), std::move(payload));
     }
-    // Sends them, each in a transaction of its own; a failure only loses
-    // the notification (the listeners' periodic re-check covers it).
-    void send_notifications();
     void drop_notifications() { after_commit_.clear(); }
+    // COMMIT, then the notifications asked for, each in a transaction of
+    // its own, in one round trip. The outcome is the COMMIT's: a failed
+    // notification is only lost (the listeners' periodic re-check covers it).
+    outcome<void> commit();
     // The server is gone or the connection broke: discard it.
     bool broken() const;
     int socket() const;

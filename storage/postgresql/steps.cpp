@@ -70,23 +70,24 @@ outcome<user_row> read_user(connection& c, const uuid& user) {
 }
 
 outcome<user_row> lock_user(connection& c, const uuid& user) {
-    auto sql = std::string("SELECT ") + user_columns + " FROM chunklog_users WHERE user_id = $1 FOR UPDATE";
-    // A delete_user committing between the two statements removes the row
-    // the insert found: each statement sees the latest commits, so insert again.
-    for (int attempt = 0; attempt < 100; ++attempt) {
-        auto inserted = c.run("INSERT INTO chunklog_users (user_id, head, head_seq) VALUES ($1, $2, 0) "
-                              "ON CONFLICT (user_id) DO NOTHING",
-                              params().add(user).add(root_id));
-        if (!inserted) return inserted.error();
-        auto r = c.run(sql.c_str(), params().add(user));
-        if (!r) return r.error();
-        auto row = decode_user(*r);
-        if (!row) return row.error();
-        if (!row->exists) continue;
-        row->created = inserted->affected() == 1;
-        return row;
-    }
-    return make_error(errc::unavailable, "the user's record kept vanishing: try again");
+    // One round trip: the upsert inserts the row or locks the one there (it
+    // waits for a writer holding it, and inserts after all when that writer
+    // deleted it); xmax is 0 on a row this transaction inserted. The user's
+    // own quota comes along, for the write's quota check.
+    static const std::string sql =
+        std::string("WITH u AS (INSERT INTO chunklog_users (user_id, head, head_seq) VALUES ($1, $2, 0) "
+                    "ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id RETURNING *, xmax = 0 AS created) "
+                    "SELECT ") +
+        user_columns + ", created, (SELECT bytes FROM chunklog_quotas q WHERE q.user_id = $1) FROM u";
+    auto r = c.run(sql.c_str(), params().add(user).add(root_id));
+    if (!r) return r.error();
+    auto row = decode_user(*r);
+    if (!row) return row.error();
+    if (!row->exists) return make_error(errc::internal, "the user's row was neither inserted nor found");
+    row->created = r->boolean(0, 11);
+    row->own_quota = r->optional_i64(0, 12);
+    row->quota_read = true;
+    return row;
 }
 
 outcome<void> forget_if_unused(connection& c, const uuid& user, const user_row& row) {

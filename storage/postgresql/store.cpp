@@ -64,7 +64,7 @@ write_state postgresql_store::writes() const noexcept {
 }
 
 outcome<head_state> postgresql_store::head(const uuid& user) const {
-    return impl_->read([&](pg::connection& c) -> outcome<head_state> {
+    return impl_->read_one([&](pg::connection& c) -> outcome<head_state> {
         auto r = c.run("SELECT head, head_seq FROM chunklog_users WHERE user_id = $1", params().add(user));
         if (!r) return r.error();
         if (r->rows() == 0) return head_state{};
@@ -85,7 +85,7 @@ user_summary summary_of(const pg::user_row& row) {
 }  // namespace
 
 outcome<user_summary> postgresql_store::summary(const uuid& user) const {
-    return impl_->read([&](pg::connection& c) -> outcome<user_summary> {
+    return impl_->read_one([&](pg::connection& c) -> outcome<user_summary> {
         auto row = pg::read_user(c, user);
         if (!row) return row.error();
         return summary_of(*row);
@@ -135,7 +135,7 @@ outcome<snapshot_urgency> postgresql_store::urgency(const uuid& user) const {
 }
 
 outcome<std::optional<snapshot_record>> postgresql_store::snapshot(const uuid& user) const {
-    return impl_->read([&](pg::connection& c) -> outcome<std::optional<snapshot_record>> {
+    return impl_->read_one([&](pg::connection& c) -> outcome<std::optional<snapshot_record>> {
         auto row = pg::read_user(c, user);
         if (!row) return row.error();
         return std::move(row->snapshot);
@@ -143,7 +143,7 @@ outcome<std::optional<snapshot_record>> postgresql_store::snapshot(const uuid& u
 }
 
 outcome<std::optional<std::string>> postgresql_store::chunk(const uuid& user, const digest& id) const {
-    return impl_->read([&](pg::connection& c) -> outcome<std::optional<std::string>> {
+    return impl_->read_one([&](pg::connection& c) -> outcome<std::optional<std::string>> {
         auto r = c.run("SELECT bytes FROM chunklog_chunks WHERE user_id = $1 AND id = $2", params().add(user).add(id));
         if (!r) return r.error();
         if (r->rows() == 0) return std::optional<std::string>{};
@@ -152,7 +152,7 @@ outcome<std::optional<std::string>> postgresql_store::chunk(const uuid& user, co
 }
 
 outcome<std::optional<std::uint64_t>> postgresql_store::chunk_size(const uuid& user, const digest& id) const {
-    return impl_->read([&](pg::connection& c) -> outcome<std::optional<std::uint64_t>> {
+    return impl_->read_one([&](pg::connection& c) -> outcome<std::optional<std::uint64_t>> {
         auto r = c.run("SELECT size FROM chunklog_chunks WHERE user_id = $1 AND id = $2", params().add(user).add(id));
         if (!r) return r.error();
         if (r->rows() == 0) return std::optional<std::uint64_t>{};
@@ -170,13 +170,13 @@ outcome<cached_read<std::uint64_t>> postgresql_store::cached_chunk_size(const uu
 }
 
 outcome<std::vector<digest>> postgresql_store::missing_chunks(const uuid& user, std::span<const digest> ids) const {
-    return impl_->read([&](pg::connection& c) { return pg::missing_chunks(c, user, ids); });
+    return impl_->read_one([&](pg::connection& c) { return pg::missing_chunks(c, user, ids); });
 }
 
 outcome<std::optional<transaction_record>> postgresql_store::committed_transaction(const uuid& user,
                                                                                    const uuid& id) const {
     if (id.is_root()) return std::optional<transaction_record>{};
-    return impl_->read([&](pg::connection& c) -> outcome<std::optional<transaction_record>> {
+    return impl_->read_one([&](pg::connection& c) -> outcome<std::optional<transaction_record>> {
         auto t = pg::read_transaction(c, user, id);
         if (!t) return t.error();
         if (!*t || !(*t)->committed) return std::optional<transaction_record>{};

@@ -33,6 +33,8 @@ struct user_row {
     std::optional<uuid> origin_parent;
     std::optional<uuid> origin_version;
     std::optional<snapshot_record> snapshot;
+    bool quota_read = false;                  // lock_user read the user's own quota:
+    std::optional<std::int64_t> own_quota;    // nullopt: the default applies
 };
 
 // A transaction as stored.
@@ -91,6 +93,11 @@ struct postgresql_store::impl {
     auto read(F&& fn) {
         return track(pool->transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", std::forward<F>(fn)));
     }
+    // One statement alone, outside a transaction block.
+    template <typename F>
+    auto read_one(F&& fn) {
+        return track(pool->statement(std::forward<F>(fn)));
+    }
     // One read-write transaction (read committed: each step sees the rows
     // other transactions committed before it, and the user lock orders them).
     template <typename F>
@@ -106,7 +113,8 @@ struct postgresql_store::impl {
     outcome<bool> store_chunk(pg::connection& c, const uuid& user, const digest& id, std::string_view bytes);
     outcome<stored_transaction> plan_transaction(pg::connection& c, const uuid& user, const new_transaction& t,
                                                  const pg::pending_transactions* pending);
-    // Commits the chain from HEAD `h` up to `target` and moves HEAD there.
+    // Commits the chain from HEAD `h` up to `target` (the caller moves HEAD
+    // in the user's row) and notifies the other nodes once committed.
     outcome<void> advance(pg::connection& c, const uuid& user, const head_state& h, const transaction_record& target,
                           const pg::pending_transactions* pending);
     // Everything of a publish once the user's row is locked.

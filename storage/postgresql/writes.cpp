@@ -3,6 +3,8 @@
 // row first (store_impl.hpp).
 #include "storage/postgresql/store_impl.hpp"
 
+#include <algorithm>
+
 namespace chunklog::storage {
 
 using pg::params;
@@ -16,7 +18,9 @@ outcome<std::uint64_t> postgresql_store::impl::quota_in_force(pg::connection& c,
 outcome<void> postgresql_store::impl::check_quota(pg::connection& c, const uuid& user, const pg::user_row& row,
                                                   std::uint64_t new_bytes) {
     if (new_bytes == 0) return {};
-    auto limit = quota_in_force(c, user);
+    auto limit = row.quota_read ? outcome<std::uint64_t>(row.own_quota ? static_cast<std::uint64_t>(*row.own_quota)
+                                                                       : default_quota)
+                                : quota_in_force(c, user);
     if (!limit) return limit.error();
     if (*limit == 0) return {};
     auto stored = static_cast<std::uint64_t>(std::max<std::int64_t>(row.chunk_bytes, 0));
@@ -29,15 +33,14 @@ outcome<void> postgresql_store::impl::check_quota(pg::connection& c, const uuid&
 
 outcome<bool> postgresql_store::impl::store_chunk(pg::connection& c, const uuid& user, const digest& id,
                                                   std::string_view bytes) {
-    // The user's row is locked: nothing else inserts or removes this chunk meanwhile.
-    auto refreshed = c.run("UPDATE chunklog_chunks SET stored = $3 WHERE user_id = $1 AND id = $2",
-                           params().add(user).add(id).add(now()));
-    if (!refreshed) return refreshed.error();
-    if (refreshed->affected() == 1) return false;
-    auto inserted = c.run("INSERT INTO chunklog_chunks (user_id, id, size, stored, bytes) VALUES ($1, $2, $3, $4, $5)",
-                          params().add(user).add(id).add(static_cast<std::int64_t>(bytes.size())).add(now()).add_bytes(bytes));
-    if (!inserted) return inserted.error();
-    return true;
+    // Stored, or (sent again) its stored time refreshed; xmax is 0 on a row
+    // this transaction inserted. The user's row is locked: nothing else
+    // inserts or removes this chunk meanwhile.
+    auto r = c.run("INSERT INTO chunklog_chunks (user_id, id, size, stored, bytes) VALUES ($1, $2, $3, $4, $5) "
+                   "ON CONFLICT (user_id, id) DO UPDATE SET stored = EXCLUDED.stored RETURNING xmax = 0",
+                   params().add(user).add(id).add(static_cast<std::int64_t>(bytes.size())).add(now()).add_bytes(bytes));
+    if (!r) return r.error();
+    return r->boolean(0, 0);
 }
 
 namespace {
@@ -61,6 +64,56 @@ outcome<std::optional<transaction_record>> find_transaction(pg::connection& c, c
     return std::optional{std::move((*t)->record)};
 }
 
+// The transaction `id` and its parent (when not ROOT) into `self` and
+// `up`, from the request's pending set or else from the database, in one read.
+outcome<void> find_with_parent(pg::connection& c, const uuid& user, const uuid& id, const uuid& parent,
+                               const pg::pending_transactions* pending, std::optional<transaction_record>& self,
+                               std::optional<transaction_record>& up) {
+    if (pending != nullptr) {
+        if (auto it = pending->find(id); it != pending->end()) self = it->second;
+        if (auto it = pending->find(parent); it != pending->end()) up = it->second;
+    }
+    bool need_id = !self, need_parent = !parent.is_root() && !up;
+    if (!need_id && !need_parent) return {};
+    auto r = c.run("SELECT id, parent, seq, chunks FROM chunklog_transactions WHERE user_id = $1 AND id IN ($2, $3)",
+                   params().add(user).add(need_id ? id : parent).add(need_parent ? parent : id));
+    if (!r) return r.error();
+    for (int i = 0; i < r->rows(); ++i) {
+        auto found = r->id(i, 0);
+        auto p = r->id(i, 1);
+        auto chunks = pg::split_digests(r->bytes(i, 3));
+        if (!found || !p || !chunks) return make_error(errc::internal, "corrupt transaction record");
+        transaction_record t{*found, *p, static_cast<std::uint64_t>(r->i64(i, 2)), std::move(*chunks)};
+        if (*found == id && need_id) self = t;
+        if (*found == parent && need_parent) up = std::move(t);
+    }
+    return {};
+}
+
+// Adds a reference to each distinct chunk of `chunks`; returns those not
+// stored (in order, without repeats), whose references the caller's
+// rollback undoes.
+outcome<std::vector<digest>> reference_chunks(pg::connection& c, const uuid& user, std::span<const digest> chunks) {
+    std::vector<digest> distinct;
+    std::unordered_set<digest, id_hash> seen;
+    for (const auto& d : chunks)
+        if (seen.insert(d).second) distinct.push_back(d);
+    if (distinct.empty()) return distinct;
+    auto r = c.run("UPDATE chunklog_chunks SET refs = refs + 1 WHERE user_id = $1 AND id IN "
+                   "(SELECT substring($2 FROM i * 32 + 1 FOR 32) FROM generate_series(0, length($2) / 32 - 1) AS i) "
+                   "RETURNING id",
+                   params().add(user).add_bytes(pg::join_ids(distinct)));
+    if (!r) return r.error();
+    std::unordered_set<digest, id_hash> present;
+    for (int i = 0; i < r->rows(); ++i) {
+        auto d = r->hash(i, 0);
+        if (!d) return d.error();
+        present.insert(*d);
+    }
+    std::erase_if(distinct, [&](const digest& d) { return present.contains(d); });
+    return distinct;
+}
+
 }  // namespace
 
 outcome<stored_transaction> postgresql_store::impl::plan_transaction(pg::connection& c, const uuid& user,
@@ -68,10 +121,11 @@ outcome<stored_transaction> postgresql_store::impl::plan_transaction(pg::connect
                                                                      const pg::pending_transactions* pending) {
     if (t.id.is_root()) return make_error(errc::bad_request, "ROOT cannot be created");
     if (t.parent == t.id) return make_error(errc::bad_request, "a transaction cannot be its own parent");
-    auto existing = find_transaction(c, user, t.id, pending);
-    if (!existing) return existing.error();
-    if (*existing) {
-        const auto& e = **existing;
+    std::optional<transaction_record> existing, parent;
+    if (auto found = find_with_parent(c, user, t.id, t.parent, pending, existing, parent); !found)
+        return found.error();
+    if (existing) {
+        const auto& e = *existing;
         if (e.parent != t.parent || e.chunks != t.chunks)
             return make_error(errc::transaction_exists, "a different transaction with this id exists");
         if (t.seq && *t.seq != e.seq) return make_error(errc::bad_request, "seq must be parent.seq + 1");
@@ -82,20 +136,18 @@ outcome<stored_transaction> postgresql_store::impl::plan_transaction(pg::connect
                            params().add(user).add(t.id).add(now()));
             if (!r) return r.error();
         }
-        return stored_transaction{insert_result::already_present, std::move(**existing)};
+        return stored_transaction{insert_result::already_present, std::move(*existing)};
     }
 
     std::uint64_t parent_seq = 0;
     if (!t.parent.is_root()) {
-        auto parent = find_transaction(c, user, t.parent, pending);
-        if (!parent) return parent.error();
-        if (!*parent) return make_error(errc::unknown_parent, "the parent transaction does not exist");
-        parent_seq = (*parent)->seq;
+        if (!parent) return make_error(errc::unknown_parent, "the parent transaction does not exist");
+        parent_seq = parent->seq;
     }
     if (t.seq && *t.seq != parent_seq + 1) return make_error(errc::bad_request, "seq must be parent.seq + 1");
 
     // Chunks stored earlier in this request are visible here already.
-    auto missing = pg::missing_chunks(c, user, t.chunks);
+    auto missing = reference_chunks(c, user, t.chunks);
     if (!missing) return missing.error();
     if (!missing->empty()) {
         auto e = make_error(errc::missing_chunks, "some referenced chunks are not stored");
@@ -108,7 +160,6 @@ outcome<stored_transaction> postgresql_store::impl::plan_transaction(pg::connect
                    "VALUES ($1, $2, $3, $4, $5, $6)",
                    params().add(user).add(t.id).add(t.parent).add(record.seq).add_bytes(pg::join_ids(t.chunks)).add(now()));
     if (!r) return r.error();
-    if (auto refs = pg::add_references(c, user, t.chunks, 1); !refs) return refs.error();
     return stored_transaction{insert_result::created, std::move(record)};
 }
 
@@ -133,9 +184,6 @@ outcome<void> postgresql_store::impl::advance(pg::connection& c, const uuid& use
                    params().add(user).add_bytes(pg::join_ids(committing)).add(now()));
     if (!r) return r.error();
     if (r->affected() != committing.size()) return make_error(errc::internal, "transaction chain is broken");
-    auto moved = c.run("UPDATE chunklog_users SET head = $2, head_seq = $3 WHERE user_id = $1",
-                       params().add(user).add(target.id).add(target.seq));
-    if (!moved) return moved.error();
     // To every node's listener once this transaction has committed.
     c.notify_after_commit("chunklog_head", user.to_string());
     return {};
@@ -184,7 +232,11 @@ outcome<publish_result> postgresql_store::impl::apply_publish(pg::connection& c,
         } else {
             if (target_id.is_root()) return pg::conflict(h, "HEAD cannot move back to ROOT");
             if (!*target) return make_error(errc::unknown_transaction, "the head transaction does not exist");
-            auto children = pg::has_children(c, user, target_id);
+            // A transaction this request created has no children but the request's own.
+            auto children = pending.contains(target_id)
+                                ? outcome<bool>(std::any_of(pending.begin(), pending.end(),
+                                                            [&](const auto& p) { return p.second.parent == target_id; }))
+                                : pg::has_children(c, user, target_id);
             if (!children) return children.error();
             if (*children) return pg::conflict(h, "the transaction has children");
             if (auto a = advance(c, user, h, **target, &pending); !a) return a.error();
@@ -193,10 +245,14 @@ outcome<publish_result> postgresql_store::impl::apply_publish(pg::connection& c,
         }
     }
     if (auto q = check_quota(c, user, row, result.chunk_bytes_created); !q) return q.error();
-    if (auto n = add_to_counters(c, user, static_cast<std::int64_t>(result.chunks_created),
-                                 static_cast<std::int64_t>(result.chunk_bytes_created));
-        !n)
-        return n.error();
+    if (result.head_advanced || result.chunks_created != 0) {
+        auto r = c.run("UPDATE chunklog_users SET head = $2, head_seq = $3, chunk_count = chunk_count + $4, "
+                       "chunk_bytes = chunk_bytes + $5 WHERE user_id = $1",
+                       params().add(user).add(result.after.head).add(result.after.seq)
+                           .add(static_cast<std::int64_t>(result.chunks_created))
+                           .add(static_cast<std::int64_t>(result.chunk_bytes_created)));
+        if (!r) return r.error();
+    }
     if (!wrote && !result.head_advanced)
         if (auto f = pg::forget_if_unused(c, user, row); !f) return f.error();
     return result;
@@ -236,7 +292,11 @@ outcome<void> postgresql_store::advance_head(const uuid& user, const uuid& targe
         auto children = pg::has_children(c, user, target);
         if (!children) return children.error();
         if (*children) return pg::conflict(h, "the transaction has children");
-        return impl_->advance(c, user, h, (*t)->record, nullptr);
+        if (auto a = impl_->advance(c, user, h, (*t)->record, nullptr); !a) return a;
+        auto moved = c.run("UPDATE chunklog_users SET head = $2, head_seq = $3 WHERE user_id = $1",
+                           params().add(user).add(target).add((*t)->record.seq));
+        if (!moved) return moved.error();
+        return {};
     });
 }
 
