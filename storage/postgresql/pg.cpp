@@ -55,6 +55,14 @@ result::~result() {
     if (r_ != nullptr) PQclear(r_);
 }
 result::result(result&& other) noexcept : r_(other.r_) { other.r_ = nullptr; }
+result& result::operator=(result&& other) noexcept {
+    if (this != &other) {
+        if (r_ != nullptr) PQclear(r_);
+        r_ = other.r_;
+        other.r_ = nullptr;
+    }
+    return *this;
+}
 
 int result::rows() const { return PQntuples(r_); }
 std::size_t result::affected() const {

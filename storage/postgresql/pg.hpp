@@ -56,7 +56,7 @@ public:
     explicit result(pg_result* r);
     ~result();
     result(result&& other) noexcept;
-    result& operator=(result&&) = delete;
+    result& operator=(result&& other) noexcept;
 
     int rows() const;
     std::size_t affected() const;  // rows an INSERT, UPDATE or DELETE touched

@@ -70,16 +70,21 @@ outcome<user_row> read_user(connection& c, const uuid& user) {
 }
 
 outcome<user_row> lock_user(connection& c, const uuid& user) {
-    // One round trip: the upsert inserts the row or locks the one there (it
-    // waits for a writer holding it, and inserts after all when that writer
-    // deleted it); xmax is 0 on a row this transaction inserted. The user's
-    // own quota comes along, for the write's quota check.
-    static const std::string sql =
+    // A user with a row: one round trip that locks it and writes nothing.
+    // The user's own quota comes along, for the write's quota check.
+    static const std::string lock = std::string("SELECT ") + user_columns +
+                                    ", false, (SELECT bytes FROM chunklog_quotas q WHERE q.user_id = $1) "
+                                    "FROM chunklog_users WHERE user_id = $1 FOR UPDATE";
+    // Else the upsert inserts the row, or locks the one a racing writer
+    // inserted meanwhile (it waits for that writer, and inserts after all
+    // if it deleted the row); xmax is 0 on a row this transaction inserted.
+    static const std::string upsert =
         std::string("WITH u AS (INSERT INTO chunklog_users (user_id, head, head_seq) VALUES ($1, $2, 0) "
                     "ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id RETURNING *, xmax = 0 AS created) "
                     "SELECT ") +
         user_columns + ", created, (SELECT bytes FROM chunklog_quotas q WHERE q.user_id = $1) FROM u";
-    auto r = c.run(sql.c_str(), params().add(user).add(root_id));
+    auto r = c.run(lock.c_str(), params().add(user));
+    if (r && r->rows() == 0) r = c.run(upsert.c_str(), params().add(user).add(root_id));
     if (!r) return r.error();
     auto row = decode_user(*r);
     if (!row) return row.error();
