@@ -89,6 +89,12 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Prints the problems a check found, at most the listed ones and a count of the rest.
+void print_problems(const std::vector<std::string>& listed, std::uint64_t count, std::ostream& out) {
+    for (const auto& p : listed) out << "problem: " << p << "\n";
+    if (count > listed.size()) out << "... and " << count - listed.size() << " more\n";
+}
+
 int verify(const command_line& c, std::ostream& out, std::ostream& err) {
     auto report = c.store.kind == storage::store_kind::postgresql ? storage::verify_postgresql(c.store.connection)
                                                                   : storage::verify_store(c.store.dir);
@@ -96,10 +102,9 @@ int verify(const command_line& c, std::ostream& out, std::ostream& err) {
         err << "chunklogd verify: " << report.error().message << "\n";
         return 1;
     }
-    for (const auto& p : report->problems) out << "problem: " << p << "\n";
-    if (report->problem_count > report->problems.size())
-        out << "... and " << report->problem_count - report->problems.size() << " more\n";
-    out << c.data_dir << (c.store.kind == storage::store_kind::postgresql ? ": schema version " : ": store format ") << report->format << ", " << report->users << " users, "
+    print_problems(report->problems, report->problem_count, out);
+    out << c.data_dir << (c.store.kind == storage::store_kind::postgresql ? ": schema version " : ": store format ")
+        << report->format << ", " << report->users << " users, "
         << report->transactions << " transactions, " << report->chunks << " chunks (" << report->chunk_bytes
         << " bytes), " << report->tokens << " tokens: "
         << (report->clean() ? "clean" : std::to_string(report->problem_count) + " problem(s)") << "\n";
@@ -123,9 +128,7 @@ int migrate(const migrate_line& c, std::chrono::steady_clock::time_point start, 
         err << "chunklogd migrate: " << report.error().message << "\n";
         return 1;
     }
-    for (const auto& p : report->problems) out << "problem: " << p << "\n";
-    if (report->problem_count > report->problems.size())
-        out << "... and " << report->problem_count - report->problems.size() << " more\n";
+    print_problems(report->problems, report->problem_count, out);
     out << "migrate: " << report->users_migrated << " users migrated, " << report->users_skipped
         << " skipped (already migrated); " << report->transactions << " transactions, " << report->chunks
         << " chunks (" << report->chunk_bytes << " bytes), " << report->tokens << " tokens written in "

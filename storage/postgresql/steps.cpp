@@ -136,26 +136,35 @@ outcome<bool> has_children(connection& c, const uuid& user, const uuid& id) {
     return r->rows() != 0;
 }
 
-outcome<std::vector<digest>> missing_chunks(connection& c, const uuid& user, std::span<const digest> ids) {
-    std::vector<digest> unique;
+std::vector<digest> distinct_ids(std::span<const digest> ids) {
+    std::vector<digest> out;
     std::unordered_set<digest, id_hash> seen;
     for (const auto& id : ids)
-        if (seen.insert(id).second) unique.push_back(id);
-    if (unique.empty()) return unique;
-    auto r = c.run("SELECT c.id FROM chunklog_chunks c JOIN "
-                   "(SELECT substring($2 FROM i * 32 + 1 FOR 32) AS id "
-                   " FROM generate_series(0, length($2) / 32 - 1) AS i) w ON c.id = w.id "
-                   "WHERE c.user_id = $1",
-                   params().add(user).add_bytes(join_ids(unique)));
+        if (seen.insert(id).second) out.push_back(id);
+    return out;
+}
+
+outcome<std::vector<digest>> not_found_by(connection& c, const char* sql, const uuid& user,
+                                          std::span<const digest> ids) {
+    auto wanted = distinct_ids(ids);
+    if (wanted.empty()) return wanted;
+    auto r = c.run(sql, params().add(user).add_bytes(join_ids(wanted)));
     if (!r) return r.error();
-    std::unordered_set<digest, id_hash> present;
+    std::unordered_set<digest, id_hash> found;
     for (int i = 0; i < r->rows(); ++i) {
         auto d = r->hash(i, 0);
         if (!d) return d.error();
-        present.insert(*d);
+        found.insert(*d);
     }
-    std::erase_if(unique, [&](const digest& d) { return present.contains(d); });
-    return unique;
+    std::erase_if(wanted, [&](const digest& d) { return found.contains(d); });
+    return wanted;
+}
+
+outcome<std::vector<digest>> missing_chunks(connection& c, const uuid& user, std::span<const digest> ids) {
+    return not_found_by(c,
+                        "SELECT id FROM chunklog_chunks WHERE user_id = $1 AND id IN "
+                        "(SELECT substring($2 FROM i * 32 + 1 FOR 32) FROM generate_series(0, length($2) / 32 - 1) AS i)",
+                        user, ids);
 }
 
 outcome<std::uint64_t> committed_seq(connection& c, const uuid& user, const uuid& from, const user_row& row) {
@@ -187,10 +196,7 @@ outcome<std::optional<std::pair<uuid, uuid>>> origin_of(connection& c, const uui
 }
 
 outcome<void> add_references(connection& c, const uuid& user, std::span<const digest> chunks, std::int64_t delta) {
-    std::vector<digest> distinct;
-    std::unordered_set<digest, id_hash> seen;
-    for (const auto& d : chunks)
-        if (seen.insert(d).second) distinct.push_back(d);
+    auto distinct = distinct_ids(chunks);
     if (distinct.empty()) return {};
     auto r = c.run("UPDATE chunklog_chunks SET refs = refs + $3 WHERE user_id = $1 AND id IN "
                    "(SELECT substring($2 FROM i * 32 + 1 FOR 32) FROM generate_series(0, length($2) / 32 - 1) AS i)",

@@ -58,6 +58,11 @@ outcome<std::optional<stored_tx>> read_transaction(connection& c, const uuid& us
 // The committed transaction at `seq` and its commit time.
 outcome<std::optional<std::pair<uuid, std::int64_t>>> chain_at(connection& c, const uuid& user, std::uint64_t seq);
 outcome<bool> has_children(connection& c, const uuid& user, const uuid& id);
+std::vector<digest> distinct_ids(std::span<const digest> ids);  // in order, without repeats
+// Runs `sql` ($1: the user, $2: the distinct `ids` joined), which returns
+// the ids it found; the others, in order.
+outcome<std::vector<digest>> not_found_by(connection& c, const char* sql, const uuid& user,
+                                          std::span<const digest> ids);
 outcome<std::vector<digest>> missing_chunks(connection& c, const uuid& user, std::span<const digest> ids);
 // Where a listing after `from` starts (see rocksdb_store::impl::committed_seq).
 outcome<std::uint64_t> committed_seq(connection& c, const uuid& user, const uuid& from, const user_row& row);

@@ -94,24 +94,11 @@ outcome<void> find_with_parent(pg::connection& c, const uuid& user, const uuid& 
 // stored (in order, without repeats), whose references the caller's
 // rollback undoes.
 outcome<std::vector<digest>> reference_chunks(pg::connection& c, const uuid& user, std::span<const digest> chunks) {
-    std::vector<digest> distinct;
-    std::unordered_set<digest, id_hash> seen;
-    for (const auto& d : chunks)
-        if (seen.insert(d).second) distinct.push_back(d);
-    if (distinct.empty()) return distinct;
-    auto r = c.run("UPDATE chunklog_chunks SET refs = refs + 1 WHERE user_id = $1 AND id IN "
-                   "(SELECT substring($2 FROM i * 32 + 1 FOR 32) FROM generate_series(0, length($2) / 32 - 1) AS i) "
-                   "RETURNING id",
-                   params().add(user).add_bytes(pg::join_ids(distinct)));
-    if (!r) return r.error();
-    std::unordered_set<digest, id_hash> present;
-    for (int i = 0; i < r->rows(); ++i) {
-        auto d = r->hash(i, 0);
-        if (!d) return d.error();
-        present.insert(*d);
-    }
-    std::erase_if(distinct, [&](const digest& d) { return present.contains(d); });
-    return distinct;
+    return pg::not_found_by(c,
+                            "UPDATE chunklog_chunks SET refs = refs + 1 WHERE user_id = $1 AND id IN "
+                            "(SELECT substring($2 FROM i * 32 + 1 FOR 32) FROM generate_series(0, length($2) / 32 - 1) AS i) "
+                            "RETURNING id",
+                            user, chunks);
 }
 
 }  // namespace
