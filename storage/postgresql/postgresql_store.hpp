@@ -1,8 +1,10 @@
 // postgresql_store: the log store on a PostgreSQL database that any number
-// of chunklogd nodes share. Each call is one database transaction from a
-// connection pool; a user's writes lock the user's row first, so they are
-// serialized across nodes (linearizable HEAD), and run with synchronous
-// commit (durable before the call returns) unless sync is turned off.
+// of chunklogd nodes share. Each call is one database transaction (a read of
+// one statement: that statement alone) on a connection from a pool, its
+// statements prepared once per connection; a user's writes lock the user's
+// row first, so they are serialized across nodes (linearizable HEAD), and
+// run with synchronous commit (durable before the call returns) unless sync
+// is turned off.
 // Serialization failures and deadlocks are retried inside; a database that
 // cannot be reached answers errc::unavailable at once, and the store
 // recovers by itself when it is back. A HEAD advance notifies the other
