@@ -12,12 +12,16 @@ constexpr unsigned bytea_oid = 17;
 constexpr unsigned int8_oid = 20;
 constexpr unsigned text_oid = 25;
 constexpr unsigned uuid_oid = 2950;
+constexpr unsigned bytea_array_oid = 1001;
+constexpr unsigned int8_array_oid = 1016;
 
 std::string big_endian(std::uint64_t v) {
     std::string out(8, '\0');
     for (int i = 7; i >= 0; --i, v >>= 8) out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
     return out;
 }
+
+std::string big_endian32(std::uint32_t v) { return big_endian(v).substr(4); }
 
 std::uint64_t read_big_endian(std::string_view b) {
     std::uint64_t v = 0;
@@ -42,6 +46,27 @@ params& params::add_bytes(std::string_view bytes) { return push(std::string(byte
 params& params::add(std::int64_t value) { return push(big_endian(static_cast<std::uint64_t>(value)), int8_oid, 1); }
 params& params::add_text(std::string_view text) { return push(std::string(text), text_oid, 0); }
 params& params::add_null() { return push(std::string(), 0, 0, true); }
+
+params& params::push_array(unsigned array_type, unsigned element_type, std::span<const std::string> elements) {
+    // Dimensions, a null bitmap flag, the element type, then per dimension
+    // its length and lower bound (1), then each element's length and bytes.
+    std::string out = big_endian32(1) + big_endian32(0) + big_endian32(element_type) +
+                      big_endian32(static_cast<std::uint32_t>(elements.size())) + big_endian32(1);
+    for (const auto& e : elements) out += big_endian32(static_cast<std::uint32_t>(e.size())) + e;
+    return push(std::move(out), array_type, 1);
+}
+
+params& params::add_bytes_array(std::span<const std::string_view> elements) {
+    std::vector<std::string> encoded(elements.begin(), elements.end());
+    return push_array(bytea_array_oid, bytea_oid, encoded);
+}
+
+params& params::add_array(std::span<const std::int64_t> elements) {
+    std::vector<std::string> encoded;
+    encoded.reserve(elements.size());
+    for (auto e : elements) encoded.push_back(big_endian(static_cast<std::uint64_t>(e)));
+    return push_array(int8_array_oid, int8_oid, encoded);
+}
 
 std::vector<const char*> params::pointers() const {
     std::vector<const char*> out;

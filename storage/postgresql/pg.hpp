@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,6 +35,8 @@ public:
     params& add_text(std::string_view text);       // text
     params& add_null();
     params& add(const std::optional<std::int64_t>& value) { return value ? add(*value) : add_null(); }
+    params& add_bytes_array(std::span<const std::string_view> elements);  // bytea[]
+    params& add_array(std::span<const std::int64_t> elements);            // int8[]
 
     int size() const { return static_cast<int>(values_.size()); }
     const unsigned* types() const { return types_.data(); }
@@ -43,6 +46,8 @@ public:
 
 private:
     params& push(std::string value, unsigned type, int format, bool null = false);
+    // A one-dimensional array in the binary format of array_send.
+    params& push_array(unsigned array_type, unsigned element_type, std::span<const std::string> elements);
     std::vector<std::string> values_;
     std::vector<bool> nulls_;
     std::vector<unsigned> types_;

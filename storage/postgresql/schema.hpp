@@ -10,7 +10,7 @@
 
 namespace chunklog::storage::pg {
 
-inline constexpr std::int64_t schema_version = 1;
+inline constexpr std::int64_t schema_version = 2;
 
 // Advisory lock keys (pg_advisory_lock): one namespace for chunklog.
 inline constexpr std::int64_t schema_lock_key = 0x63686b6c'00000001;  // "chkl", 1

@@ -103,6 +103,11 @@ struct postgresql_store::impl {
     auto read_one(F&& fn) {
         return track(pool->statement(std::forward<F>(fn)));
     }
+    // One statement that writes, alone (atomic, and durable once it returns).
+    template <typename F>
+    auto write_one(F&& fn) {
+        return track(pool->statement(std::forward<F>(fn)));
+    }
     // One read-write transaction (read committed: each step sees the rows
     // other transactions committed before it, and the user lock orders them).
     template <typename F>
@@ -122,6 +127,10 @@ struct postgresql_store::impl {
     // in the user's row) and notifies the other nodes once committed.
     outcome<void> advance(pg::connection& c, const uuid& user, const head_state& h, const transaction_record& target,
                           const pg::pending_transactions* pending);
+    // The common publish in one round trip (publish_one.cpp); nullopt when
+    // the request is not that, or the database finds it is not: the general
+    // publish then runs.
+    outcome<std::optional<publish_result>> publish_one(const uuid& user, const publish_request& request);
     // Everything of a publish once the user's row is locked.
     outcome<publish_result> apply_publish(pg::connection& c, const uuid& user, pg::user_row& row,
                                           const publish_request& request);

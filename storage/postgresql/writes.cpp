@@ -288,6 +288,9 @@ outcome<void> postgresql_store::advance_head(const uuid& user, const uuid& targe
 }
 
 outcome<publish_result> postgresql_store::publish(const uuid& user, const publish_request& request) {
+    auto one = impl_->publish_one(user, request);
+    if (!one) return one.error();
+    if (*one) return std::move(**one);
     return impl_->write([&](pg::connection& c) -> outcome<publish_result> {
         auto row = pg::lock_user(c, user);
         if (!row) return row.error();
