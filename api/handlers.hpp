@@ -55,8 +55,10 @@ response handle_snapshot_put(handler_context& ctx, const uuid& user, const route
 response handle_admin_gc(handler_context& ctx);
 // An error answer; history_truncated carries the user's snapshot, as section 9 asks.
 response store_error(handler_context& ctx, const uuid& user, const error& e);
-// Adds Snapshot-Urgency to a 2xx answer of a write that advanced (or kept) HEAD.
+// Adds Snapshot-Urgency to a 2xx answer of a write that advanced (or kept)
+// HEAD: the urgency the store reports, or `u` when the write learned it.
 void add_snapshot_urgency(handler_context& ctx, const uuid& user, response& r);
+void set_snapshot_urgency(response& r, storage::snapshot_urgency u);
 
 // TaskChampion's sync protocol (protocol section 12), the user named by
 // X-Client-Id (handlers_taskchampion.cpp).

@@ -22,10 +22,13 @@ response store_error(handler_context& ctx, const uuid& user, const error& e) {
     return r;
 }
 
+void set_snapshot_urgency(response& r, storage::snapshot_urgency u) {
+    if (u != storage::snapshot_urgency::none) r.set_header("Snapshot-Urgency", std::string(json::urgency_name(u)));
+}
+
 void add_snapshot_urgency(handler_context& ctx, const uuid& user, response& r) {
     // The write is done: a failed read only leaves the header out.
-    auto u = ctx.store.urgency(user);
-    if (u && *u != storage::snapshot_urgency::none) r.set_header("Snapshot-Urgency", std::string(json::urgency_name(*u)));
+    if (auto u = ctx.store.urgency(user)) set_snapshot_urgency(r, *u);
 }
 
 response handle_snapshot(handler_context& ctx, const uuid& user) {

@@ -34,7 +34,8 @@ response handle_publish(handler_context& ctx, const uuid& user, const request& r
         ctx.watch.notify(user);
     }
     auto r = json_response(200, json::head_object(result->after));
-    add_snapshot_urgency(ctx, user, r);
+    if (result->urgency) set_snapshot_urgency(r, *result->urgency);
+    else add_snapshot_urgency(ctx, user, r);
     return r;
 }
 

@@ -59,7 +59,7 @@ outcome<std::optional<publish_result>> postgresql_store::impl::publish_one(const
     auto args = publish_one_arguments(params().add(user).add(now()).add(default_quota), request, *t);
     bool contended = false;
     auto r = write_one([&](pg::connection& c) -> outcome<pg::result> {
-        auto done = c.run("SELECT status, seq, chunks_created, bytes_created FROM "
+        auto done = c.run("SELECT status, seq, chunks_created, bytes_created, snapshot_seq, since FROM "
                           "chunklog_publish_one($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                           args);
         contended = !done && c.last_failure() && pg::retryable(*c.last_failure());
@@ -79,6 +79,7 @@ outcome<std::optional<publish_result>> postgresql_store::impl::publish_one(const
     result.chunks_created = static_cast<std::size_t>(r->i64(0, 2));
     result.chunk_bytes_created = static_cast<std::uint64_t>(r->i64(0, 3));
     result.transactions_created = 1;
+    if (!r->null(0, 5)) result.urgency = urgency_at(seq, static_cast<std::uint64_t>(r->i64(0, 4)), r->i64(0, 5));
     return answer{std::move(result)};
 }
 

@@ -82,7 +82,9 @@ CREATE TABLE chunklog_tokens (
 // is stored, and the new chunks fit the quota. When anything does not hold
 // it writes nothing and answers status 1, and the store runs the general
 // publish, which gives the precise answer. Otherwise status 0, HEAD's new
-// seq and the chunks and bytes it stored. A chunk of the request comes with
+// seq, the chunks and bytes it stored, and what the snapshot urgency counts
+// from: the snapshot's seq (0 without one) and the time since when (the
+// snapshot's, or else the first commit's still stored). A chunk of the request comes with
 // the references the transaction adds to it (1 or 0); `p_other_ids` are the
 // other chunks the transaction names, distinct. Generic plans: the plans
 // for these parameter shapes do not depend on their values, and planning
@@ -92,14 +94,16 @@ CREATE FUNCTION chunklog_publish_one(
     p_user uuid, p_now bigint, p_default_quota bigint,
     p_chunk_ids bytea[], p_chunk_bytes bytea[], p_refs bigint[],
     p_tx uuid, p_parent uuid, p_seq bigint, p_tx_chunks bytea, p_other_ids bytea[],
-    OUT status int, OUT seq bigint, OUT chunks_created bigint, OUT bytes_created bigint)
+    OUT status int, OUT seq bigint, OUT chunks_created bigint, OUT bytes_created bigint,
+    OUT snapshot_seq bigint, OUT since bigint)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     u record;
 BEGIN
-    SELECT head, head_seq, greatest(chunk_bytes, 0) AS stored_bytes,
+    SELECT head, head_seq, greatest(chunk_bytes, 0) AS stored_bytes, history_from,
+           users.snapshot_seq AS base, snapshot_created,
            coalesce((SELECT q.bytes FROM chunklog_quotas q WHERE q.user_id = p_user), p_default_quota) AS quota
-      INTO u FROM chunklog_users WHERE user_id = p_user FOR UPDATE;
+      INTO u FROM chunklog_users users WHERE user_id = p_user FOR UPDATE;
     IF NOT FOUND OR u.head <> p_parent OR (p_seq IS NOT NULL AND p_seq <> u.head_seq + 1) THEN
         status := 1;
         RETURN;
@@ -131,8 +135,13 @@ BEGIN
         UPDATE chunklog_users s SET head = p_tx, head_seq = u.head_seq + 1,
                chunk_count = s.chunk_count + checked.count, chunk_bytes = s.chunk_bytes + checked.bytes
           FROM checked WHERE checked.ok AND s.user_id = p_user)
-    SELECT CASE WHEN checked.ok THEN 0 ELSE 1 END, u.head_seq + 1, checked.count, checked.bytes
-      INTO status, seq, chunks_created, bytes_created FROM checked;
+    SELECT CASE WHEN checked.ok THEN 0 ELSE 1 END, u.head_seq + 1, checked.count, checked.bytes,
+           coalesce(u.base, 0),
+           CASE WHEN u.base IS NOT NULL THEN u.snapshot_created
+                WHEN u.history_from = u.head_seq THEN p_now
+                ELSE (SELECT t.committed FROM chunklog_transactions t
+                       WHERE t.user_id = p_user AND t.seq = u.history_from + 1 AND t.committed IS NOT NULL) END
+      INTO status, seq, chunks_created, bytes_created, snapshot_seq, since FROM checked;
 END $$;
 )sql";
 

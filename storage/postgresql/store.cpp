@@ -96,8 +96,7 @@ outcome<snapshot_urgency> postgresql_store::impl::urgency_of(pg::connection& c, 
                                                              const pg::user_row& row) {
     const auto& h = row.head;
     auto base = row.snapshot ? row.snapshot->seq : 0;
-    if (h.seq <= base) return snapshot_urgency::none;  // nothing a new snapshot would add
-    auto count = h.seq - base;
+    if (h.seq <= base) return snapshot_urgency::none;
     std::int64_t since = 0;
     if (row.snapshot) {
         since = row.snapshot->created;
@@ -108,7 +107,13 @@ outcome<snapshot_urgency> postgresql_store::impl::urgency_of(pg::connection& c, 
         if (!*first) return make_error(errc::internal, "chain index is shorter than HEAD's seq");
         since = (*first)->second;
     }
-    return rules::urgency(count, now() - since, snapshot_after, snapshot_age);
+    return urgency_at(h.seq, base, since);
+}
+
+snapshot_urgency postgresql_store::impl::urgency_at(std::uint64_t head_seq, std::uint64_t base,
+                                                    std::int64_t since) const {
+    if (head_seq <= base) return snapshot_urgency::none;  // nothing a new snapshot would add
+    return rules::urgency(head_seq - base, now() - since, snapshot_after, snapshot_age);
 }
 
 outcome<user_overview> postgresql_store::overview(const uuid& user) const {

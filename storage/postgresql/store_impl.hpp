@@ -135,6 +135,9 @@ struct postgresql_store::impl {
     outcome<publish_result> apply_publish(pg::connection& c, const uuid& user, pg::user_row& row,
                                           const publish_request& request);
     outcome<snapshot_urgency> urgency_of(pg::connection& c, const uuid& user, const pg::user_row& row);
+    // The urgency with HEAD at `head_seq`, the snapshot at `base` (0: none),
+    // counting the age from `since` (Unix milliseconds).
+    snapshot_urgency urgency_at(std::uint64_t head_seq, std::uint64_t base, std::int64_t since) const;
     outcome<void> write_snapshot(pg::connection& c, const uuid& user, const pg::user_row& row,
                                  const snapshot_record& record);
 

@@ -26,8 +26,8 @@ std::unique_ptr<storage::log_store> open_store(storage::store_options options) {
     return std::move(*opened);
 }
 
-std::unique_ptr<storage::log_store> open_postgresql(const std::string& conninfo) {
-    storage::store_options options;
+std::unique_ptr<storage::log_store> open_postgresql(const std::string& conninfo,
+                                                    storage::store_options options = {}) {
     options.kind = storage::store_kind::postgresql;
     options.connection = conninfo;
     return open_store(options);
@@ -127,10 +127,11 @@ TEST_SUITE("postgresql_store") {
 
 TEST_CASE("the one-round-trip publish answers exactly what the RocksDB store answers") {
     test::temp_dir dir;
-    storage::store_options rocks_options;
-    rocks_options.dir = dir.path() / "rocksdb";
-    auto rocks = open_store(rocks_options);
-    auto postgres = open_postgresql(test::postgresql_conninfo(dir.path() / "postgresql"));
+    storage::store_options options;
+    options.dir = dir.path() / "rocksdb";
+    options.snapshot_after = 12;  // the urgency changes often
+    auto rocks = open_store(options);
+    auto postgres = open_postgresql(test::postgresql_conninfo(dir.path() / "postgresql"), options);
     const uuid user = make_id(0x5e);
     REQUIRE(rocks->set_quota(user, 60'000));
     REQUIRE(postgres->set_quota(user, 60'000));
@@ -145,9 +146,16 @@ TEST_CASE("the one-round-trip publish answers exactly what the RocksDB store ans
         if (a && b) {
             script.applied(*a);
             advanced += a->head_advanced;
+            // The urgency the publish learned on the way is the one a read gives.
+            if (b->urgency) CHECK(*b->urgency == *rocks->urgency(user));
+        }
+        if (step % 40 == 39 && script.seq > 0) {  // a snapshot now and then: the urgency counts from it
+            check_same(rocks->put_snapshot(user, script.head, {}), postgres->put_snapshot(user, script.head, {}), step);
+            CHECK(*rocks->urgency(user) == *postgres->urgency(user));
         }
     }
-    CHECK(advanced > 100);  // most steps advanced, and the quota stopped some near the end
+    CHECK(advanced > 100);
+    CHECK(*rocks->urgency(user) == *postgres->urgency(user));  // most steps advanced, and the quota stopped some near the end
 
     auto sa = rocks->summary(user), sb = postgres->summary(user);
     REQUIRE(sa);

@@ -140,6 +140,9 @@ struct publish_request {
     std::optional<uuid> head;
 };
 
+// How much a new snapshot is wanted (protocol section 8).
+enum class snapshot_urgency { none, low, high };
+
 // What a publish did, so callers count and notify from facts, not guesses.
 struct publish_result {
     head_state before;  // HEAD when the request was applied
@@ -148,6 +151,9 @@ struct publish_result {
     std::size_t chunks_created = 0;
     std::uint64_t chunk_bytes_created = 0;
     std::size_t transactions_created = 0;
+    // The snapshot urgency right after the publish, when the store learned
+    // it on the way (else the caller asks urgency()).
+    std::optional<snapshot_urgency> urgency;
 };
 
 // A user's snapshot (protocol section 8): a client's whole state after the
@@ -167,8 +173,6 @@ struct snapshot_ref {
 
     friend bool operator==(const snapshot_ref&, const snapshot_ref&) = default;
 };
-
-enum class snapshot_urgency { none, low, high };
 
 struct stored_snapshot {
     insert_result result;  // created: it is the snapshot now; already_present: one at its seq or later stays
