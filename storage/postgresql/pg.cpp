@@ -201,30 +201,6 @@ outcome<result> connection::run(const char* sql, const params& p) {
     return result(r);
 }
 
-outcome<void> connection::commit() {
-    std::string sql = "COMMIT";
-    for (const auto& [channel, payload] : after_commit_) {
-        auto quote = [&](const std::string& text) {
-            char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
-            std::string out = quoted == nullptr ? "''" : quoted;
-            PQfreemem(quoted);
-            return out;
-        };
-        sql += "; SELECT pg_notify(" + quote(channel) + ", " + quote(payload) + ")";
-    }
-    after_commit_.clear();
-    if (PQsendQuery(conn_, sql.c_str()) == 0) return fail(nullptr);
-    outcome<void> committed;
-    bool first = true;
-    while (PGresult* r = PQgetResult(conn_)) {
-        bool commit_failed = first && PQresultStatus(r) != PGRES_COMMAND_OK;
-        first = false;
-        if (commit_failed) committed = fail(r);  // the server skips what follows a failed statement
-        else PQclear(r);
-    }
-    return committed;
-}
-
 outcome<void> connection::run_script(const std::string& sql) {
     PGresult* r = PQexec(conn_, sql.c_str());
     auto status = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 struct pg_conn;
@@ -108,17 +109,15 @@ public:
     void clear_failure() { last_failure_.reset(); }
 
     // A notification to send once the current transaction has committed
-    // (commit() sends them; a rollback drops them). Sent from inside,
-    // NOTIFY would make every such commit wait for the one before it:
-    // PostgreSQL serializes the commits of notifying transactions.
+    // (the pool hands them on after COMMIT; a rollback drops them). Sent
+    // from inside, NOTIFY would make every such commit wait for the one
+    // before it: PostgreSQL serializes the commits of notifying transactions.
+    using notification = std::pair<std::string, std::string>;  // channel, payload
     void notify_after_commit(std::string channel, std::string payload) {
         after_commit_.emplace_back(std::move(channel), std::move(payload));
     }
     void drop_notifications() { after_commit_.clear(); }
-    // COMMIT, then the notifications asked for, each in a transaction of
-    // its own, in one round trip. The outcome is the COMMIT's: a failed
-    // notification is only lost (the listeners' periodic re-check covers it).
-    outcome<void> commit();
+    std::vector<notification> take_notifications() { return std::exchange(after_commit_, {}); }
     // The server is gone or the connection broke: discard it.
     bool broken() const;
     int socket() const;
@@ -133,7 +132,7 @@ private:
     pg_conn* conn_;
     std::optional<failure> last_failure_;
     std::unordered_map<std::string, std::string> prepared_;  // statement text -> name
-    std::vector<std::pair<std::string, std::string>> after_commit_;  // channel, payload
+    std::vector<notification> after_commit_;
 };
 
 }  // namespace chunklog::storage::pg

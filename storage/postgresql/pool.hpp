@@ -3,7 +3,7 @@
 // one, so the store recovers by itself after the database restarts.
 // transaction() executes a function as one database transaction, retrying
 // serialization failures and deadlocks with a bound, and sends the
-// notifications it asked for once it committed. Thread-safe.
+// hands on the notifications it asked for once it committed. Thread-safe.
 #pragma once
 
 #include "storage/postgresql/pg.hpp"
@@ -60,6 +60,12 @@ public:
 
     static constexpr int max_attempts = 8;
 
+    // Where the notifications a committed transaction asked for go; set
+    // before the pool is used.
+    void on_committed_notifications(std::function<void(std::vector<connection::notification>)> f) {
+        committed_notifications_ = std::move(f);
+    }
+
 private:
     void give_back(std::unique_ptr<connection> c);
     static void backoff(int attempt);
@@ -71,6 +77,7 @@ private:
     std::condition_variable freed_;
     std::vector<std::unique_ptr<connection>> idle_;
     std::size_t open_ = 0;  // idle plus leased
+    std::function<void(std::vector<connection::notification>)> committed_notifications_;
 };
 
 template <typename F>
@@ -93,8 +100,12 @@ auto pool::transaction(const char* begin, F&& fn) -> decltype(fn(std::declval<co
         conn.drop_notifications();
         out r = fn(conn);
         if (r) {
-            auto committed = conn.commit();
-            if (committed) return r;
+            auto committed = conn.run("COMMIT");
+            if (committed) {
+                if (auto n = conn.take_notifications(); !n.empty() && committed_notifications_)
+                    committed_notifications_(std::move(n));
+                return r;
+            }
             if (!conn.last_failure() || !retryable(*conn.last_failure()) || attempt >= max_attempts)
                 return committed.error();
         } else {

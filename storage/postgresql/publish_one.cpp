@@ -3,6 +3,7 @@
 // statement of its own. Anything else, and anything that function finds
 // not to hold, goes through the general publish (writes.cpp).
 #include "storage/postgresql/store_impl.hpp"
+#include "storage/postgresql/store_notifier.hpp"
 
 #include <algorithm>
 
@@ -63,14 +64,12 @@ outcome<std::optional<publish_result>> postgresql_store::impl::publish_one(const
                           "chunklog_publish_one($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                           args);
         contended = !done && c.last_failure() && pg::retryable(*c.last_failure());
-        // To every node's listener, in a transaction of its own (see pg::connection::commit).
-        if (done && done->i32(0, 0) == 0)
-            (void)c.run("SELECT pg_notify('chunklog_head', $1)", params().add_text(user.to_string()));
         return done;
     });
     // The general publish retries a conflict with another writer.
     if (!r) return contended ? outcome<answer>(answer{}) : outcome<answer>(r.error());
     if (r->i32(0, 0) != 0) return answer{};
+    notifier->post("chunklog_head", user.to_string());  // to every node's listener
     publish_result result;
     auto seq = static_cast<std::uint64_t>(r->i64(0, 1));
     result.before = head_state{t->parent, seq - 1};

@@ -1,6 +1,7 @@
 // postgresql_store: opening, and the reads (each one repeatable-read
 // transaction, so it sees one state of the database).
 #include "storage/postgresql/store_listener.hpp"
+#include "storage/postgresql/store_notifier.hpp"
 #include "storage/postgresql/schema.hpp"
 #include "storage/postgresql/store_impl.hpp"
 #include "storage/rules.hpp"
@@ -24,6 +25,10 @@ outcome<std::unique_ptr<log_store>> postgresql_store::open(const store_options& 
     auto p = std::make_unique<impl>();
     p->conninfo = options.connection;
     p->pool = std::make_unique<pg::pool>(options.connection, options.pool_size, options.sync_writes);
+    p->notifier = std::make_unique<store_notifier>(options.connection, options.log_error);
+    p->pool->on_committed_notifications([notifier = p->notifier.get()](auto notifications) {
+        for (const auto& [channel, payload] : notifications) notifier->post(channel, payload);
+    });
     p->clock = options.clock;
     p->log_error = options.log_error;
     p->default_quota = options.default_quota_bytes;

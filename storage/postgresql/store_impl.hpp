@@ -19,6 +19,7 @@
 namespace chunklog::storage {
 
 class store_listener;
+class store_notifier;
 
 namespace pg {
 
@@ -77,6 +78,7 @@ error conflict(const head_state& h, std::string message);
 }  // namespace pg
 
 struct postgresql_store::impl {
+    std::unique_ptr<store_notifier> notifier;  // outlives the pool, which hands it notifications
     std::unique_ptr<pg::pool> pool;
     std::string conninfo;
     std::function<std::int64_t()> clock;

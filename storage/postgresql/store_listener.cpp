@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace chunklog::storage {
@@ -32,10 +33,16 @@ void store_listener::everything_may_have_changed() {
 }
 
 void store_listener::notified(std::string_view channel, std::string_view payload) {
-    if (channel == "chunklog_head" && events_.head_moved) {
-        if (auto user = uuid::parse(payload)) events_.head_moved(*user);
-    } else if (channel == "chunklog_token" && events_.token_revoked) {
-        if (auto hash = digest::parse(payload)) events_.token_revoked(*hash);
+    // Several payloads come separated by spaces (store_notifier).
+    for (std::size_t start = 0; start < payload.size();) {
+        auto end = std::min(payload.find(' ', start), payload.size());
+        auto one = payload.substr(start, end - start);
+        start = end + 1;
+        if (channel == "chunklog_head" && events_.head_moved) {
+            if (auto user = uuid::parse(one)) events_.head_moved(*user);
+        } else if (channel == "chunklog_token" && events_.token_revoked) {
+            if (auto hash = digest::parse(one)) events_.token_revoked(*hash);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 // store_listener: one thread with its own database connection that LISTENs
 // on the channels the store NOTIFYs (chunklog_head when a HEAD moves, with
-// the user; chunklog_token when a token is revoked, with its secret hash)
+// the user; chunklog_token when a token is revoked, with its secret hash;
+// several separated by spaces, see store_notifier)
 // and passes each to store_events. NOTIFY is reliable while the connection
 // lives; when it breaks, the listener reconnects, subscribes again and calls
 // both events with nullopt (anything may have changed meanwhile). It also

@@ -6,12 +6,18 @@
 #include "support/store_fixture.hpp"
 
 #include "storage/postgresql/pg.hpp"
+#include "storage/postgresql/store_notifier.hpp"
 
 #include <chunklog/sha256.hpp>
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <random>
+#include <set>
+#include <thread>
 
 using namespace chunklog;
 using chunklog::test::make_id;
@@ -246,6 +252,71 @@ TEST_CASE("an older schema is upgraded in place, and a newer one refused with bo
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message.find("version 3") != std::string::npos);
     CHECK(refused.error().message.find("chunklogd's 2") != std::string::npos);
+}
+
+TEST_CASE("notifications carry as many payloads as fit, separated by spaces") {
+    std::set<std::string> payloads;
+    for (unsigned i = 0; i < 500; ++i) payloads.insert(make_id(i).to_string());
+    auto sql = storage::notify_statements("chunklog_head", payloads);
+    std::size_t statements = 0, ids = 0;
+    for (std::size_t at = 0; (at = sql.find("SELECT pg_notify('chunklog_head', '", at)) != std::string::npos;) {
+        at += 35;
+        auto end = sql.find('\'', at);
+        auto payload = sql.substr(at, end - at);
+        CHECK(payload.size() <= storage::store_notifier::max_payload);
+        ++statements;
+        ids += (payload.size() + 1) / 37;  // 36 characters and a space each
+        at = end;
+    }
+    CHECK(statements == 3);  // 500 * 37 bytes in 7,900-byte payloads
+    CHECK(ids == 500);
+    CHECK(storage::notify_statements("c", {"it's"}) == "SELECT pg_notify('c', 'it''s');");
+}
+
+TEST_CASE("every HEAD moved through one store reaches another store's listener, however many at once") {
+    test::temp_dir dir;
+    auto conninfo = test::postgresql_conninfo(dir.path() / "postgresql");
+    auto watching = open_postgresql(conninfo);
+    auto writing = open_postgresql(conninfo);
+    std::mutex mutex;
+    std::condition_variable arrived;
+    std::set<uuid> moved;
+    watching->watch({[&](std::optional<uuid> user) {
+                         std::lock_guard lock(mutex);
+                         if (user) moved.insert(*user);
+                         arrived.notify_all();
+                     },
+                     nullptr});
+    // The listener subscribes on its own thread: publish until it hears one.
+    const uuid probe = make_id(999);
+    bool subscribed = false;
+    for (unsigned n = 1; n <= 100 && !subscribed; ++n) {
+        REQUIRE(writing->publish(probe, {{}, {{make_id(n), n == 1 ? root_id : make_id(n - 1), std::nullopt, {}}},
+                                         make_id(n)}));
+        std::unique_lock lock(mutex);
+        subscribed = arrived.wait_for(lock, std::chrono::milliseconds(100), [&] { return moved.contains(probe); });
+    }
+    REQUIRE(subscribed);
+    {
+        std::lock_guard lock(mutex);
+        moved.clear();
+    }
+
+    constexpr unsigned users = 400;
+    std::vector<std::thread> writers;
+    for (unsigned w = 0; w < 4; ++w)
+        writers.emplace_back([&, w] {
+            for (unsigned i = w; i < users; i += 4) {
+                auto chunk = std::to_string(i);
+                auto id = sha256_of(chunk);
+                CHECK(writing->publish(make_id(1000 + i), {{{id, chunk}}, {{make_id(1), root_id, std::nullopt, {id}}},
+                                                             make_id(1)}));
+            }
+        });
+    for (auto& t : writers) t.join();
+    std::unique_lock lock(mutex);
+    CHECK(arrived.wait_for(lock, std::chrono::seconds(5), [&] { return moved.size() == users; }));
+    CHECK(moved.size() == users);
 }
 
 }
