@@ -59,6 +59,8 @@ const char* usage =
     "                                                 and GET chunk with the same versions (rows\n"
     "                                                 tc-add-version, tc-publish, tc-get-child,\n"
     "                                                 tc-get-log, tc-get-chunk; each also alone)\n"
+    "                        tc-pull                  catch up --count Taskwarrior versions: get-child-version\n"
+    "                                                 one by one, and GET log\n"
     "                        taskwarrior-sync         a real Taskwarrior 3 `task sync` pulling --count\n"
     "                                                 versions (needs root and the sid root of\n"
     "                                                 scripts/taskwarrior-root.sh; skipped otherwise;\n"
@@ -87,6 +89,9 @@ const char* usage =
     "  --users N           distinct users, connections spread over them (default 1)\n"
     "  --seed N            seed of the generated data (default 1)\n"
     "  --json              one JSON object per workload instead of a table\n"
+    "  --rtt-ms MS         reach the server through a relay in this process that delays\n"
+    "                      each direction by half of MS (a wide-area round trip)\n"
+    "  --bandwidth-mbit N  with --rtt-ms, pace each direction to N Mbit/s (default 100; 0: no limit)\n"
     "  --window-file FILE  write \"start WORKLOAD\" to FILE when a table workload's measured\n"
     "                      window opens and add \"end WORKLOAD\" when it closes (for scripts\n"
     "                      that sample other processes over the same window)\n";
@@ -121,7 +126,7 @@ const std::vector<std::string> known_workloads{"put-chunks", "get-chunks",   "pu
                                                "pull",       "task-sync",    "longpoll",        "rocksdb-sync",
                                                "pouch-bulk-docs", "pouch-pull", "gc",           "bootstrap",
                                                "taskchampion", "tc-add-version", "tc-publish", "tc-get-child",
-                                               "tc-get-log",   "tc-get-chunk", "taskwarrior-sync"};
+                                               "tc-get-log",   "tc-get-chunk", "taskwarrior-sync", "tc-pull"};
 
 bool parse_bench_options(int argc, char** argv, bench_options& out, std::string& message, int& exit_code) {
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -165,6 +170,8 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
         else if (flag == "--bootstrap-tasks") ok = parse_number(value, out.bootstrap_tasks) && out.bootstrap_tasks > 0;
         else if (flag == "--taskwarrior-root") ok = !(out.taskwarrior_root = value).empty();
         else if (flag == "--window-file") ok = !(out.window_file = value).empty();
+        else if (flag == "--rtt-ms") ok = (std::istringstream(value) >> out.rtt_ms) && out.rtt_ms >= 0;
+        else if (flag == "--bandwidth-mbit") ok = (std::istringstream(value) >> out.bandwidth_mbit) && out.bandwidth_mbit >= 0;
         else if (flag == "--rate") ok = (std::istringstream(value) >> out.rate) && out.rate >= 0;
         else return fail("unknown option " + flag);
         if (!ok) return fail("bad value for " + flag + ": " + value);

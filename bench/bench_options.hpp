@@ -49,6 +49,10 @@ struct bench_options {
     // window opens and "end WORKLOAD" when it closes (for a script sampling
     // other processes over exactly that window).
     std::string window_file;
+    // --rtt-ms, --bandwidth-mbit: the server reached through a delay_relay
+    // (bench/delay_relay.hpp) that makes loopback a wide-area link.
+    double rtt_ms = 0;
+    double bandwidth_mbit = 100;
 };
 
 // Every workload name --workload accepts.

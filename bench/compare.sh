@@ -16,6 +16,9 @@
 #   publish              POST publish vs PouchDB Server _bulk_docs (1 and 100 docs)
 #   pull 5,000           GET log vs the prototype's way vs PouchDB _changes
 #   long poll            10,000 waiters woken by one advance
+#   wide-area pulls      pull 5,000 (GET log, the prototype's way, PouchDB _changes)
+#                        and a Taskwarrior sync of 1,000 versions (one get-child-version
+#                        per version, one GET log pass) across a 20 ms round trip
 #   PostgreSQL store     publish, chunk PUT and GET 1 KiB at 64 connections on
 #                        RocksDB, PostgreSQL with one node and with two nodes,
 #                        next to pgbench's one-row update (and one-row read)
@@ -36,7 +39,8 @@
 #   NO_BUILD            set: run the binaries already in the build directory, unbuilt
 #   ONLY                "new": only the token and HTTPS rows; "postgresql": only the
 #                       PostgreSQL store rows (needs PostgreSQL 15's server package,
-#                       installed when missing; about 1.5 minutes at 5 s per row)
+#                       installed when missing; about 1.5 minutes at 5 s per row);
+#                       "wan": only the wide-area rows (about 5 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-5}
@@ -404,6 +408,33 @@ pgbench_tps() {  # SCRIPT: sets result to pgbench's transactions/s, 64 clients, 
   result=$(awk '/^tps/ { printf "%.0f", $3 }' "$pg_work/pgbench.out")
 }
 
+# The database's ceiling for chunklog's own publish: pgbench calls the
+# store's chunklog_publish_one (the schema the rows before made) with what a
+# publish of one 1 KiB chunk and one transaction passes, each client on a
+# user of its own, no HTTP and no chunklogd. The chunk is made in SQL, which
+# costs postgres a little more than receiving it. Sets function_tps.
+publish_function_tps() {
+  local user="('ffffffff-0000-4000-8000-' || lpad(:client_id::text, 12, '0'))::uuid"
+  "$pg_bin/psql" "$pg_conn" -XAtq -v ON_ERROR_STOP=1 -c "INSERT INTO chunklog_users (user_id, head, head_seq)
+    SELECT ('ffffffff-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, '00000000-0000-0000-0000-000000000000', 0
+    FROM generate_series(0, $conns - 1) AS i ON CONFLICT DO NOTHING"
+  cat >"$pg_work/publish.sql" <<SQL
+SELECT p.status FROM
+  (SELECT sha256(b) AS id, b FROM (SELECT decode(repeat(md5(random()::text), 64), 'hex') AS b) s) d,
+  (SELECT head FROM chunklog_users WHERE user_id = $user) h,
+  chunklog_publish_one($user, 0, 0, ARRAY[d.id], ARRAY[d.b], ARRAY[1::bigint], gen_random_uuid(), h.head, NULL,
+                       d.id, '{}'::bytea[]) p;
+SQL
+  local before after
+  before=$("$pg_bin/psql" "$pg_conn" -XAtq -c "SELECT sum(head_seq) FROM chunklog_users WHERE user_id::text LIKE 'ffffffff-%'")
+  pgbench_tps "$pg_work/publish.sql"
+  function_tps=$result
+  after=$("$pg_bin/psql" "$pg_conn" -XAtq -c "SELECT sum(head_seq) FROM chunklog_users WHERE user_id::text LIKE 'ffffffff-%'")
+  echo "  pgbench calling chunklog_publish_one, 64 clients: $function_tps tps ($((after - before)) advances of" \
+    "$(awk '/actually processed/ { print $NF }' "$pg_work/pgbench.out" | cut -d/ -f1) calls)"
+  explain "$result"
+}
+
 # explain RATE: the CPU split of the last row, in cores and in CPU microseconds per operation
 explain() {
   read -r c_nodes c_pg c_client c_busy c_all <<<"$split"
@@ -474,12 +505,14 @@ SQL
     pg1=$result; echo "  $w, PostgreSQL store, 1 node: $pg1/s"; explain "$pg1"
     pg_bench $field $w "${store2[@]}"
     pg2=$result; echo "  $w, PostgreSQL store, 2 nodes: $pg2/s"; explain "$pg2"
+    [[ $w == publish ]] && publish_function_tps
     case $w in
       publish)
         row "publish, PostgreSQL 1 node / pgbench update" $conns "$pg1" "$update_tps" "tx/s (target >= 0.5)"
         row "publish, PostgreSQL 2 nodes / pgbench update" $conns "$pg2" "$update_tps" "tx/s"
         row "publish, PostgreSQL 1 node / RocksDB store" $conns "$pg1" "$rocks" "advances/s"
-        row "publish, PostgreSQL 1 node / update+NOTIFY" $conns "$pg1" "$notify_tps" "tx/s" ;;
+        row "publish, PostgreSQL 1 node / update+NOTIFY" $conns "$pg1" "$notify_tps" "tx/s"
+        row "publish, PostgreSQL 1 node / pgbench publish" $conns "$pg1" "$function_tps" "tx/s" ;;
       put-chunks)
         row "chunk PUT, PostgreSQL 1 node / RocksDB store" $conns "$pg1" "$rocks" "ops/s"
         row "chunk PUT, PostgreSQL 2 nodes / 1 node" $conns "$pg2" "$pg1" "ops/s"
@@ -493,8 +526,48 @@ SQL
   done
 }
 
+# ---- Across a wide-area link (ONLY=wan runs only this) ----
+# Pulls whose time the round trips decide: the load generator reaches the
+# server through chunklog-bench's delay relay (--rtt-ms 20 --bandwidth-mbit
+# 100: 10 ms each way, each direction paced to 100 Mbit/s), which does in
+# the load generator's process what a network namespace with netem on a
+# veth pair would do in the kernel. This machine's kernel has no netem
+# (`tc qdisc add ... netem` answers "Specified qdisc kind is unknown", and
+# it loads no modules), so the relay stands in for it. Each pull runs once:
+# the prototype's way makes 10,006 requests, over three minutes at 20 ms.
+wan=(--rtt-ms 20 --bandwidth-mbit 100)
+wan_rows() {
+  local pulls prototype log_page pouch_pull tc child tc_log
+  pulls=$("$bench" --spawn "${wan[@]}" --workload pull --count 5000 --size 1024 --json)
+  prototype=$(echo "$pulls" | python3 -c 'import json, sys; print([json.loads(l) for l in sys.stdin][0]["seconds"])')
+  log_page=$(echo "$pulls" | python3 -c 'import json, sys; print([json.loads(l) for l in sys.stdin][2]["seconds"])')
+  row "pull 5,000, 20 ms RTT: GET log / prototype" 1 "$(ratio 5000 "$log_page")" "$(ratio 5000 "$prototype")" \
+    "tx/s (target >= 100)"
+  if have_pouch; then
+    pouch_pull=$(bench_json '["seconds"]' --server "$pouch" "${wan[@]}" --workload pouch-pull --count 5000 --size 1024)
+    row "pull 5,000, 20 ms RTT: GET log / PouchDB" 1 "$(ratio 5000 "$log_page")" "$(ratio 5000 "$pouch_pull")" \
+      "tx/s (target >= 5)"
+  else
+    pouch_skipped "pull 5,000, 20 ms RTT: GET log / PouchDB" 1
+  fi
+  tc=$("$bench" --spawn "${wan[@]}" --workload tc-pull --count 1000 --json)
+  child=$(echo "$tc" | python3 -c 'import json, sys; print([json.loads(l) for l in sys.stdin][0]["seconds"])')
+  tc_log=$(echo "$tc" | python3 -c 'import json, sys; print([json.loads(l) for l in sys.stdin][1]["seconds"])')
+  row "Taskwarrior sync 1,000, 20 ms: log / per-version" 1 "$(ratio 1000 "$tc_log")" "$(ratio 1000 "$child")" \
+    "versions/s"
+}
+
 pids=()
 trap cleanup EXIT
+if [[ $only == wan ]]; then
+  install_peers
+  start_servers
+  pouch=http://127.0.0.1:18490
+  echo "$("$chunklogd_bin" --version), $(nproc) cores, $(date -u +%Y-%m-%d), 20 ms round trip, 100 Mbit/s"
+  printf '%-44s %6s %12s %12s %7s\n' "comparison" conns chunklogd peer ratio
+  wan_rows
+  exit 0
+fi
 if [[ $only == postgresql ]]; then
   build
   echo "$("$chunklogd_bin" --version), $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB," \
@@ -623,6 +696,8 @@ if have_pouch; then
 else
   pouch_skipped "pull 5,000: GET log / PouchDB _changes (tx/s)" 1
 fi
+
+wan_rows
 
 echo "long poll, 10,000 waiters on one user, one advance:"
 "$bench" --spawn --server-arg --max-connections --server-arg 20000 --workload longpoll --connections 10000

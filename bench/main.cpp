@@ -2,6 +2,8 @@
 // latency percentiles per named workload.
 #include "bench/bench_options.hpp"
 #include "bench/bench_server.hpp"
+#include "bench/delay_relay.hpp"
+#include "bench/taskchampion_pull.hpp"
 #include "bench/bootstrap.hpp"
 #include "bench/disk_ceiling.hpp"
 #include "bench/gc_workload.hpp"
@@ -142,6 +144,16 @@ int run(bench_options options) {
             options.more_nodes.push_back({node_options.host, node_options.port});
         }
     }
+    // A wide-area link in front of the (first) server: every request the
+    // workloads and the token set-up make crosses it.
+    std::unique_ptr<delay_relay> relay;
+    if (options.rtt_ms > 0) {
+        relay = std::make_unique<delay_relay>(options.host, options.port,
+                                              std::chrono::microseconds(static_cast<std::int64_t>(options.rtt_ms * 1000)),
+                                              options.bandwidth_mbit * 1e6);
+        options.host = "127.0.0.1";
+        options.port = relay->port();
+    }
     server_link link(options);
     // Every node's link, the first one first: the load workloads spread over them.
     std::vector<std::unique_ptr<server_link>> more_links;
@@ -186,6 +198,10 @@ int run(bench_options options) {
         }
         if (name == "pull") {
             report_pull(run_pull_comparison(options, options.pull_count, tokens), options.json);
+            continue;
+        }
+        if (name == "tc-pull") {
+            report_pull(run_taskchampion_pull(options, options.pull_count, tokens), options.json);
             continue;
         }
         if (name == "pouch-pull") {

@@ -13,7 +13,7 @@
 
 namespace chunklog::bench {
 
-// Each pull is timed this many times; the median is reported.
+// Each pull is timed this many times (once with --rtt-ms); the median is reported.
 inline constexpr int pull_repetitions = 3;
 
 struct pull_result {

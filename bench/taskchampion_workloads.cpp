@@ -3,7 +3,6 @@
 #include "bench/taskwarrior_versions.hpp"
 #include "bench/workload_support.hpp"
 
-#include <chunklog/base64.hpp>
 #include <chunklog/sha256.hpp>
 
 #include <boost/json.hpp>
@@ -55,21 +54,6 @@ private:
     std::map<uuid, sealing_key> keys_;
 };
 
-// POST publish of `versions` (transaction ids and their sealed bytes,
-// parent-first from `parent`), advancing HEAD to the last.
-std::string publish_body(const uuid& parent, const std::vector<std::pair<uuid, std::string>>& versions) {
-    json::array chunks, transactions;
-    auto previous = parent;
-    for (const auto& [id, bytes] : versions) {
-        auto digest_text = sha256_of(bytes).to_string();
-        chunks.push_back(json::object{{"id", digest_text}, {"data", base64_encode(bytes)}});
-        transactions.push_back(json::object{{"id", id.to_string()}, {"parent", previous.to_string()},
-                                            {"chunks", json::array{json::string(digest_text)}}});
-        previous = id;
-    }
-    return json::serialize(json::object{{"chunks", chunks}, {"transactions", transactions}, {"head", previous.to_string()}});
-}
-
 // tc-add-version and tc-publish: one new version on the connection's base.
 class add_versions final : public taskchampion_base {
 public:
@@ -86,7 +70,7 @@ public:
             http_result r;
             uuid next = uuid::random();
             if (native_) {
-                auto body = publish_body(bases_[c], {{next, bytes}});
+                auto body = publish_versions_body(bases_[c], {{next, bytes}});
                 r = co_await conn.call("POST", user_path(c) + "/publish", body);
             } else {
                 auto target = "/v1/client/add-version/" + bases_[c].to_string();
@@ -150,7 +134,7 @@ public:
                 versions.emplace_back(uuid::random(), version(c, base, chain.size() + i));
                 base = versions.back().first;
             }
-            auto body = publish_body(parent, versions);
+            auto body = publish_versions_body(parent, versions);
             auto r = co_await conn.call("POST", user_path(c) + "/publish", body);
             if (r.status != 200) {  // every run_one then reports it
                 prepare_errors_[c] = "publishing the chain: " + outcome_of(r, 200).error;

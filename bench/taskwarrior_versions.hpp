@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chunklog::bench {
@@ -25,6 +26,10 @@ std::vector<operation> task_add_operations(const uuid& task, const std::string& 
 // sealed to `parent`: the bytes add-version sends.
 std::string task_add_version(const sealing_key& key, const uuid& parent, const uuid& task, std::uint64_t n,
                              std::int64_t now_ns);
+
+// The body of a POST publish of `versions` (transaction ids and their
+// sealed bytes, parent-first from `parent`), advancing HEAD to the last.
+std::string publish_versions_body(const uuid& parent, const std::vector<std::pair<uuid, std::string>>& versions);
 
 // Nanoseconds since the epoch, now (system clock).
 std::int64_t now_ns();

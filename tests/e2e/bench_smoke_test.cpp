@@ -83,6 +83,19 @@ TEST_CASE("chunklog-bench's client-library and long-poll workloads carry their u
     CHECK(rows[4].at("woken").to_number<std::uint64_t>() == 20);
 }
 
+TEST_CASE("chunklog-bench --rtt-ms: every request crosses the delay, and both ways of tc-pull see every version") {
+    // 8 versions: get-child-version makes 9 requests, each a whole round trip.
+    auto out = run_and_capture(bench("--spawn --rtt-ms 50 --workload tc-pull --count 8 --json 2>&1"));
+    CAPTURE(out);
+    auto rows = json_rows(out);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].at("transactions").to_number<std::uint64_t>() == 8);
+    CHECK(rows[0].at("requests").to_number<std::uint64_t>() == 9);
+    CHECK(rows[0].at("seconds").to_number<double>() >= 9 * 0.050);
+    CHECK(rows[1].at("transactions").to_number<std::uint64_t>() == 8);
+    CHECK(rows[1].at("seconds").to_number<double>() >= 0.050);
+}
+
 TEST_CASE("chunklog-bench loads a server it starts over HTTPS with a certificate it makes") {
     check_load_rows(run_and_capture(bench("--spawn --tls --workload put-chunks,get-chunks,publish --connections 3"
                                           " --users 2 --batch 3 --size 512 --duration 0.3 --warmup 0 --json 2>&1")),
