@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <thread>
 
@@ -21,6 +22,8 @@ using clock_type = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
+
+std::atomic<std::uint64_t> carried{0};
 
 // One direction of the link: when the bytes it is given leave, and arrive.
 struct link_direction {
@@ -85,6 +88,7 @@ private:
                 co_return;
             }
             auto [ec, n] = co_await asio::async_write(*to_, asio::buffer(s.bytes), use_tuple);
+            carried += n;
             if (ec) {
                 from_->close(ignored);
                 to_->close(ignored);
@@ -144,6 +148,8 @@ delay_relay::~delay_relay() {
     impl_->ioc.stop();
     impl_->thread.join();
 }
+
+std::uint64_t delay_relay::bytes_carried() { return carried.load(); }
 
 std::uint16_t delay_relay::port() const { return impl_->acceptor.local_endpoint().port(); }
 

@@ -28,6 +28,10 @@ public:
 
     std::uint16_t port() const;
 
+    // Bytes every relay of this process has delivered so far, both ways:
+    // what the emulated link carried (read before and after a measurement).
+    static std::uint64_t bytes_carried();
+
 private:
     struct impl;
     std::unique_ptr<impl> impl_;

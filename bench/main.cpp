@@ -71,18 +71,22 @@ boost::json::object to_json(const run_stats& s) {
 
 void report_pull(const std::vector<pull_result>& results, bool json) {
     const auto& baseline = results.front();
-    if (!json) std::printf("%-28s %12s %9s %9s %10s %13s\n", "pull method", "transactions", "requests", "seconds", "tx/s", "time vs first");
+    if (!json)
+        std::printf("%-28s %12s %9s %9s %10s %13s %11s\n", "pull method", "transactions", "requests", "seconds", "tx/s",
+                    "time vs first", "link MB");
     for (const auto& r : results) {
         if (json) {
             std::cout << boost::json::serialize(boost::json::object{{"workload", "pull"}, {"method", r.method},
                                                                     {"transactions", r.transactions},
-                                                                    {"requests", r.requests}, {"seconds", r.seconds}})
+                                                                    {"requests", r.requests}, {"seconds", r.seconds},
+                                                                    {"link_bytes", r.link_bytes}})
                       << std::endl;
             continue;
         }
-        std::printf("%-28s %12llu %9llu %9.3f %10.0f %13.3f\n", r.method.c_str(),
+        std::printf("%-28s %12llu %9llu %9.3f %10.0f %13.3f %11.2f\n", r.method.c_str(),
                     static_cast<unsigned long long>(r.transactions), static_cast<unsigned long long>(r.requests),
-                    r.seconds, static_cast<double>(r.transactions) / r.seconds, r.seconds / baseline.seconds);
+                    r.seconds, static_cast<double>(r.transactions) / r.seconds, r.seconds / baseline.seconds,
+                    static_cast<double>(r.link_bytes) / 1e6);
     }
 }
 

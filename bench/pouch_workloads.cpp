@@ -4,6 +4,7 @@
 // GET {db}/_changes?include_docs=true.
 #include "bench/pouch_workloads.hpp"
 
+#include "bench/delay_relay.hpp"
 #include "bench/workload_support.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -77,6 +78,7 @@ boost::asio::awaitable<pull_result> pouch_pull(load_connection& conn, const benc
     }
     std::vector<pull_result> runs;
     for (int i = 0; i < pull_repetitions; ++i) {
+        auto bytes_before = delay_relay::bytes_carried();
         auto started = std::chrono::steady_clock::now();
         auto r = co_await conn.call("GET", db + "/_changes?include_docs=true", {});
         if (r.status != 200) throw std::runtime_error("PouchDB Server: _changes failed");
@@ -85,7 +87,8 @@ boost::asio::awaitable<pull_result> pouch_pull(load_connection& conn, const benc
         for (const auto& change : changes.at("results").as_array())
             if (change.as_object().contains("doc")) ++documents;
         auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        runs.push_back({"PouchDB _changes?include_docs=true", documents, 1, seconds});
+        runs.push_back({"PouchDB _changes?include_docs=true", documents, 1, seconds,
+                        delay_relay::bytes_carried() - bytes_before});
     }
     std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.seconds < b.seconds; });
     co_return runs[runs.size() / 2];

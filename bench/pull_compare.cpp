@@ -1,5 +1,7 @@
 #include "bench/pull_compare.hpp"
 
+#include "bench/delay_relay.hpp"
+
 #include <chunklog/client.hpp>
 #include <chunklog/sha256.hpp>
 
@@ -39,10 +41,12 @@ pull_result timed(const char* method, client& c, int repetitions, F pull) {
     std::vector<pull_result> runs;
     for (int i = 0; i < repetitions; ++i) {
         auto requests_before = c.requests_sent();
+        auto bytes_before = delay_relay::bytes_carried();
         auto started = clock_type::now();
         auto transactions = pull();
         runs.push_back({method, transactions, c.requests_sent() - requests_before,
-                        std::chrono::duration<double>(clock_type::now() - started).count()});
+                        std::chrono::duration<double>(clock_type::now() - started).count(),
+                        delay_relay::bytes_carried() - bytes_before});
     }
     std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.seconds < b.seconds; });
     return runs[runs.size() / 2];

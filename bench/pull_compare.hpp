@@ -21,6 +21,7 @@ struct pull_result {
     std::uint64_t transactions = 0;
     std::uint64_t requests = 0;
     double seconds = 0;
+    std::uint64_t link_bytes = 0;  // through --rtt-ms's relay, both ways (0 without it)
 };
 
 // Publishes `count` transactions for a fresh user, then pulls them each way

@@ -1,5 +1,6 @@
 #include "bench/taskchampion_pull.hpp"
 
+#include "bench/delay_relay.hpp"
 #include "bench/load_connection.hpp"
 #include "bench/taskwarrior_versions.hpp"
 
@@ -65,9 +66,11 @@ std::vector<pull_result> run_taskchampion_pull(const bench_options& options, std
         try {
             co_await publish_versions(conn, "/0.1/" + user.to_string(), key, count);
             pull_result one{"TaskChampion get-child-version, one per version"};
+            auto bytes_before = delay_relay::bytes_carried();
             auto started = clock_type::now();
             one.transactions = co_await pull_child_by_child(conn, user, one.requests);
             one.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+            one.link_bytes = delay_relay::bytes_carried() - bytes_before;
             results.push_back(one);
         } catch (...) {
             failed = std::current_exception();
@@ -80,6 +83,7 @@ std::vector<pull_result> run_taskchampion_pull(const bench_options& options, std
     client c(tokens.client_for(user));
     pull_result log{"GET log, 1000 per page"};
     auto requests_before = c.requests_sent();
+    auto bytes_before = delay_relay::bytes_carried();
     auto started = clock_type::now();
     auto last = c.pull(root_id, [&](const pulled_transaction&) -> outcome<void> {
         ++log.transactions;
@@ -88,6 +92,7 @@ std::vector<pull_result> run_taskchampion_pull(const bench_options& options, std
     if (!last) throw std::runtime_error("GET log failed: " + last.error().message);
     log.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
     log.requests = c.requests_sent() - requests_before;
+    log.link_bytes = delay_relay::bytes_carried() - bytes_before;
     results.push_back(log);
     return results;
 }
