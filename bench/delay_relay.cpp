@@ -110,6 +110,7 @@ struct delay_relay::impl {
     tcp::acceptor acceptor{ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
     tcp::resolver::results_type upstream;
     link_direction to_server, to_client;
+    std::uint16_t port = acceptor.local_endpoint().port();  // read before the thread runs
     std::thread thread;
 
     asio::awaitable<void> accept_loop() {
@@ -151,6 +152,6 @@ delay_relay::~delay_relay() {
 
 std::uint64_t delay_relay::bytes_carried() { return carried.load(); }
 
-std::uint16_t delay_relay::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t delay_relay::port() const { return impl_->port; }
 
 }  // namespace chunklog::bench
