@@ -4,6 +4,7 @@
 #include "api/server/tls_context.hpp"
 #include "api/admin_token.hpp"
 #include "api/gc_runner.hpp"
+#include "api/head_watch.hpp"
 #include "api/request_log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -64,6 +65,10 @@ public:
         for (std::size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
         contexts_.front()->run();
         for (auto& t : threads) t.join();
+    }
+    template <typename F>
+    void for_each_context(F f) {
+        for (auto& context : contexts_) f(*context);
     }
     // Lets each context return once its connections are gone.
     void release() {
@@ -201,6 +206,15 @@ int run_server(const server_config& config) {
     state.tls = tls.get();
     io_pool pool(io_thread_count(config));
     auto& ioc = pool.first();
+    // A HEAD change wakes each I/O thread's long polls with one post to that thread.
+    pool.for_each_context([&routes](asio::io_context& context) {
+        routes.watch().add_group(static_cast<asio::execution_context*>(&context),
+                                 [&context](std::function<void()> f) { asio::post(context, std::move(f)); });
+    });
+    struct forget_groups {
+        head_watch& watch;
+        ~forget_groups() { watch.remove_groups(); }  // before the contexts go
+    } groups_forgotten{routes.watch()};
 
     tcp::acceptor acceptor(ioc);
     try {

@@ -301,22 +301,32 @@ private:
         auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
         timer->expires_after(poll.wait);
         auto& watch = state_.routes.watch();
-        auto executor = stream_.get_executor();
+        const void* io_thread = &asio::query(stream_.get_executor(), asio::execution::context);
         auto settled = [&](const outcome<head_state>& h) { return !h || h->head != poll.known || state_.stopping.load(); };
         waiting_poll counted(state_.counters);
         for (;;) {
-            auto id = watch.subscribe(poll.user, [timer, executor] {
-                asio::post(executor, [timer] { timer->cancel(); });
+            // The waker runs on this session's I/O thread, with the other
+            // wakers of that thread. It may run while HEAD is being read on
+            // the blocking pool, before the wait below has begun, when a
+            // cancel would find nothing to cancel: the flag keeps that wake.
+            auto woken = std::make_shared<bool>(false);
+            auto id = watch.subscribe(poll.user, io_thread, [timer, woken] {
+                *woken = true;
+                timer->cancel();
             });
             auto before = co_await read_head(poll.user);
             if (settled(before)) {
                 watch.unsubscribe(poll.user, id);
                 co_return before;
             }
-            auto [ec] = co_await timer->async_wait(use_tuple);
+            bool expired = false;
+            if (!*woken) {
+                auto [ec] = co_await timer->async_wait(use_tuple);
+                expired = !ec && !*woken;
+            }
             watch.unsubscribe(poll.user, id);
             auto after = co_await read_head(poll.user);
-            if (!ec || settled(after)) co_return after;  // the wait is over, or HEAD moved
+            if (expired || settled(after)) co_return after;  // the wait is over, or HEAD moved
         }
     }
 
