@@ -42,6 +42,9 @@ outcome<std::unique_ptr<log_store>> rocksdb_store::open(const store_options& opt
     p->gc_duty = std::clamp(options.gc_duty, 0.01, 1.0);
     p->snapshot_after = options.snapshot_after;
     p->snapshot_age = std::max(options.snapshot_age, std::chrono::milliseconds(0));
+    p->pipeline = std::make_unique<commit_pipeline>(
+        p->locks, [h = p->handle.get()](rocksdb::WriteBatch& batch) { return h->commit(batch); },
+        commit_pipeline::limits{}, options.before_write_group);
     if (auto format = p->open_format(options.log_info); !format) {
         auto e = format.error();
         e.message = options.dir.string() + ": " + e.message;
@@ -154,23 +157,16 @@ outcome<committed_listing> rocksdb_store::list_committed(const uuid& user, const
     return out;
 }
 
-outcome<insert_result> rocksdb_store::put_chunk(const uuid& user, const digest& id, std::string_view bytes) {
-    if (auto w = impl_->check_writable(); !w) return w.error();
-    std::shared_lock data(impl_->locks.of_user(user).data);
-    std::lock_guard key(impl_->locks.of_key(user, id.raw()));
-    rocksdb::WriteBatch batch;
-    auto added = impl_->plan_chunk(user, id, bytes, batch);
+outcome<planned_write<insert_result>> rocksdb_store::impl::plan_put_chunk(const uuid& user, const digest& id,
+                                                                          std::string_view bytes,
+                                                                          rocksdb::WriteBatch& batch) {
+    auto added = plan_chunk(user, id, bytes, batch);
     if (!added) return added.error();
-    if (!*added) {
-        // Sent again: the refreshed stored time keeps it from collection.
-        if (auto c = impl_->handle->commit(batch); !c) return c.error();
-        return insert_result::already_present;
-    }
-    auto quota = impl_->reserve_quota(user, bytes.size());
+    // Sent again: the refreshed stored time keeps it from collection.
+    if (!*added) return planned_write<insert_result>{insert_result::already_present, std::nullopt};
+    auto quota = reserve_quota(user, bytes.size());
     if (!quota) return quota.error();
-    if (auto c = impl_->handle->commit(batch); !c) return c.error();
-    if (*quota) (*quota)->committed();
-    return insert_result::created;
+    return planned_write<insert_result>{insert_result::created, std::move(*quota)};
 }
 
 outcome<stored_transaction> rocksdb_store::impl::plan_transaction(const uuid& user, const new_transaction& t,
@@ -223,42 +219,31 @@ outcome<stored_transaction> rocksdb_store::impl::plan_transaction(const uuid& us
     return stored_transaction{insert_result::created, std::move(record)};
 }
 
-outcome<stored_transaction> rocksdb_store::put_transaction(const uuid& user, const new_transaction& t) {
-    if (auto w = impl_->check_writable(); !w) return w.error();
-    std::vector<std::string_view> ids{t.id.raw()};
-    if (!t.parent.is_root()) ids.push_back(t.parent.raw());
-    for (const auto& c : t.chunks) ids.push_back(c.raw());
-    write_locks locks(impl_->locks, user, ids);
-    locks.lock(false);
-    rocksdb::WriteBatch batch;
-    auto planned = impl_->plan_transaction(user, t, nullptr, nullptr, batch);
-    if (!planned || batch.Count() == 0) return planned;
-    if (auto c = impl_->handle->commit(batch); !c) return c.error();
-    return planned;
+outcome<planned_write<stored_transaction>> rocksdb_store::impl::plan_put_transaction(const uuid& user,
+                                                                                    const new_transaction& t,
+                                                                                    rocksdb::WriteBatch& batch) {
+    auto planned = plan_transaction(user, t, nullptr, nullptr, batch);
+    if (!planned) return planned.error();
+    return planned_write<stored_transaction>{std::move(*planned), std::nullopt};
 }
 
-outcome<void> rocksdb_store::advance_head(const uuid& user, const uuid& target) {
-    if (auto w = impl_->check_writable(); !w) return w;
-    // The target's stripe keeps garbage collection from removing it (it is
-    // not committed yet, and has no children) before the advance commits it.
-    write_locks locks(impl_->locks, user, {target.raw()});
-    locks.lock(true);
-
-    auto h = impl_->read_head(user);
+// The target's stripe keeps garbage collection from removing it (it is not
+// committed yet, and has no children) before the advance commits it.
+outcome<planned_write<bool>> rocksdb_store::impl::plan_advance_head(const uuid& user, const uuid& target,
+                                                                    rocksdb::WriteBatch& batch) {
+    auto h = read_head(user);
     if (!h) return h.error();
-    if (target == h->head) return {};
-    if (target.is_root()) return impl_->conflict(*h, "HEAD cannot move back to ROOT");
+    if (target == h->head) return planned_write<bool>{false, std::nullopt};
+    if (target.is_root()) return conflict(*h, "HEAD cannot move back to ROOT");
 
-    auto t = impl_->read_transaction(user, target);
+    auto t = read_transaction(user, target);
     if (!t) return t.error();
     if (!*t) return make_error(errc::unknown_transaction, "the transaction does not exist");
-    auto children = impl_->has_children(user, target);
+    auto children = has_children(user, target);
     if (!children) return children.error();
-    if (*children) return impl_->conflict(*h, "the transaction has children");
-
-    rocksdb::WriteBatch batch;
-    if (auto plan = impl_->plan_advance(user, *h, **t, batch); !plan) return plan;
-    return impl_->handle->commit(batch);
+    if (*children) return conflict(*h, "the transaction has children");
+    if (auto plan = plan_advance(user, *h, **t, batch); !plan) return plan.error();
+    return planned_write<bool>{true, std::nullopt};
 }
 
 outcome<void> rocksdb_store::delete_user(const uuid& user) {

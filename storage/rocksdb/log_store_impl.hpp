@@ -12,11 +12,15 @@
 // collection removes a transaction or a chunk only under its stripe, after
 // checking again that nothing refers to it, so the two are ordered. A write
 // naming more than max_striped_ids ids takes the data lock exclusive instead.
+// The commit pipeline takes the same locks for each write of a group and
+// holds them until the group is committed (commit_pipeline.hpp).
 #pragma once
 
+#include "storage/rocksdb/commit_pipeline.hpp"
 #include "storage/rocksdb/db_handle.hpp"
 #include "storage/rocksdb/keys.hpp"
 #include "storage/rocksdb/quota.hpp"
+#include "storage/rocksdb/store_write.hpp"
 #include "storage/rocksdb/user_locks.hpp"
 
 #include "storage/rocksdb/rocksdb_store.hpp"
@@ -33,21 +37,13 @@ namespace chunklog::storage {
 // Transactions created earlier in the same (not yet written) request.
 using pending_transactions = std::unordered_map<uuid, transaction_record, id_hash>;
 
-// A write naming more distinct ids than this locks the user's writes whole
-// (the user's data lock, exclusive) instead of one stripe per id, so that
-// no request holds every stripe.
-inline constexpr std::size_t max_striped_ids = 256;
-
 // The locks one write holds, taken in the store's lock order.
 class write_locks {
 public:
     // `ids`: every id the write relies on (repeats allowed).
     write_locks(user_locks& locks, const uuid& user, const std::vector<std::string_view>& ids)
         : locks_(locks), user_(user), entry_(locks.of_user(user)) {
-        std::unordered_set<std::string_view> distinct;
-        for (auto id : ids)
-            if (distinct.insert(id).second && distinct.size() > max_striped_ids) break;
-        if (distinct.size() > max_striped_ids) {
+        if (locks_whole_user(ids)) {
             data_.emplace<std::unique_lock<writer_preferring_mutex>>(entry_.data);
         } else {
             data_.emplace<std::shared_lock<writer_preferring_mutex>>(entry_.data);
@@ -86,6 +82,9 @@ struct rocksdb_store::impl {
     double gc_duty = 1.0;  // in (0, 1]
     std::uint64_t snapshot_after = 0;
     std::chrono::milliseconds snapshot_age{0};
+    // The common writes' path (queued_writes.cpp); declared last, so that it
+    // finishes its queued writes before anything above goes.
+    std::unique_ptr<commit_pipeline> pipeline;
 
     rocksdb::DB& db() { return handle->db(); }
 
@@ -309,9 +308,23 @@ struct rocksdb_store::impl {
                                     rocksdb::WriteBatch& batch, publish_result& result);
 
     // Everything of a publish after its locks are taken: plans the request
-    // on top of what `batch` already holds, reserves quota and commits.
+    // on top of what `batch` already holds and reserves quota.
+    outcome<planned_write<publish_result>> plan_publish(const uuid& user, const publish_request& request,
+                                                        rocksdb::WriteBatch& batch);
+    // plan_publish, then commits `batch` (unless it is empty).
     outcome<publish_result> apply_publish(const uuid& user, const publish_request& request,
                                           rocksdb::WriteBatch& batch);
+
+    // Every id a publish relies on: the chunks it stores or re-sends, the
+    // transactions it creates, their parents and chunks, and its head.
+    static std::vector<std::string_view> ids_of(const publish_request& request);
+
+    // The other writes of the commit pipeline, planned with their locks held.
+    outcome<planned_write<insert_result>> plan_put_chunk(const uuid& user, const digest& id, std::string_view bytes,
+                                                         rocksdb::WriteBatch& batch);
+    outcome<planned_write<stored_transaction>> plan_put_transaction(const uuid& user, const new_transaction& t,
+                                                                    rocksdb::WriteBatch& batch);
+    outcome<planned_write<bool>> plan_advance_head(const uuid& user, const uuid& target, rocksdb::WriteBatch& batch);
 
     // Adds to `batch` the replacement of the snapshot in force (`current`)
     // by `record`, with their chunks' references.
@@ -326,6 +339,9 @@ struct rocksdb_store::impl {
     outcome<snapshot_urgency> read_urgency(const uuid& user, const head_state& h,
                                            const std::optional<snapshot_record>& snapshot, std::uint64_t history_from,
                                            const rocksdb::Snapshot* snap);
+
+    // The urgency of a new snapshot now, from one consistent read.
+    outcome<snapshot_urgency> current_urgency(const uuid& user);
 
     // The store format: refuses a newer one, upgrades an older one (format.cpp).
     outcome<void> open_format(const std::function<void(std::string_view)>& log_info);

@@ -1,15 +1,12 @@
-// rocksdb_store::publish: chunks, transactions and a HEAD advance as one batch.
+// A publish planned: chunks, transactions and a HEAD advance as one batch.
 #include "storage/rocksdb/log_store_impl.hpp"
 
 #include <mutex>
 #include <shared_mutex>
 
 namespace chunklog::storage {
-namespace {
 
-// Every id a publish relies on: the chunks it stores or re-sends, the
-// transactions it creates, their parents and chunks, and its head.
-std::vector<std::string_view> ids_of(const publish_request& request) {
+std::vector<std::string_view> rocksdb_store::impl::ids_of(const publish_request& request) {
     std::vector<std::string_view> ids;
     ids.reserve(request.chunks.size() + 2 * request.transactions.size() + 1);
     for (const auto& [id, bytes] : request.chunks) ids.push_back(id.raw());
@@ -21,8 +18,6 @@ std::vector<std::string_view> ids_of(const publish_request& request) {
     if (request.head && !request.head->is_root()) ids.push_back(request.head->raw());
     return ids;
 }
-
-}  // namespace
 
 // Plans the HEAD part of a publish on top of the planned transactions: a
 // re-send of a committed head, a conflict, or an advance added to `batch`.
@@ -53,20 +48,19 @@ outcome<void> rocksdb_store::impl::plan_publish_head(const uuid& user, const uui
     return {};
 }
 
-outcome<publish_result> rocksdb_store::publish(const uuid& user, const publish_request& request) {
-    if (auto w = impl_->check_writable(); !w) return w.error();
-    // Garbage collection may remove a chunk or an uncommitted transaction
-    // at any time, under its stripe: every id the request relies on is
-    // locked before anything is read.
-    auto ids = ids_of(request);
-    write_locks locks(impl_->locks, user, ids);
-    locks.lock(true);
-    rocksdb::WriteBatch batch;
-    return impl_->apply_publish(user, request, batch);
-}
-
 outcome<publish_result> rocksdb_store::impl::apply_publish(const uuid& user, const publish_request& request,
                                                        rocksdb::WriteBatch& batch) {
+    auto planned = plan_publish(user, request, batch);
+    if (!planned) return planned.error();
+    if (batch.Count() == 0) return planned->value;
+    if (auto c = handle->commit(batch); !c) return c.error();
+    if (planned->quota) planned->quota->committed();
+    return planned->value;
+}
+
+outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const uuid& user,
+                                                                         const publish_request& request,
+                                                                         rocksdb::WriteBatch& batch) {
     publish_result result;
     std::unordered_set<digest, id_hash> new_chunks;
     if (!request.chunks.empty()) {
@@ -105,12 +99,10 @@ outcome<publish_result> rocksdb_store::impl::apply_publish(const uuid& user, con
     if (request.head)
         if (auto planned = plan_publish_head(user, *request.head, pending, batch, result); !planned)
             return planned.error();
-    if (batch.Count() == 0) return result;
+    if (batch.Count() == 0) return planned_write<publish_result>{result, std::nullopt};
     auto quota = reserve_quota(user, result.chunk_bytes_created);
     if (!quota) return quota.error();
-    if (auto c = handle->commit(batch); !c) return c.error();
-    if (*quota) (*quota)->committed();
-    return result;
+    return planned_write<publish_result>{result, std::move(*quota)};
 }
 
 }  // namespace chunklog::storage

@@ -1,8 +1,11 @@
 // rocksdb_store: the log store on an embedded RocksDB directory (the
 // default store). Every write is one atomic RocksDB WriteBatch, synced to the
-// write-ahead log before the call returns (unless sync is turned off), and
-// concurrent callers share syncs through RocksDB's write group. Thread-safe,
-// as log_store requires.
+// write-ahead log before its result is given (unless sync is turned off).
+// Chunk and transaction PUTs, HEAD advances and publishes go through one
+// commit pipeline (commit_pipeline.hpp), which commits whatever is queued as
+// one group with one sync and can complete them without a waiting thread
+// (queues_writes()); the other writes share syncs through RocksDB's write
+// group. Thread-safe, as log_store requires.
 #pragma once
 
 #include <chunklog/storage/log_store.hpp>
@@ -40,6 +43,12 @@ public:
     outcome<stored_transaction> put_transaction(const uuid& user, const new_transaction& t) override;
     outcome<void> advance_head(const uuid& user, const uuid& target) override;
     outcome<publish_result> publish(const uuid& user, const publish_request& request) override;
+    bool queues_writes() const noexcept override;
+    void publish_queued(const uuid& user, publish_request request,
+                        std::function<void(outcome<publish_result>)> done) override;
+    void put_chunk_queued(const uuid& user, const digest& id, std::string_view bytes,
+                          std::function<void(outcome<insert_result>)> done) override;
+    void drain_writes() override;
     outcome<publish_result> add_version(const uuid& user, const new_version& v) override;
     outcome<child_version> find_child_version(const uuid& user, const uuid& parent) const override;
     outcome<bool> put_version_snapshot(const uuid& user, const uuid& version, const digest& chunk, std::string_view bytes) override;

@@ -66,15 +66,17 @@ outcome<std::optional<snapshot_record>> rocksdb_store::snapshot(const uuid& user
     return impl_->read_snapshot(user);
 }
 
-outcome<snapshot_urgency> rocksdb_store::urgency(const uuid& user) const {
-    rocksdb::ManagedSnapshot snap(&impl_->db());
-    auto h = impl_->read_head(user, snap.snapshot());
+outcome<snapshot_urgency> rocksdb_store::urgency(const uuid& user) const { return impl_->current_urgency(user); }
+
+outcome<snapshot_urgency> rocksdb_store::impl::current_urgency(const uuid& user) {
+    rocksdb::ManagedSnapshot snap(&db());
+    auto h = read_head(user, snap.snapshot());
     if (!h) return h.error();
-    auto s = impl_->read_snapshot(user, snap.snapshot());
+    auto s = read_snapshot(user, snap.snapshot());
     if (!s) return s.error();
-    auto truncated = impl_->read_history_from(user, snap.snapshot());
+    auto truncated = read_history_from(user, snap.snapshot());
     if (!truncated) return truncated.error();
-    return impl_->read_urgency(user, *h, *s, *truncated, snap.snapshot());
+    return read_urgency(user, *h, *s, *truncated, snap.snapshot());
 }
 
 outcome<user_overview> rocksdb_store::overview(const uuid& user) const {

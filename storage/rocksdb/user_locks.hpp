@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <shared_mutex>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace chunklog::storage {
@@ -49,6 +50,19 @@ private:
     pthread_rwlock_t lock_;
 };
 
+// A write naming more distinct ids than this locks the user's writes whole
+// (the user's data lock, exclusive) instead of one stripe per id, so that
+// no request holds every stripe.
+inline constexpr std::size_t max_striped_ids = 256;
+
+// Whether a write relying on `ids` (repeats allowed) locks its user's writes whole.
+inline bool locks_whole_user(const std::vector<std::string_view>& ids) {
+    std::unordered_set<std::string_view> distinct;
+    for (auto id : ids)
+        if (distinct.insert(id).second && distinct.size() > max_striped_ids) return true;
+    return false;
+}
+
 class user_locks {
 public:
     struct user_entry {
@@ -63,14 +77,22 @@ public:
     // Locks the mutexes of many keys in slot order, so it cannot deadlock
     // with another multi-key or single-key locker.
     std::vector<std::unique_lock<std::mutex>> lock_keys(const uuid& user, const std::vector<std::string_view>& ids) {
+        std::vector<std::unique_lock<std::mutex>> held;
+        for (auto slot : slots_of(user, ids)) held.emplace_back(keys_[slot]);
+        return held;
+    }
+
+    // The key mutexes of `ids` as slots, in the order lock_keys takes them,
+    // without repeats; key_at(slot) is each one's mutex.
+    std::vector<std::size_t> slots_of(const uuid& user, const std::vector<std::string_view>& ids) const {
         std::vector<std::size_t> slots;
+        slots.reserve(ids.size());
         for (auto id : ids) slots.push_back(key_slot(user, id));
         std::sort(slots.begin(), slots.end());
         slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
-        std::vector<std::unique_lock<std::mutex>> held;
-        for (auto slot : slots) held.emplace_back(keys_[slot]);
-        return held;
+        return slots;
     }
+    std::mutex& key_at(std::size_t slot) { return keys_[slot]; }
 
 private:
     std::size_t key_slot(const uuid& user, std::string_view id) const {

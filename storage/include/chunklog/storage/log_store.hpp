@@ -36,6 +36,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rocksdb {
@@ -61,6 +62,9 @@ struct store_options {
     std::uint64_t default_quota_bytes = 0;
     // While writes are refused for lack of space, how often to try resuming.
     std::chrono::milliseconds resume_interval{1000};
+    // rocksdb, for tests: called on the commit pipeline's writer thread
+    // before it plans each group, with the number of writes waiting.
+    std::function<void(std::size_t)> before_write_group = nullptr;
     // Where the store reports events worth a log line (a format upgrade);
     // stderr when empty. Called from the thread that opens the store.
     std::function<void(std::string_view)> log_info = nullptr;
@@ -307,6 +311,26 @@ public:
     // writes as a whole instead of one key stripe per id, so no request
     // holds every stripe.
     virtual outcome<publish_result> publish(const uuid& user, const publish_request& request) = 0;
+
+    // Writes that a store queues and completes later, with no thread waiting
+    // for them (the RocksDB store's commit pipeline), when queues_writes().
+    // The same rules and guarantees as publish() and put_chunk(); `done` is
+    // called exactly once, on a thread of the store's, and must not block;
+    // `bytes` must stay valid until then. A store that does not queue runs
+    // the write on the calling thread (so callers that must not block ask
+    // queues_writes() first).
+    virtual bool queues_writes() const noexcept { return false; }
+    virtual void publish_queued(const uuid& user, publish_request request,
+                                std::function<void(outcome<publish_result>)> done) {
+        done(publish(user, request));
+    }
+    virtual void put_chunk_queued(const uuid& user, const digest& id, std::string_view bytes,
+                                  std::function<void(outcome<insert_result>)> done) {
+        done(put_chunk(user, id, bytes));
+    }
+    // Returns once every write queued before the call has called its `done`
+    // (so that what those callbacks reach can be destroyed afterwards).
+    virtual void drain_writes() {}
     // TaskChampion versions (protocol section 12; storage/versions.cpp).
     // add_version stores the chunk and the transaction and advances HEAD in
     // one atomic, synced write, when v.parent is HEAD or the user has no

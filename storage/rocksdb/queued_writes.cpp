@@ -1,0 +1,127 @@
+// rocksdb_store's common writes, all through the commit pipeline: queued
+// (publish_queued, put_chunk_queued: the caller goes on, a callback gets the
+// result) or waited for (publish, put_chunk, put_transaction, advance_head:
+// the calling thread waits, as log_store promises).
+#include "storage/rocksdb/log_store_impl.hpp"
+
+#include <future>
+
+namespace chunklog::storage {
+namespace {
+
+struct chunk_payload {
+    digest id;
+    std::string_view bytes;  // the caller keeps it until the callback
+};
+
+template <typename T, typename Payload>
+void queue_write(rocksdb_store::impl& s, const uuid& user, bool needs_head, Payload payload,
+                 typename store_write<T, Payload>::planner plan,
+                 std::vector<std::string_view> (*ids_of)(const Payload&), std::function<void(outcome<T>)> done) {
+    if (auto w = s.check_writable(); !w) return done(w.error());
+    auto write = std::make_unique<store_write<T, Payload>>(std::move(payload), std::move(plan), std::move(done));
+    write->user = user;
+    write->needs_head = needs_head;
+    write->ids = ids_of(write->payload());
+    s.pipeline->submit(std::move(write));
+}
+
+// Runs `queue` with a callback and waits for the result it gets.
+template <typename T, typename Queue>
+outcome<T> wait_for(Queue queue) {
+    std::promise<outcome<T>> promise;
+    auto result = promise.get_future();
+    queue([&promise](outcome<T> r) { promise.set_value(std::move(r)); });
+    return result.get();
+}
+
+std::vector<std::string_view> chunk_ids(const chunk_payload& p) { return {p.id.raw()}; }
+
+std::vector<std::string_view> publish_ids(const std::shared_ptr<const publish_request>& r) {
+    return rocksdb_store::impl::ids_of(*r);
+}
+
+std::vector<std::string_view> transaction_ids(const new_transaction* const& t) {
+    std::vector<std::string_view> ids{t->id.raw()};
+    if (!t->parent.is_root()) ids.push_back(t->parent.raw());
+    for (const auto& c : t->chunks) ids.push_back(c.raw());
+    return ids;
+}
+
+std::vector<std::string_view> target_ids(const uuid& target) { return {target.raw()}; }
+
+// A publish's result carries the snapshot urgency after it, read on the
+// writer thread once the write is committed (a failed read leaves it out).
+void queue_publish(rocksdb_store::impl& s, const uuid& user, std::shared_ptr<const publish_request> request,
+                   std::function<void(outcome<publish_result>)> done) {
+    queue_write<publish_result>(
+        s, user, true, std::move(request),
+        [&s, user](const std::shared_ptr<const publish_request>& r, rocksdb::WriteBatch& batch) {
+            return s.plan_publish(user, *r, batch);
+        },
+        publish_ids, [&s, user, done = std::move(done)](outcome<publish_result> result) {
+            if (result)
+                if (auto u = s.current_urgency(user)) result->urgency = *u;
+            done(std::move(result));
+        });
+}
+
+void queue_put_chunk(rocksdb_store::impl& s, const uuid& user, const digest& id, std::string_view bytes,
+                     std::function<void(outcome<insert_result>)> done) {
+    queue_write<insert_result>(
+        s, user, false, chunk_payload{id, bytes},
+        [&s, user](const chunk_payload& p, rocksdb::WriteBatch& batch) {
+            return s.plan_put_chunk(user, p.id, p.bytes, batch);
+        },
+        chunk_ids, std::move(done));
+}
+
+}  // namespace
+
+bool rocksdb_store::queues_writes() const noexcept { return true; }
+
+void rocksdb_store::drain_writes() { impl_->pipeline->drain(); }
+
+void rocksdb_store::publish_queued(const uuid& user, publish_request request,
+                                   std::function<void(outcome<publish_result>)> done) {
+    queue_publish(*impl_, user, std::make_shared<const publish_request>(std::move(request)), std::move(done));
+}
+
+void rocksdb_store::put_chunk_queued(const uuid& user, const digest& id, std::string_view bytes,
+                                     std::function<void(outcome<insert_result>)> done) {
+    queue_put_chunk(*impl_, user, id, bytes, std::move(done));
+}
+
+outcome<publish_result> rocksdb_store::publish(const uuid& user, const publish_request& request) {
+    // The caller waits, so the request is only borrowed.
+    std::shared_ptr<const publish_request> borrowed(&request, [](const publish_request*) {});
+    return wait_for<publish_result>([&](auto done) { queue_publish(*impl_, user, borrowed, std::move(done)); });
+}
+
+outcome<insert_result> rocksdb_store::put_chunk(const uuid& user, const digest& id, std::string_view bytes) {
+    return wait_for<insert_result>([&](auto done) { queue_put_chunk(*impl_, user, id, bytes, std::move(done)); });
+}
+
+outcome<stored_transaction> rocksdb_store::put_transaction(const uuid& user, const new_transaction& t) {
+    return wait_for<stored_transaction>([&](auto done) {
+        queue_write<stored_transaction>(
+            *impl_, user, false, &t,
+            [this, user](const new_transaction* const& p, rocksdb::WriteBatch& batch) {
+                return impl_->plan_put_transaction(user, *p, batch);
+            },
+            transaction_ids, std::move(done));
+    });
+}
+
+outcome<void> rocksdb_store::advance_head(const uuid& user, const uuid& target) {
+    auto advanced = wait_for<bool>([&](auto done) {
+        queue_write<bool>(
+            *impl_, user, true, target,
+            [this, user](const uuid& t, rocksdb::WriteBatch& batch) { return impl_->plan_advance_head(user, t, batch); },
+            target_ids, std::move(done));
+    });
+    if (!advanced) return advanced.error();
+    return {};
+}
+
+}  // namespace chunklog::storage

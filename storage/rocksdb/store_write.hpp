@@ -1,0 +1,63 @@
+// store_write: one of the RocksDB store's writes as the commit pipeline
+// runs it. It owns what the write needs (its payload), plans through a
+// function of the store's, keeps the planned result and quota reservation
+// until the group's outcome is known, and hands the result to a callback.
+// Used by one thread at a time (the caller, then the writer thread).
+#pragma once
+
+#include "storage/rocksdb/commit_pipeline.hpp"
+#include "storage/rocksdb/quota.hpp"
+
+#include <functional>
+#include <optional>
+#include <utility>
+
+namespace chunklog::storage {
+
+// What planning a write yields: its result once committed, and the bytes
+// it holds against the user's quota until then.
+template <typename T>
+struct planned_write {
+    T value;
+    std::optional<quota_reservations::reservation> quota;
+};
+
+template <typename T, typename Payload>
+class store_write final : public pipeline_write {
+public:
+    using planner = std::function<outcome<planned_write<T>>(const Payload&, rocksdb::WriteBatch&)>;
+    using callback = std::function<void(outcome<T>)>;
+
+    store_write(Payload payload, planner plan, callback done)
+        : payload_(std::move(payload)), plan_(std::move(plan)), done_(std::move(done)) {}
+
+    const Payload& payload() const { return payload_; }
+
+    outcome<void> plan(rocksdb::WriteBatch& batch) override {
+        auto p = plan_(payload_, batch);
+        if (!p) return p.error();
+        planned_.emplace(std::move(*p));
+        return {};
+    }
+
+    void settle(const outcome<void>& outcome) override {
+        if (!outcome) {
+            result_.emplace(outcome.error());
+        } else {
+            if (planned_->quota) planned_->quota->committed();
+            result_.emplace(std::move(planned_->value));
+        }
+        planned_.reset();  // releases the reservation while the write's locks are held
+    }
+
+    void deliver() override { done_(std::move(*result_)); }
+
+private:
+    Payload payload_;
+    planner plan_;
+    callback done_;
+    std::optional<planned_write<T>> planned_;
+    std::optional<outcome<T>> result_;
+};
+
+}  // namespace chunklog::storage

@@ -1,0 +1,260 @@
+// The RocksDB store's commit pipeline: queued writes grouped into one
+// synced write, a write whose rule fails failing alone inside its group,
+// one user's writes applied in the order queued, quotas exact inside a
+// group, and a pipeline that finishes its queue when the store closes.
+#include "support/outcome_printer.hpp"
+#include "support/store_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+#include <chunklog/sha256.hpp>
+#include <chunklog/storage/log_store.hpp>
+
+#include <doctest/doctest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+using namespace chunklog;
+using chunklog::test::make_id;
+using storage::insert_result;
+using storage::new_transaction;
+using storage::publish_request;
+using storage::publish_result;
+
+namespace {
+
+// A RocksDB store whose writer thread can be held before a group: the test
+// queues writes meanwhile, so that they meet in the next group.
+class held_store {
+public:
+    held_store() {
+        storage::store_options options;
+        options.dir = dir_.path() / "db";
+        options.kind = storage::store_kind::rocksdb;
+        options.before_write_group = [this](std::size_t waiting) {
+            std::unique_lock lock(mutex_);
+            groups_.push_back(waiting);
+            changed_.notify_all();
+            changed_.wait(lock, [&] { return !holding_; });
+        };
+        auto opened = storage::log_store::open(options);
+        REQUIRE(opened);
+        store = std::move(*opened);
+    }
+    ~held_store() {
+        release();
+        store.reset();
+    }
+
+    // Holds the writer in its next group: queue `first`, wait until the
+    // writer is held with it.
+    template <typename F>
+    void hold_with(F first) {
+        {
+            std::lock_guard lock(mutex_);
+            holding_ = true;
+        }
+        auto before = group_count();
+        first();
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return groups_.size() > before; });
+    }
+    void release() {
+        {
+            std::lock_guard lock(mutex_);
+            holding_ = false;
+        }
+        changed_.notify_all();
+    }
+    std::size_t group_count() {
+        std::lock_guard lock(mutex_);
+        return groups_.size();
+    }
+    // The number of writes waiting when each group began.
+    std::vector<std::size_t> groups() {
+        std::lock_guard lock(mutex_);
+        return groups_;
+    }
+
+    std::unique_ptr<storage::log_store> store;
+
+private:
+    test::temp_dir dir_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool holding_ = false;
+    std::vector<std::size_t> groups_;
+};
+
+// A result a queued write hands back from the writer thread.
+template <typename T>
+class awaited {
+public:
+    std::function<void(outcome<T>)> callback() {
+        return [this](outcome<T> r) {
+            std::lock_guard lock(mutex_);
+            result_.emplace(std::move(r));
+            done_.notify_all();
+        };
+    }
+    outcome<T> get() {
+        std::unique_lock lock(mutex_);
+        done_.wait(lock, [&] { return result_.has_value(); });
+        return *result_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable done_;
+    std::optional<outcome<T>> result_;
+};
+
+publish_request one_transaction(const std::string& op, const uuid& id, const uuid& parent) {
+    auto c = sha256_of(op);
+    publish_request r;
+    r.chunks = {{c, op}};
+    r.transactions = {new_transaction{id, parent, std::nullopt, {c}}};
+    r.head = id;
+    return r;
+}
+
+}  // namespace
+
+TEST_SUITE("commit pipeline") {
+
+TEST_CASE("queued writes of different users commit as one group, and a write whose rule fails fails alone") {
+    held_store s;
+    auto a = make_id(0xa), b = make_id(0xb), c = make_id(0xc), d = make_id(0xd);
+    // b already has HEAD 1: its publish below names ROOT as the parent of a
+    // new transaction that becomes HEAD, a lost compare-and-swap.
+    REQUIRE(s.store->publish(b, one_transaction("b0", make_id(1), root_id)));
+
+    awaited<insert_result> blocker;
+    s.hold_with([&] { s.store->put_chunk_queued(a, sha256_of("first"), "first", blocker.callback()); });
+    awaited<publish_result> pa, pb, pd;
+    awaited<insert_result> pc;
+    s.store->publish_queued(a, one_transaction("a1", make_id(2), root_id), pa.callback());
+    s.store->publish_queued(b, one_transaction("b1", make_id(3), root_id), pb.callback());
+    const std::string chunk_c = "c's chunk";
+    s.store->put_chunk_queued(c, sha256_of(chunk_c), chunk_c, pc.callback());
+    s.store->publish_queued(d, one_transaction("d1", make_id(4), root_id), pd.callback());
+    s.release();
+
+    CHECK(blocker.get().value() == insert_result::created);
+    auto ra = pa.get();
+    REQUIRE(ra);
+    CHECK(ra->after == head_state{make_id(2), 1});
+    auto rb = pb.get();
+    REQUIRE_FALSE(rb);
+    CHECK(rb.error().code == errc::conflict);
+    CHECK(rb.error().head == make_id(1));
+    CHECK(pc.get().value() == insert_result::created);
+    CHECK(pd.get().value().after == head_state{make_id(4), 1});
+    s.store->drain_writes();
+    // The four queued writes met in one group, after the held one's.
+    auto groups = s.groups();
+    REQUIRE(groups.size() >= 3);
+    CHECK(groups[groups.size() - 2] == 1);
+    CHECK(groups.back() == 4);
+
+    // The failed write left nothing; the others are all there.
+    CHECK(s.store->head(b).value() == head_state{make_id(1), 1});
+    CHECK_FALSE(s.store->chunk(b, sha256_of("b1")).value());
+    CHECK(s.store->head(a).value().head == make_id(2));
+    CHECK(s.store->chunk(c, sha256_of(chunk_c)).value() == chunk_c);
+}
+
+TEST_CASE("one user's queued publishes are applied in order, each on the HEAD the one before left") {
+    held_store s;
+    auto user = make_id(0x77);
+    awaited<insert_result> blocker;
+    s.hold_with([&] { s.store->put_chunk_queued(user, sha256_of("x"), "x", blocker.callback()); });
+    constexpr unsigned count = 40;
+    std::vector<std::unique_ptr<awaited<publish_result>>> results;
+    uuid parent = root_id;
+    for (unsigned i = 1; i <= count; ++i) {
+        results.push_back(std::make_unique<awaited<publish_result>>());
+        s.store->publish_queued(user, one_transaction("op " + std::to_string(i), make_id(i), parent),
+                                results.back()->callback());
+        parent = make_id(i);
+    }
+    s.release();
+    for (unsigned i = 1; i <= count; ++i) {
+        auto r = results[i - 1]->get();
+        REQUIRE(r);
+        CHECK(r->after == head_state{make_id(i), i});
+        CHECK(r->head_advanced);
+    }
+    CHECK(s.store->head(user).value() == head_state{make_id(count), count});
+}
+
+TEST_CASE("a group holds a user's quota exactly: of two chunks that do not both fit, one is stored") {
+    held_store s;
+    auto user = make_id(0x99);
+    REQUIRE(s.store->set_quota(user, 10));
+    awaited<insert_result> blocker;
+    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x98), sha256_of("other"), "other", blocker.callback()); });
+    const std::string first = "123456", second = "abcdef";
+    awaited<insert_result> one, two;
+    s.store->put_chunk_queued(user, sha256_of(first), first, one.callback());
+    s.store->put_chunk_queued(user, sha256_of(second), second, two.callback());
+    s.release();
+    auto r1 = one.get();
+    auto r2 = two.get();
+    REQUIRE(r1);
+    REQUIRE_FALSE(r2);
+    CHECK(r2.error().code == errc::quota_exceeded);
+    CHECK(s.store->summary(user).value().bytes == 6);
+    CHECK_FALSE(s.store->chunk(user, sha256_of(second)).value());
+}
+
+TEST_CASE("a publish naming many ids commits in a group of its own, and the writes around it go on") {
+    held_store s;
+    auto user = make_id(0x55), other = make_id(0x56);
+    publish_request big;
+    std::vector<digest> ids;
+    for (int i = 0; i < 300; ++i) {
+        auto bytes = "chunk " + std::to_string(i);
+        ids.push_back(sha256_of(bytes));
+        big.chunks.emplace_back(ids.back(), bytes);
+    }
+    big.transactions = {new_transaction{make_id(1), root_id, std::nullopt, ids}};
+    big.head = make_id(1);
+    awaited<insert_result> blocker;
+    s.hold_with([&] { s.store->put_chunk_queued(other, sha256_of("o"), "o", blocker.callback()); });
+    awaited<publish_result> before, many, after;
+    s.store->publish_queued(other, one_transaction("o1", make_id(2), root_id), before.callback());
+    s.store->publish_queued(user, std::move(big), many.callback());
+    s.store->publish_queued(other, one_transaction("o2", make_id(3), make_id(2)), after.callback());
+    s.release();
+    CHECK(before.get().value().after.seq == 1);
+    CHECK(many.get().value().chunks_created == 300);
+    CHECK(after.get().value().after == head_state{make_id(3), 2});
+}
+
+TEST_CASE("closing the store finishes every queued write first") {
+    test::temp_dir dir;
+    storage::store_options options;
+    options.dir = dir.path() / "db";
+    options.kind = storage::store_kind::rocksdb;
+    constexpr int count = 200;
+    std::vector<std::string> bodies;
+    for (int i = 0; i < count; ++i) bodies.push_back("queued " + std::to_string(i));
+    std::mutex mutex;
+    int stored = 0;
+    {
+        auto store = storage::log_store::open(options).value();
+        for (const auto& b : bodies)
+            store->put_chunk_queued(make_id(1), sha256_of(b), b, [&](outcome<insert_result> r) {
+                std::lock_guard lock(mutex);
+                if (r && *r == insert_result::created) ++stored;
+            });
+    }
+    CHECK(stored == count);
+    auto store = storage::log_store::open(options).value();
+    CHECK(store->summary(make_id(1)).value().chunks == count);
+}
+
+}  // TEST_SUITE
