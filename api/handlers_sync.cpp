@@ -19,10 +19,9 @@ response handle_chunks_missing(handler_context& ctx, const uuid& user, const req
     return json_response(200, {{"missing", std::move(out)}});
 }
 
-response handle_publish(handler_context& ctx, const uuid& user, const request& req) {
-    auto request = json::parse_publish(req.body, ctx.options.limits);
-    if (!request) return error_response(request.error());
-    auto result = ctx.store.publish(user, *request);
+namespace {
+
+response publish_answer(handler_context& ctx, const uuid& user, const outcome<storage::publish_result>& result) {
     if (!result) {
         if (result.error().code == errc::conflict) ctx.counters.conflict();
         return error_response(result.error());
@@ -36,6 +35,26 @@ response handle_publish(handler_context& ctx, const uuid& user, const request& r
     auto r = json_response(200, json::head_object(result->after));
     if (result->urgency) set_snapshot_urgency(r, *result->urgency);
     else add_snapshot_urgency(ctx, user, r);
+    return r;
+}
+
+}  // namespace
+
+// On an I/O thread (req.may_block false) the store queues the publish, and
+// the answer is made when it completes.
+response handle_publish(handler_context& ctx, const uuid& user, const request& req) {
+    auto request = json::parse_publish(req.body, ctx.options.limits);
+    if (!request) return error_response(request.error());
+    if (req.may_block) return publish_answer(ctx, user, ctx.store.publish(user, *request));
+    response r;
+    r.deferred = [ctx, user, request = std::make_shared<storage::publish_request>(std::move(*request))](answer_sink sink) {
+        ctx.store.publish_queued(user, std::move(*request),
+                                 [ctx, user, sink = std::move(sink)](outcome<storage::publish_result> result) mutable {
+                                     sink([ctx, user, result = std::move(result)]() mutable {
+                                         return publish_answer(ctx, user, result);
+                                     });
+                                 });
+    };
     return r;
 }
 

@@ -111,6 +111,13 @@ response chunk_get(handler_context& ctx, const uuid& user, const digest& id, con
     return r;
 }
 
+response chunk_put_answer(handler_context& ctx, const digest& id, std::size_t size,
+                          const outcome<storage::insert_result>& stored) {
+    if (!stored) return error_response(stored.error());
+    if (*stored == insert_result::created) ctx.counters.chunks_stored(1, size);
+    return stored_response(*stored, {{"id", id.to_string()}, {"size", size}});
+}
+
 // The session already refused a body over max_chunk_bytes before reading
 // it (body_rule_for); the check here keeps router::handle correct for any
 // caller, such as tests and tools that use it without a session.
@@ -120,10 +127,20 @@ response chunk_put(handler_context& ctx, const uuid& user, const digest& id, con
     auto actual = req.body_sha256 ? *req.body_sha256 : sha256_of(req.body);
     if (actual != id)
         return error_response(errc::hash_mismatch, "the body's SHA-256 is " + actual.to_string());
-    auto stored = ctx.store.put_chunk(user, id, req.body);
-    if (!stored) return error_response(stored.error());
-    if (*stored == insert_result::created) ctx.counters.chunks_stored(1, req.body.size());
-    return stored_response(*stored, {{"id", id.to_string()}, {"size", req.body.size()}});
+    if (req.may_block) return chunk_put_answer(ctx, id, req.body.size(), ctx.store.put_chunk(user, id, req.body));
+    // On an I/O thread the store queues the write (the session keeps the
+    // body until the answer), and the answer is made when it completes.
+    response r;
+    r.deferred = [ctx, user, id, &req](answer_sink sink) {
+        ctx.store.put_chunk_queued(user, id, req.body,
+                                   [ctx, id, size = req.body.size(), sink = std::move(sink)](
+                                       outcome<storage::insert_result> stored) mutable {
+                                       sink([ctx, id, size, stored]() mutable {
+                                           return chunk_put_answer(ctx, id, size, stored);
+                                       });
+                                   });
+    };
+    return r;
 }
 
 }  // namespace

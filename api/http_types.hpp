@@ -100,6 +100,12 @@ struct long_poll {
     std::function<struct response(const outcome<head_state>& now)> answer;
 };
 
+struct response;
+// Makes an answer; run on the session's I/O thread.
+using answer_maker = std::function<response()>;
+// Takes an answer_maker back to the session: called exactly once, from any thread.
+using answer_sink = std::function<void(answer_maker)>;
+
 struct response {
     unsigned status = 200;
     std::string_view content_type;  // a string literal: every handler names a fixed type
@@ -119,6 +125,11 @@ struct response {
     // Set by a handler that ran with request::may_block false and found what
     // it needs on disk only: handle the request again on the blocking pool.
     bool retry_blocking = false;
+    // Set by a handler whose answer waits for a write the store completes
+    // later without a thread waiting for it (log_store::queues_writes): the
+    // session calls it once and answers with what the sink is given. What
+    // it captures of the request stays valid until then.
+    std::function<void(answer_sink)> deferred;
 
     void set_header(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

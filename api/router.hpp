@@ -32,6 +32,16 @@ public:
         return method == http_method::put || method == http_method::post || method == http_method::delete_;
     }
 
+    // Whether handling `method` on `route` may wait on the disk: writes do,
+    // except a chunk PUT and a publish when the store queues them (their
+    // handlers answer through response::deferred then).
+    bool may_block(http_method method, route_kind route) const {
+        if (!may_block(method)) return false;
+        bool queueable = (method == http_method::put && route == route_kind::chunk) ||
+                         (method == http_method::post && route == route_kind::publish);
+        return !(queueable && store_.queues_writes());
+    }
+
     // Answers a complete request; `route` is match_route(req.target), which
     // the session computes once for body_rule_for and handle.
     response handle(const request& req, const route_match& route);

@@ -275,6 +275,7 @@ int run_server(const server_config& config) {
     spawn_accept_loop(acceptor, state, pool);
     pool.run();
     state.registry.forget_drained();  // sessions destroyed with the pool must not post to it
+    store->drain_writes();            // queued writes' answers must not be posted after the pool goes
     blocking.join();
     log_message(log_level::info, "stopped");
     return 0;

@@ -269,7 +269,7 @@ private:
     asio::awaitable<response> answer(request& req, const route_match& route) {
         std::optional<response> res;
         try {
-            if (router::may_block(req.method) || state_.routes.store().reads_block()) {
+            if (state_.routes.may_block(req.method, route.kind) || state_.routes.store().reads_block()) {
                 res = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.handle(req, route); });
             } else {
                 req.may_block = false;  // reads from memory, or asks for the pool
@@ -278,6 +278,11 @@ private:
                     req.may_block = true;
                     res = co_await run_blocking(state_.blocking, [this, &req, &route] { return state_.handle(req, route); });
                 }
+            }
+            if (res->deferred) {
+                auto start = std::move(res->deferred);
+                res = co_await await_deferred(std::move(start));
+                res->route = route.kind;
             }
             if (res->poll) {
                 auto now = co_await wait_for_head_change(*res->poll);
@@ -291,6 +296,25 @@ private:
         auto failed = error_response(errc::internal, "the server failed to answer this request");
         failed.close = true;
         co_return failed;
+    }
+
+    // The answer of a write the store completes later: waits, holding no
+    // thread, for the store to hand back what makes the answer, and makes it
+    // here. The I/O thread does not run out of work meanwhile.
+    asio::awaitable<response> await_deferred(std::function<void(answer_sink)> start) {
+        auto executor = co_await asio::this_coro::executor;
+        auto make = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(answer_maker)>(
+            [&start, executor](auto handler) {
+                auto resume = std::make_shared<decltype(handler)>(std::move(handler));
+                auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(executor);
+                start([resume, work](answer_maker make) {
+                    asio::post(work->get_executor(),
+                               [resume, make = std::move(make)]() mutable { std::move(*resume)(std::move(make)); });
+                    work->reset();
+                });
+            },
+            asio::use_awaitable);
+        co_return make();
     }
 
     // Waits, holding no thread, until the user's HEAD differs from poll.known,
