@@ -275,12 +275,14 @@ TEST_CASE("notifications carry as many payloads as fit, separated by spaces") {
 
 TEST_CASE("every HEAD moved through one store reaches another store's listener, however many at once") {
     test::temp_dir dir;
-    auto conninfo = test::postgresql_conninfo(dir.path() / "postgresql");
-    auto watching = open_postgresql(conninfo);
-    auto writing = open_postgresql(conninfo);
+    // Declared before the stores: the listener may still call back (late
+    // notifications) until the watching store is gone.
     std::mutex mutex;
     std::condition_variable arrived;
     std::set<uuid> moved;
+    auto conninfo = test::postgresql_conninfo(dir.path() / "postgresql");
+    auto watching = open_postgresql(conninfo);
+    auto writing = open_postgresql(conninfo);
     watching->watch({[&](std::optional<uuid> user) {
                          std::lock_guard lock(mutex);
                          if (user) moved.insert(*user);
