@@ -171,7 +171,7 @@ outcome<planned_write<insert_result>> rocksdb_store::impl::plan_put_chunk(const 
 
 outcome<stored_transaction> rocksdb_store::impl::plan_transaction(const uuid& user, const new_transaction& t,
                                                               const pending_transactions* pending,
-                                                              const std::unordered_set<digest, id_hash>* new_chunks,
+                                                              const std::unordered_set<digest, id_hash>* known_chunks,
                                                               rocksdb::WriteBatch& batch) {
     if (t.id.is_root()) return make_error(errc::bad_request, "ROOT cannot be created");
     if (t.parent == t.id) return make_error(errc::bad_request, "a transaction cannot be its own parent");
@@ -201,10 +201,13 @@ outcome<stored_transaction> rocksdb_store::impl::plan_transaction(const uuid& us
     }
     if (t.seq && *t.seq != parent_seq + 1) return make_error(errc::bad_request, "seq must be parent.seq + 1");
 
-    auto missing = missing_chunks(user, t.chunks);
+    // Chunks the request stores or found stored (under their stripes) need no second read.
+    std::vector<digest> unknown;
+    unknown.reserve(t.chunks.size());
+    for (const auto& c : t.chunks)
+        if (known_chunks == nullptr || !known_chunks->contains(c)) unknown.push_back(c);
+    auto missing = unknown.empty() ? outcome<std::vector<digest>>(std::vector<digest>{}) : missing_chunks(user, unknown);
     if (!missing) return missing.error();
-    if (new_chunks != nullptr)
-        std::erase_if(*missing, [&](const digest& d) { return new_chunks->contains(d); });
     if (!missing->empty()) {
         auto e = make_error(errc::missing_chunks, "some referenced chunks are not stored");
         e.missing = std::move(*missing);

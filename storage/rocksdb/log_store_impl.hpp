@@ -294,11 +294,12 @@ struct rocksdb_store::impl {
     }
 
     // Checks a proposed transaction against the store (and the request's
-    // pending transactions and new chunks) and adds it to `batch` when new
+    // pending transactions, and the chunks it stores or found stored:
+    // `known_chunks`, whose stripes the caller holds) and adds it to `batch` when new
     // (or refreshes the stored time of an uncommitted one sent again).
     outcome<stored_transaction> plan_transaction(const uuid& user, const new_transaction& t,
                                                  const pending_transactions* pending,
-                                                 const std::unordered_set<digest, id_hash>* new_chunks,
+                                                 const std::unordered_set<digest, id_hash>* known_chunks,
                                                  rocksdb::WriteBatch& batch);
 
     // The HEAD part of a publish, after its transactions are planned: a

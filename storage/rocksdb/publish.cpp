@@ -62,7 +62,7 @@ outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const u
                                                                          const publish_request& request,
                                                                          rocksdb::WriteBatch& batch) {
     publish_result result;
-    std::unordered_set<digest, id_hash> new_chunks;
+    std::unordered_set<digest, id_hash> known_chunks;  // sent: stored now, or already
     if (!request.chunks.empty()) {
         std::vector<digest> sent;
         sent.reserve(request.chunks.size());
@@ -73,12 +73,12 @@ outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const u
         std::unordered_set<digest, id_hash> done;
         for (const auto& [id, bytes] : request.chunks) {
             if (!done.insert(id).second) continue;  // a repeat
+            known_chunks.insert(id);
             if (!to_add.contains(id)) {
                 refresh_chunk(user, id, bytes.size(), batch);  // re-sent
                 continue;
             }
             add_chunk(user, id, bytes, batch);
-            new_chunks.insert(id);
             ++result.chunks_created;
             result.chunk_bytes_created += bytes.size();
         }
@@ -86,7 +86,7 @@ outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const u
 
     pending_transactions pending;
     for (const auto& t : request.transactions) {
-        auto planned = plan_transaction(user, t, &pending, &new_chunks, batch);
+        auto planned = plan_transaction(user, t, &pending, &known_chunks, batch);
         if (!planned) return planned.error();
         if (planned->result != insert_result::created) continue;
         pending.emplace(t.id, std::move(planned->record));
