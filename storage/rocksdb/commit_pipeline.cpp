@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <optional>
+#include <pthread.h>
 #include <shared_mutex>
 #include <unordered_set>
 
@@ -158,6 +159,7 @@ std::uint64_t commit_pipeline::writes() const {
 }
 
 void commit_pipeline::run() {
+    pthread_setname_np(pthread_self(), "chunklog-commit");  // as top -H and gdb show it
     std::unique_lock lock(mutex_);
     for (;;) {
         work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
