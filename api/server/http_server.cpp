@@ -44,6 +44,7 @@ public:
             contexts_.push_back(std::make_unique<asio::io_context>(1));
             keep_running_.push_back(asio::make_work_guard(*contexts_.back()));
             sweepers_.push_back(std::make_unique<deadline_sweeper>(*contexts_.back()));
+            inboxes_.push_back(std::make_unique<completion_inbox>(*contexts_.back()));
         }
     }
     ~io_pool() {
@@ -54,10 +55,10 @@ public:
     io_pool(const io_pool&) = delete;
     io_pool& operator=(const io_pool&) = delete;
     asio::io_context& first() { return *contexts_.front(); }
-    // Round-robin: where the next connection lives, and its deadlines.
-    std::pair<asio::io_context&, deadline_sweeper&> next() {
+    // Round-robin: where the next connection lives, and its thread's services.
+    std::pair<asio::io_context&, io_thread_services> next() {
         auto i = next_++ % contexts_.size();
-        return {*contexts_[i], *sweepers_[i]};
+        return {*contexts_[i], {*sweepers_[i], *inboxes_[i]}};
     }
     // Runs every context (the first on the calling thread) until each is out of work.
     void run() {
@@ -80,6 +81,7 @@ public:
 
 private:
     std::vector<std::unique_ptr<deadline_sweeper>> sweepers_;  // outlive the contexts (see above)
+    std::vector<std::unique_ptr<completion_inbox>> inboxes_;   // outlive the contexts' pending drains
     std::vector<std::unique_ptr<asio::io_context>> contexts_;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
     std::size_t next_ = 0;  // used by the accept loop only

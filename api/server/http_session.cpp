@@ -77,8 +77,12 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
 public:
     // `tls` is the context of a TLS session, null for a plain one.
     http_session(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls, server_state& state,
-                 deadline_sweeper& sweeper)
-        : tls_(std::move(tls)), stream_(make_stream(std::move(socket), tls_.get())), sweeper_(sweeper), state_(state) {
+                 io_thread_services home)
+        : tls_(std::move(tls)),
+          stream_(make_stream(std::move(socket), tls_.get())),
+          sweeper_(home.sweeper),
+          inbox_(home.inbox),
+          state_(state) {
         state_.counters.connection_opened();
     }
 
@@ -105,6 +109,7 @@ private:
     Stream stream_;
     bool handshake_done_ = false;  // TLS only: close_notify may be sent
     deadline_sweeper& sweeper_;
+    completion_inbox& inbox_;
     std::optional<deadline_sweeper::handle> deadline_;  // registered while run() runs
     beast::flat_buffer buffer_;
     server_state& state_;
@@ -299,17 +304,17 @@ private:
     }
 
     // The answer of a write the store completes later: waits, holding no
-    // thread, for the store to hand back what makes the answer, and makes it
-    // here. The I/O thread does not run out of work meanwhile.
+    // thread, for the store to hand back what makes the answer (through this
+    // I/O thread's inbox), and makes it here. The I/O thread does not run
+    // out of work meanwhile.
     asio::awaitable<response> await_deferred(std::function<void(answer_sink)> start) {
         auto executor = co_await asio::this_coro::executor;
         auto make = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(answer_maker)>(
-            [&start, executor](auto handler) {
+            [this, &start, executor](auto handler) {
                 auto resume = std::make_shared<decltype(handler)>(std::move(handler));
                 auto work = std::make_shared<asio::executor_work_guard<asio::any_io_executor>>(executor);
-                start([resume, work](answer_maker make) {
-                    asio::post(work->get_executor(),
-                               [resume, make = std::move(make)]() mutable { std::move(*resume)(std::move(make)); });
+                start([resume, work, &inbox = inbox_](answer_maker make) {
+                    inbox.push([resume, make = std::move(make)]() mutable { std::move(*resume)(std::move(make)); });
                     work->reset();
                 });
             },
@@ -597,16 +602,16 @@ void session_registry::stop_all(std::function<void()> on_drained) {
     for (auto& stop : stops) stop(false);
 }
 
-void start_session(tcp::socket socket, server_state& state, deadline_sweeper& sweeper) {
+void start_session(tcp::socket socket, server_state& state, io_thread_services home) {
     boost::system::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);  // a peer already gone is the session's to notice
     if (state.tls == nullptr) {
-        std::make_shared<http_session<tcp::socket>>(std::move(socket), nullptr, state, sweeper)->start();
+        std::make_shared<http_session<tcp::socket>>(std::move(socket), nullptr, state, home)->start();
         return;
     }
     // The context current now, kept for this connection's life.
     auto context = state.tls->current();
-    std::make_shared<http_session<tls_stream>>(std::move(socket), std::move(context), state, sweeper)->start();
+    std::make_shared<http_session<tls_stream>>(std::move(socket), std::move(context), state, home)->start();
 }
 
 void refuse_connection(tcp::socket socket, server_state& state) {

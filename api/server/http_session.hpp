@@ -7,6 +7,7 @@
 // thread-safe.
 #pragma once
 
+#include "api/server/completion_inbox.hpp"
 #include "api/server/deadline_sweeper.hpp"
 #include "api/server/http_server.hpp"
 #include "api/metrics.hpp"
@@ -62,11 +63,18 @@ struct server_state {
     tls_context* tls = nullptr;  // non-null: every connection speaks HTTPS only
 };
 
+// What a connection uses of the I/O thread it lives on: its deadlines, and
+// the inbox where the store's callbacks for its queued writes arrive.
+struct io_thread_services {
+    deadline_sweeper& sweeper;
+    completion_inbox& inbox;
+};
+
 // Takes ownership of an accepted socket and serves it until it closes (over
 // TLS with the context current now when state.tls is set). A
 // session that fails in any way (an exception included) closes its own
 // connection only, and unregisters itself whatever the way it ended.
-void start_session(boost::asio::ip::tcp::socket socket, server_state& state, deadline_sweeper& sweeper);
+void start_session(boost::asio::ip::tcp::socket socket, server_state& state, io_thread_services home);
 // Logs an exception that ended a coroutine, if any (asio::detached drops it).
 void log_if_failed(const char* what, std::exception_ptr e);
 

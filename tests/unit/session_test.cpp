@@ -5,6 +5,7 @@
 #include "support/store_fixture.hpp"
 
 #include "api/router.hpp"
+#include "api/server/completion_inbox.hpp"
 #include "api/server/deadline_sweeper.hpp"
 #include "api/server/http_session.hpp"
 
@@ -51,6 +52,7 @@ struct session_fixture : test::store_fixture {
     api::server_state state{config, routes, nullptr, counters, blocking, {}, {false}, {1}};
     asio::io_context ioc{1};
     api::deadline_sweeper sweeper{ioc};
+    api::completion_inbox inbox{ioc};
     tcp::acceptor acceptor{ioc, {asio::ip::make_address("127.0.0.1"), 0}};
 
     ~session_fixture() {
@@ -68,7 +70,7 @@ struct session_fixture : test::store_fixture {
     void accept(int remaining) {
         if (remaining == 0) return;
         acceptor.async_accept([this, remaining](boost::system::error_code ec, tcp::socket socket) {
-            if (!ec) api::start_session(std::move(socket), state, sweeper);
+            if (!ec) api::start_session(std::move(socket), state, {sweeper, inbox});
             accept(remaining - 1);
         });
     }
@@ -97,6 +99,56 @@ TEST_CASE_FIXTURE(session_fixture, "a handler that throws gets 500, closes its c
     CHECK(counters.open_connections() == 0);
     CHECK(state.registry.size() == 0);
     CHECK(sweeper.size() == 0);
+}
+
+TEST_CASE_FIXTURE(session_fixture, "a chunk PUT and a publish queued to the store are answered on their I/O thread") {
+    // On a store that queues writes (RocksDB) the handlers answer through
+    // the store's callback; on one that does not, on the blocking pool.
+    state.handle = [this](const api::request& req, const api::route_match& route) { return routes.handle(req, route); };
+    auto server = serve(2);
+    auto port = acceptor.local_endpoint().port();
+    auto user = "/0.1/" + test::make_id(8).to_string();
+    const std::string chunk = "queued chunk";
+    auto id = sha256_of(chunk).to_string();
+    auto put = send_and_read(port, "PUT " + user + "/chunks/" + id + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                                       "Content-Length: " + std::to_string(chunk.size()) + "\r\n\r\n" + chunk);
+    auto body = R"({"chunks":[],"transactions":[{"id":")" + test::make_id(1).to_string() +
+                R"(","parent":"00000000-0000-0000-0000-000000000000","chunks":[")" + id + R"("]}],"head":")" +
+                test::make_id(1).to_string() + R"("})";
+    auto publish = send_and_read(port, "POST " + user + "/publish HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    server.join();  // ioc.run() returned: no write's answer is left waiting
+    CHECK_MESSAGE(put.starts_with("HTTP/1.1 201"), put);
+    CHECK_MESSAGE(publish.starts_with("HTTP/1.1 200"), publish);
+    CHECK(publish.find(R"("seq":1)") != std::string::npos);
+    CHECK(store->head(test::make_id(8)).value() == head_state{test::make_id(1), 1});
+    CHECK(counters.open_connections() == 0);
+}
+
+TEST_CASE("a completion inbox runs what any thread pushes, on its context, in the order each thread pushed") {
+    asio::io_context ioc{1};
+    api::completion_inbox inbox(ioc);
+    constexpr int per_thread = 2000;
+    std::vector<int> seen[2];
+    std::thread::id runner;
+    bool off_thread = false;
+    auto push_all = [&](int which) {
+        for (int i = 0; i < per_thread; ++i)
+            inbox.push([&, which, i] {
+                seen[which].push_back(i);
+                off_thread = off_thread || std::this_thread::get_id() != runner;
+            });
+    };
+    std::thread a(push_all, 0), b(push_all, 1);
+    a.join();
+    b.join();
+    runner = std::this_thread::get_id();
+    ioc.run();
+    for (auto& s : seen) {
+        REQUIRE(s.size() == per_thread);
+        for (int i = 0; i < per_thread; ++i) CHECK(s[i] == i);
+    }
+    CHECK_FALSE(off_thread);
 }
 
 TEST_CASE("the sweeper watches a connection added while its cancelled wait is still queued") {
