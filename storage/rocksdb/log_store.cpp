@@ -217,7 +217,9 @@ outcome<stored_transaction> rocksdb_store::impl::plan_transaction(const uuid& us
     transaction_record record{t.id, t.parent, parent_seq + 1, t.chunks};
     batch.Put(handle->meta(), keys::transaction(user, t.id), keys::encode_transaction(record));
     batch.Put(handle->meta(), keys::child(user, t.parent, t.id), rocksdb::Slice());
-    batch.Put(handle->meta(), keys::uncommitted(user, t.id), keys::encode_time(now()));
+    // A publish's new transactions (pending set) get this record from
+    // plan_publish, once it knows which of them stay uncommitted.
+    if (pending == nullptr) batch.Put(handle->meta(), keys::uncommitted(user, t.id), keys::encode_time(now()));
     add_references(user, t.chunks, 1, batch);
     return stored_transaction{insert_result::created, std::move(record)};
 }

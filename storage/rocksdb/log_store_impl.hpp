@@ -235,15 +235,21 @@ struct rocksdb_store::impl {
 
     // The batch that moves HEAD from `h` to `target`, or the reason it may
     // not. Each newly committed transaction gets its chain entry, with the
-    // commit time, and stops being uncommitted.
+    // commit time, and stops being uncommitted; one of `pending` (created by
+    // the same request, with no uncommitted record) is added to `committed_now`.
     outcome<void> plan_advance(const uuid& user, const head_state& h, const transaction_record& target,
-                               rocksdb::WriteBatch& batch, const pending_transactions* pending = nullptr) {
+                               rocksdb::WriteBatch& batch, const pending_transactions* pending = nullptr,
+                               std::unordered_set<uuid, id_hash>* committed_now = nullptr) {
         if (target.seq <= h.seq) return conflict(h, "target is not a descendant of HEAD");
         auto committed = now();
         transaction_record cur = target;
         for (;;) {
             batch.Put(handle->meta(), keys::chain(user, cur.seq), keys::encode_chain_entry({cur.id, committed}));
-            batch.Delete(handle->meta(), keys::uncommitted(user, cur.id));
+            if (pending != nullptr && pending->contains(cur.id)) {
+                if (committed_now != nullptr) committed_now->insert(cur.id);
+            } else {
+                batch.Delete(handle->meta(), keys::uncommitted(user, cur.id));
+            }
             if (cur.seq == h.seq + 1) break;
             auto parent = find_transaction(user, cur.parent, pending);
             if (!parent) return parent.error();
@@ -306,7 +312,8 @@ struct rocksdb_store::impl {
     // re-send of a committed head (nothing to do), a conflict, or an advance
     // added to `batch` and recorded in `result` (whose `before` is set).
     outcome<void> plan_publish_head(const uuid& user, const uuid& target, const pending_transactions& pending,
-                                    rocksdb::WriteBatch& batch, publish_result& result);
+                                    rocksdb::WriteBatch& batch, publish_result& result,
+                                    std::unordered_set<uuid, id_hash>& committed_now);
 
     // Everything of a publish after its locks are taken: plans the request
     // on top of what `batch` already holds and reserves quota.

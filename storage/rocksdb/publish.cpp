@@ -23,7 +23,8 @@ std::vector<std::string_view> rocksdb_store::impl::ids_of(const publish_request&
 // re-send of a committed head, a conflict, or an advance added to `batch`.
 outcome<void> rocksdb_store::impl::plan_publish_head(const uuid& user, const uuid& target_id,
                                                  const pending_transactions& pending, rocksdb::WriteBatch& batch,
-                                                 publish_result& result) {
+                                                 publish_result& result,
+                                                 std::unordered_set<uuid, id_hash>& committed_now) {
     const auto& h = result.before;
     auto target = find_transaction(user, target_id, &pending);
     if (!target) return target.error();
@@ -42,7 +43,7 @@ outcome<void> rocksdb_store::impl::plan_publish_head(const uuid& user, const uui
     auto children = has_children(user, target_id, &pending);
     if (!children) return children.error();
     if (*children) return conflict(h, "the transaction has children");
-    if (auto plan = plan_advance(user, h, **target, batch, &pending); !plan) return plan.error();
+    if (auto plan = plan_advance(user, h, **target, batch, &pending, &committed_now); !plan) return plan.error();
     result.after = head_state{target_id, (*target)->seq};
     result.head_advanced = true;
     return {};
@@ -96,9 +97,15 @@ outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const u
     auto h = read_head(user);
     if (!h) return h.error();
     result.before = result.after = *h;
+    std::unordered_set<uuid, id_hash> committed_now;
     if (request.head)
-        if (auto planned = plan_publish_head(user, *request.head, pending, batch, result); !planned)
+        if (auto planned = plan_publish_head(user, *request.head, pending, batch, result, committed_now); !planned)
             return planned.error();
+    // The new transactions the advance did not commit wait for a later one
+    // (or for garbage collection); the committed ones never needed the record.
+    for (const auto& t : request.transactions)
+        if (pending.contains(t.id) && !committed_now.contains(t.id))
+            batch.Put(handle->meta(), keys::uncommitted(user, t.id), keys::encode_time(now()));
     if (batch.Count() == 0) return planned_write<publish_result>{result, std::nullopt};
     auto quota = reserve_quota(user, result.chunk_bytes_created);
     if (!quota) return quota.error();

@@ -49,6 +49,26 @@ TEST_CASE_FIXTURE(test::gc_fixture, "dead and pending transactions go after the 
     CHECK(store->advance_head(user, make_id(20)));
 }
 
+TEST_CASE_FIXTURE(test::gc_fixture, "a publish's transactions its advance leaves uncommitted go after the grace period") {
+    // One request: 1 <- 2 (made HEAD), and 3, a sibling of 2 the advance
+    // does not commit; 4 in a second request names no head at all.
+    storage::publish_request r;
+    r.transactions = {{make_id(1), root_id, std::nullopt, {}},
+                      {make_id(2), make_id(1), std::nullopt, {}},
+                      {make_id(3), make_id(1), std::nullopt, {}}};
+    r.head = make_id(2);
+    REQUIRE(store->publish(user, r));
+    REQUIRE(store->publish(user, {{}, {{make_id(4), make_id(2), std::nullopt, {}}}, std::nullopt}));
+    pass_time(61min);
+    auto gc = collect();
+    CHECK(gc.transactions == 2);
+    CHECK_FALSE(has_transaction(make_id(3)));
+    CHECK_FALSE(has_transaction(make_id(4)));
+    CHECK(store->head(user).value() == head_state{make_id(2), 2});
+    CHECK(store->committed_transaction(user, make_id(1)).value());
+    check_invariants();
+}
+
 TEST_CASE_FIXTURE(test::gc_fixture, "a transaction named as parent by a remaining one is kept, whatever its age") {
     chain(1, 1, root_id);
     transaction(make_id(2), make_id(1));  // old pending parent ...
