@@ -45,6 +45,16 @@ response health(handler_context& ctx) {
                                {"status", "unavailable"}});
 }
 
+// The store's commit pipeline: writes per group is their ratio.
+std::string write_group_metrics(const storage::log_store::write_group_stats& stats) {
+    return "# HELP chunklog_write_groups_total Groups of writes committed by the store's commit pipeline, one synced "
+           "write each.\n# TYPE chunklog_write_groups_total counter\nchunklog_write_groups_total " +
+           std::to_string(stats.groups) +
+           "\n# HELP chunklog_grouped_writes_total Writes committed (or refused) through the store's commit "
+           "pipeline.\n# TYPE chunklog_grouped_writes_total counter\nchunklog_grouped_writes_total " +
+           std::to_string(stats.writes) + "\n";
+}
+
 }  // namespace
 
 response handle_service(handler_context& ctx, route_kind kind) {
@@ -62,7 +72,8 @@ response handle_service(handler_context& ctx, route_kind kind) {
         return json_response(200, limits);
     }
     case route_kind::metrics:
-        return text_response("text/plain; version=0.0.4; charset=utf-8", ctx.counters.render());
+        return text_response("text/plain; version=0.0.4; charset=utf-8",
+                             ctx.counters.render() + write_group_metrics(ctx.store.write_groups()));
     default: break;
     }
     return error_response(errc::not_found, "no such path");

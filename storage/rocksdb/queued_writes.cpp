@@ -82,6 +82,10 @@ bool rocksdb_store::queues_writes() const noexcept { return true; }
 
 void rocksdb_store::drain_writes() { impl_->pipeline->drain(); }
 
+log_store::write_group_stats rocksdb_store::write_groups() const {
+    return {impl_->pipeline->groups(), impl_->pipeline->writes()};
+}
+
 void rocksdb_store::publish_queued(const uuid& user, publish_request request,
                                    std::function<void(outcome<publish_result>)> done) {
     queue_publish(*impl_, user, std::make_shared<const publish_request>(std::move(request)), std::move(done));

@@ -49,6 +49,7 @@ public:
     void put_chunk_queued(const uuid& user, const digest& id, std::string_view bytes,
                           std::function<void(outcome<insert_result>)> done) override;
     void drain_writes() override;
+    write_group_stats write_groups() const override;
     outcome<publish_result> add_version(const uuid& user, const new_version& v) override;
     outcome<child_version> find_child_version(const uuid& user, const uuid& parent) const override;
     outcome<bool> put_version_snapshot(const uuid& user, const uuid& version, const digest& chunk, std::string_view bytes) override;

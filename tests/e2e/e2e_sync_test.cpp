@@ -1,6 +1,7 @@
 // End-to-end: the sync extensions over loopback. GET log paging and chunk
 // de-duplication, and the long poll woken by another client or by shutdown.
 #include "support/live_server.hpp"
+#include "support/test_store.hpp"
 
 #include <chunklog/base64.hpp>
 
@@ -146,6 +147,16 @@ TEST_CASE_FIXTURE(sync_server, "a long poll is woken by a publish") {
     CHECK(metric(conn, "chunklog_head_advances_total") == 1);
     CHECK(metric(conn, "chunklog_transactions_stored_total") == 2);
     CHECK(metric(conn, "chunklog_chunks_stored_total") == 3);
+    // The RocksDB store's commit pipeline took the write; PostgreSQL has none.
+    auto groups = metric(conn, "chunklog_write_groups_total");
+    auto grouped = metric(conn, "chunklog_grouped_writes_total");
+    if (on_postgresql()) {
+        CHECK(groups == 0);
+        CHECK(grouped == 0);
+    } else {
+        CHECK(grouped == 1);  // the one publish
+        CHECK(groups == 1);
+    }
 }
 
 TEST_CASE("GET log ends a page early at max_log_page_bytes, with at least one transaction") {

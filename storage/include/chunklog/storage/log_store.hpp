@@ -331,6 +331,13 @@ public:
     // Returns once every write queued before the call has called its `done`
     // (so that what those callbacks reach can be destroyed afterwards).
     virtual void drain_writes() {}
+    // What the store's commit pipeline did since the store opened: groups
+    // committed and writes in them (zeros for a store without one).
+    struct write_group_stats {
+        std::uint64_t groups = 0;
+        std::uint64_t writes = 0;
+    };
+    virtual write_group_stats write_groups() const { return {}; }
     // TaskChampion versions (protocol section 12; storage/versions.cpp).
     // add_version stores the chunk and the transaction and advances HEAD in
     // one atomic, synced write, when v.parent is HEAD or the user has no
