@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <iterator>
 #include <optional>
 #include <pthread.h>
 #include <shared_mutex>
@@ -164,23 +165,23 @@ void commit_pipeline::run() {
     for (;;) {
         work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping, with nothing left
+        // The writes queued while a group ran join the ones still waiting,
+        // behind them, so that the next group can hold them all.
         queue waiting;
-        waiting.swap(queue_);
-        lock.unlock();
-        while (!waiting.empty()) {
-            auto before = waiting.size();
-            run_group(waiting);
+        while (!queue_.empty() || !waiting.empty()) {
+            std::move(queue_.begin(), queue_.end(), std::back_inserter(waiting));
+            queue_.clear();
+            lock.unlock();
+            auto done = run_group(waiting);
             lock.lock();
             ++groups_;
-            delivered_ += before - waiting.size();
-            lock.unlock();
+            delivered_ += done;
             drained_.notify_all();
         }
-        lock.lock();
     }
 }
 
-void commit_pipeline::run_group(queue& waiting) {
+std::size_t commit_pipeline::run_group(queue& waiting) {
     if (before_group_) before_group_(waiting.size());
     group_locks held(locks_);
     rocksdb::WriteBatch batch;
@@ -212,6 +213,7 @@ void commit_pipeline::run_group(queue& waiting) {
     }
     held.release();
     for (auto& m : members) m.write->deliver();
+    return members.size();
 }
 
 }  // namespace chunklog::storage

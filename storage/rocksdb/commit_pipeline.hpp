@@ -84,7 +84,9 @@ public:
 private:
     using queue = std::deque<std::unique_ptr<pipeline_write>>;
     void run();
-    void run_group(queue& waiting);
+    // Takes one group from the front of `waiting`, commits and delivers it;
+    // returns how many writes it took.
+    std::size_t run_group(queue& waiting);
 
     user_locks& locks_;
     std::function<outcome<void>(rocksdb::WriteBatch&)> commit_;
