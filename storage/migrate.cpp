@@ -217,7 +217,9 @@ public:
              chunks_->Next()) {
             auto id = digest::from_bytes(chunks_->key().ToStringView().substr(uuid::size));
             if (!id) return user_error(user, "a chunk key that is not a SHA-256: run chunklogd verify on the source");
-            if (auto done = fn(*id, chunks_->value().ToStringView()); !done) return done;
+            auto bytes = reader_.files().bytes_of(user, *id, chunks_->value().ToStringView(), buffer_);
+            if (!bytes) return user_error(user, bytes.error().message);
+            if (auto done = fn(*id, *bytes); !done) return done;
         }
         if (!chunks_->status().ok()) return read_error(chunks_->status());
         return {};
@@ -286,6 +288,7 @@ public:
 private:
     store_reader& reader_;
     std::unique_ptr<rocksdb::Iterator> meta_, chunks_, accounts_;
+    std::string buffer_;  // a chunk read from its file
 };
 
 // Each chunk's references: the transactions naming it, once each, and the snapshot.

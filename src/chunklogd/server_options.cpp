@@ -43,6 +43,7 @@ po::options_description describe(api::server_config& c, parsed_options& out, raw
         ("store", po::value(&raw.store), "rocksdb:DIR (the default: rocksdb:DATA_DIR) or a PostgreSQL connection URI postgresql://HOST/DB (or postgresql:KEY=VALUE ... , libpq's form); the password comes from libpq's sources (PGPASSWORD, ~/.pgpass), never put it here")
         ("db-pool-size", po::value(&c.store.pool_size)->default_value(c.store.pool_size), "PostgreSQL connections this node opens at most")
         ("block-cache-bytes", po::value(&c.store.block_cache_bytes)->default_value(c.store.block_cache_bytes), "RocksDB read cache for table blocks and chunks")
+        ("chunk-file-bytes", po::value(&c.store.chunk_file_bytes)->default_value(c.store.chunk_file_bytes), "RocksDB: a chunk PUT of at least this many bytes is written once, to a file of its own (0: never)")
         ("threads", po::value(&c.io_threads)->default_value(0), "I/O threads (0: one per core)")
         ("blocking-threads", po::value(&c.blocking_threads)->default_value(32), "threads that wait on synced writes")
         ("max-chunk-bytes", po::value(&l.max_chunk_bytes)->default_value(l.max_chunk_bytes), "largest chunk accepted")

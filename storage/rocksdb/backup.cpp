@@ -31,9 +31,12 @@ outcome<void> fsync_path(const std::filesystem::path& p) {
 
 outcome<void> sync_tree(const std::filesystem::path& dir) {
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.is_regular_file())
-            if (auto s = fsync_path(entry.path()); !s) return s;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        auto synced = entry.is_regular_file() ? fsync_path(entry.path())
+                      : entry.is_directory()  ? sync_tree(entry.path())  // the chunk files
+                                              : outcome<void>{};
+        if (!synced) return synced;
+    }
     if (ec) return make_error(errc::internal, "cannot list " + dir.string() + ": " + ec.message());
     return fsync_path(dir);
 }
@@ -59,8 +62,10 @@ public:
         auto s = rocksdb::DB::Open(options, dir.string(), families, &handles, &raw);
         if (!s.ok()) return make_error(errc::internal, "cannot create a store in " + dir.string() + ": " + s.ToString());
         std::unique_ptr<rocksdb::DB> to(raw);
-        auto copied = copy_family(*to, from_.meta(), handles[0]);
-        if (copied) copied = copy_family(*to, from_.chunks(), handles[1]);
+        chunk_files files(dir, rocksdb::FileSystem::Default());
+        auto copied = files.create();
+        if (copied) copied = copy_family(*to, from_.meta(), handles[0]);
+        if (copied) copied = copy_family(*to, from_.chunks(), handles[1], &files);
         if (copied) copied = copy_family(*to, from_.accounts(), handles[2]);
         if (copied) {
             s = to->Flush(rocksdb::FlushOptions{}, handles);
@@ -75,7 +80,10 @@ public:
     }
 
 private:
-    outcome<void> copy_family(rocksdb::DB& to, rocksdb::ColumnFamilyHandle* from_cf, rocksdb::ColumnFamilyHandle* to_cf) {
+    // `files`: where the chunk files the family refers to are copied (the
+    // chunks family only).
+    outcome<void> copy_family(rocksdb::DB& to, rocksdb::ColumnFamilyHandle* from_cf, rocksdb::ColumnFamilyHandle* to_cf,
+                              const chunk_files* files = nullptr) {
         rocksdb::WriteOptions unlogged;
         unlogged.disableWAL = true;  // the copy is flushed and synced as a whole before it counts
         rocksdb::WriteBatch batch;
@@ -87,6 +95,9 @@ private:
         };
         auto it = from_.scan(from_cf);
         for (it->SeekToFirst(); it->Valid(); it->Next()) {
+            if (files != nullptr)
+                if (auto copied = copy_chunk_file(it->key().ToStringView(), it->value().ToStringView(), *files); !copied)
+                    return copied;
             batch.Put(to_cf, it->key(), it->value());
             ++report_.keys;
             report_.bytes += it->key().size() + it->value().size();
@@ -95,6 +106,21 @@ private:
         }
         if (!it->status().ok()) return make_error(errc::internal, "cannot read the store: " + it->status().ToString());
         return write();
+    }
+
+    // Copies the file a chunks-family entry refers to, if it refers to one,
+    // under the same name (the reference stays valid).
+    outcome<void> copy_chunk_file(std::string_view key, std::string_view value, const chunk_files& to) {
+        auto user = key.size() == uuid::size + digest::size ? uuid::from_bytes(key.substr(0, uuid::size)) : std::nullopt;
+        auto id = user ? digest::from_bytes(key.substr(uuid::size)) : std::nullopt;
+        auto ref = id ? decode_chunk_file_ref(*id, value) : std::nullopt;
+        if (!ref) return {};
+        auto from = from_.files().path_of(*user, *id, ref->number);
+        std::error_code ec;
+        std::filesystem::copy_file(from, to.path_of(*user, *id, ref->number), ec);
+        if (ec) return make_error(errc::internal, "cannot copy the chunk file " + from + ": " + ec.message());
+        report_.bytes += ref->size;
+        return {};
     }
 
     store_reader& from_;

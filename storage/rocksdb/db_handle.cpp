@@ -165,6 +165,7 @@ outcome<std::unique_ptr<db_handle>> db_handle::open(const store_options& options
     h->write_options_.sync = options.sync_writes;
     h->log_error_ = options.log_error;
     h->resume_interval_ = std::max<std::chrono::milliseconds>(options.resume_interval, std::chrono::milliseconds(1));
+    h->dir_ = options.dir;
 
     rocksdb::DBOptions db_options;
     db_options.create_if_missing = true;
@@ -274,6 +275,20 @@ void db_handle::enter_no_space(const std::string& cause) {
     resume_wake_.notify_all();
 }
 
+void db_handle::enter_no_space_for_file(const std::string& cause, std::uint64_t bytes) {
+    constexpr std::uint64_t margin = 1 << 20;  // and some room for the log and the tables
+    file_room_needed_.store(bytes + margin, std::memory_order_release);
+    enter_no_space(cause);
+}
+
+bool db_handle::has_room_for_files() const {
+    auto needed = file_room_needed_.load(std::memory_order_acquire);
+    if (needed == 0) return true;
+    std::error_code ec;
+    auto space = std::filesystem::space(dir_, ec);
+    return !ec && space.available >= needed;
+}
+
 void db_handle::enter_failed() { state_.store(write_state::failed, std::memory_order_release); }
 
 void db_handle::run_resumer() {
@@ -284,8 +299,9 @@ void db_handle::run_resumer() {
         lock.unlock();
         auto s = db_->Resume();
         std::string message;
-        if (s.ok()) {
+        if (s.ok() && has_room_for_files()) {
             auto expected = write_state::no_space;
+            file_room_needed_.store(0, std::memory_order_release);
             if (state_.compare_exchange_strong(expected, write_state::ok, std::memory_order_acq_rel))
                 message = "disk space is available again: writes resumed";
         } else if (!s.IsBusy() && s.severity() >= rocksdb::Status::kFatalError) {

@@ -74,11 +74,18 @@ public:
 
     static error read_error(const rocksdb::Status& s);
 
+    // A write of `bytes` outside RocksDB (a chunk file) found the disk full:
+    // commits are refused as for a full write-ahead log, until RocksDB takes
+    // writes and the data directory's file system has room for that write
+    // again (RocksDB alone, holding no error, would resume at once).
+    void enter_no_space_for_file(const std::string& cause, std::uint64_t bytes);
+
 private:
     class no_space_listener;
     db_handle() = default;
     void report(const std::string& message) const;
     void enter_no_space(const std::string& cause);
+    bool has_room_for_files() const;
     void enter_failed();
     void run_resumer();
     outcome<void> write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch& batch);
@@ -96,6 +103,8 @@ private:
 
     // The resumer: waits for no_space, then tries DB::Resume() every interval.
     std::chrono::milliseconds resume_interval_{1000};
+    std::filesystem::path dir_;
+    std::atomic<std::uint64_t> file_room_needed_{0};  // 0: no chunk file write is waiting for room
     std::mutex resume_mutex_;
     std::condition_variable resume_wake_;
     bool stopping_ = false;  // guarded by resume_mutex_

@@ -11,7 +11,8 @@
 // adds its chunk references and, when not committed, its 'U' record. Each
 // batch also records the last key it converted in the accounts family, so
 // an upgrade cut short (a crash, a full disk) resumes where it stopped and
-// counts no reference twice. The last write records format 2, synced.
+// counts no reference twice. The last write records the current format,
+// synced. Format 2 becomes 3 by recording it (record_format_3).
 #include "storage/rocksdb/log_store_impl.hpp"
 
 #include <iostream>
@@ -91,6 +92,17 @@ void tell(const std::function<void(std::string_view)>& log_info, const std::stri
 
 }  // namespace
 
+// Format 3 only adds chunk file references, which a format 2 store has
+// none of: recording the number is the whole upgrade (after which an older
+// chunklogd, which would read a reference as the chunk's bytes, refuses it).
+outcome<void> rocksdb_store::impl::record_format_3(const std::function<void(std::string_view)>& log_info) {
+    rocksdb::WriteBatch batch;
+    batch.Put(handle->accounts(), keys::format_version(), keys::encode_u64(3));
+    if (auto c = handle->commit(batch); !c) return c.error();
+    tell(log_info, "the data directory is at store format 3 now (from 2: large chunks may be kept in files)");
+    return {};
+}
+
 outcome<void> rocksdb_store::impl::open_format(const std::function<void(std::string_view)>& log_info) {
     const auto current = std::to_string(keys::current_format);
     auto recorded = handle->get(handle->accounts(), keys::format_version());
@@ -103,6 +115,7 @@ outcome<void> rocksdb_store::impl::open_format(const std::function<void(std::str
             return make_error(errc::internal, "the data directory has store format " + std::to_string(*version) +
                                                   ", written by a newer chunklogd; this one reads format " + current +
                                                   " at most. Run a newer chunklogd (nothing was changed).");
+        if (*version == 2) return record_format_3(log_info);
         return make_error(errc::internal, "unknown store format " + std::to_string(*version));
     }
 

@@ -347,12 +347,18 @@ private:
         if (!unreferenced) return unreferenced.error();
         rocksdb::WriteBatch batch;
         std::int64_t count = 0, bytes = 0;
+        std::vector<std::pair<digest, std::uint64_t>> files;  // chunk id, file number
         for (const auto& id : *unreferenced) {
             auto value = h_.get(h_.meta(), keys::chunk_size(user, id));
             if (!value) return value.error();
             if (!*value) continue;  // removed by DELETE meanwhile
             auto meta = keys::decode_chunk_meta(**value);
             if (!meta || meta->stored >= grace_cutoff_) continue;  // re-sent meanwhile
+            if (meta->size >= chunk_files::min_bytes) {
+                auto file = file_of(user, id);
+                if (!file) return file.error();
+                if (*file) files.emplace_back(id, **file);
+            }
             batch.Delete(h_.chunks(), keys::chunk(user, id));
             batch.Delete(h_.meta(), keys::chunk_size(user, id));
             batch.Delete(h_.meta(), keys::references(user, id));
@@ -367,6 +373,25 @@ private:
         removal->committed();
         result_.chunks += static_cast<std::uint64_t>(count);
         result_.bytes += static_cast<std::uint64_t>(bytes);
+        return remove_files(user, files);
+    }
+
+    // The number of the file holding the chunk, when it has one.
+    outcome<std::optional<std::uint64_t>> file_of(const uuid& user, const digest& id) {
+        auto value = h_.get(h_.chunks(), keys::chunk(user, id));
+        if (!value) return value.error();
+        auto ref = *value ? decode_chunk_file_ref(id, **value) : std::nullopt;
+        return ref ? std::optional<std::uint64_t>{ref->number} : std::nullopt;
+    }
+
+    // Removes the files of chunks whose removal was just committed, once
+    // that is synced (a power cut must not bring back a reference to a
+    // file that is gone).
+    outcome<void> remove_files(const uuid& user, const std::vector<std::pair<digest, std::uint64_t>>& files) {
+        if (files.empty()) return {};
+        if (auto synced = h_.sync_wal(); !synced) return synced;
+        for (const auto& [id, number] : files)
+            if (auto r = s_.files->remove(user, id, number); !r) return r;
         return {};
     }
 

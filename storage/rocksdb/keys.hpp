@@ -7,9 +7,10 @@
 // their secret's hash, apart from the per-user keys. Integers are big-endian
 // so that byte order is numeric order; times are Unix milliseconds.
 //
-// Store format 2 (format 1, the layout before garbage collection, had no
-// 'v' key, no 'U', 'R', 'P' or 'F' keys, and no times in 'C' and 'Q'
-// values; storage/format.cpp upgrades it in place):
+// Store format 3 (format 2 had no chunk file references; format 1, the
+// layout before garbage collection, had no 'v' key, no 'U', 'R', 'P' or 'F'
+// keys, and no times in 'C' and 'Q' values; storage/format.cpp upgrades
+// both in place):
 //
 //   column family "default" (metadata)
 //     user 'H'                 -> head id (16) | head seq (8)
@@ -43,7 +44,9 @@
 //                                 older GC pass leaves it stale, which readers
 //                                 and this verifier accept)
 //   column family "chunks"
-//     user sha256              -> chunk bytes
+//     user sha256              -> chunk bytes, or (format 3) a reference to the
+//                                 file holding them: 16 fixed bytes | file number (8)
+//                                 | size (8) (chunk_files.hpp)
 //   column family "accounts"
 //     't' sha256(secret)       -> format 1 (1) | user (16) | scope (1) | created (8)
 //                                 | has expiry (1) | [expires (8)] | id length (1) | id | label
@@ -95,7 +98,7 @@ enum class account_tag : char {
 };
 
 // The store format this code reads and writes.
-inline constexpr std::uint64_t current_format = 2;
+inline constexpr std::uint64_t current_format = 3;
 
 std::string head(const uuid& user);
 std::string stats(const uuid& user);

@@ -47,11 +47,11 @@ public:
     }
 
     outcome<std::optional<std::string>> chunk(const digest& id) override {
-        return store_.handle->get(store_.handle->chunks(), keys::chunk(user_, id), snap());
+        return store_.read_chunk(user_, id, snap());
     }
 
     outcome<std::optional<std::string>> cached_chunk(const digest& id) override {
-        auto read = store_.handle->get_cached(store_.handle->chunks(), keys::chunk(user_, id), snap());
+        auto read = store_.read_chunk_cached(user_, id, snap());
         if (!read) return read.error();
         return std::move(read->value);
     }

@@ -3,6 +3,7 @@
 #include "storage/rocksdb/keys.hpp"
 #include "storage/rocksdb/log_store_impl.hpp"
 
+#include <rocksdb/env.h>
 #include <rocksdb/snapshot.h>
 
 #include <algorithm>
@@ -13,6 +14,13 @@
 #include <unordered_set>
 
 namespace chunklog::storage {
+namespace {
+
+// Chunk file writes wait on the disk, not the CPU: a few at once let the
+// file system merge their syncs.
+constexpr std::size_t file_writer_threads = 4;
+
+}  // namespace
 
 std::int64_t rocksdb_store::impl::now() const {
     if (clock) return clock();
@@ -42,11 +50,18 @@ outcome<std::unique_ptr<log_store>> rocksdb_store::open(const store_options& opt
     p->gc_duty = std::clamp(options.gc_duty, 0.01, 1.0);
     p->snapshot_after = options.snapshot_after;
     p->snapshot_age = std::max(options.snapshot_age, std::chrono::milliseconds(0));
+    p->files = std::make_unique<chunk_files>(
+        options.dir, options.env != nullptr ? options.env->GetFileSystem() : rocksdb::FileSystem::Default());
+    if (options.chunk_file_bytes != 0) p->file_threshold = std::max(options.chunk_file_bytes, chunk_files::min_bytes);
     p->pipeline = std::make_unique<commit_pipeline>(
         p->locks, [h = p->handle.get()](rocksdb::WriteBatch& batch) { return h->commit(batch); },
         commit_pipeline::limits{}, options.before_write_group);
-    if (auto format = p->open_format(options.log_info); !format) {
-        auto e = format.error();
+    p->file_writers = std::make_unique<task_threads>(file_writer_threads, "chunklog-files");
+    auto opened = p->open_format(options.log_info);
+    if (opened) opened = p->files->create();
+    if (opened) opened = p->sweep_chunk_files(options.log_info);
+    if (!opened) {
+        auto e = opened.error();
         e.message = options.dir.string() + ": " + e.message;
         return e;
     }
@@ -72,7 +87,7 @@ outcome<user_summary> rocksdb_store::summary(const uuid& user) const {
 }
 
 outcome<std::optional<std::string>> rocksdb_store::chunk(const uuid& user, const digest& id) const {
-    return impl_->handle->get(impl_->handle->chunks(), keys::chunk(user, id));
+    return impl_->read_chunk(user, id);
 }
 
 outcome<std::optional<std::uint64_t>> rocksdb_store::chunk_size(const uuid& user, const digest& id) const {
@@ -85,7 +100,7 @@ outcome<std::optional<std::uint64_t>> rocksdb_store::chunk_size(const uuid& user
 }
 
 outcome<cached_read<std::string>> rocksdb_store::cached_chunk(const uuid& user, const digest& id) const {
-    return impl_->handle->get_cached(impl_->handle->chunks(), keys::chunk(user, id));
+    return impl_->read_chunk_cached(user, id);
 }
 
 outcome<cached_read<std::uint64_t>> rocksdb_store::cached_chunk_size(const uuid& user, const digest& id) const {
@@ -158,13 +173,14 @@ outcome<committed_listing> rocksdb_store::list_committed(const uuid& user, const
 }
 
 outcome<planned_write<insert_result>> rocksdb_store::impl::plan_put_chunk(const uuid& user, const digest& id,
-                                                                          std::string_view bytes,
+                                                                          std::string_view value,
+                                                                          std::uint64_t size,
                                                                           rocksdb::WriteBatch& batch) {
-    auto added = plan_chunk(user, id, bytes, batch);
+    auto added = plan_chunk(user, id, value, size, batch);
     if (!added) return added.error();
     // Sent again: the refreshed stored time keeps it from collection.
     if (!*added) return planned_write<insert_result>{insert_result::already_present, std::nullopt};
-    auto quota = reserve_quota(user, bytes.size());
+    auto quota = reserve_quota(user, size);
     if (!quota) return quota.error();
     return planned_write<insert_result>{insert_result::created, std::move(*quota)};
 }
@@ -261,7 +277,29 @@ outcome<void> rocksdb_store::delete_user(const uuid& user) {
     rocksdb::WriteBatch batch;
     batch.DeleteRange(impl_->handle->meta(), begin, end);
     batch.DeleteRange(impl_->handle->chunks(), begin, end);
-    return impl_->handle->commit(batch);
+    if (auto c = impl_->handle->commit(batch); !c) return c;
+    // The references are gone, synced: the files go too (what a failure
+    // leaves behind, the sweep at the next open removes).
+    auto files = impl_->files->list();
+    if (!files) return files.error();
+    for (const auto& f : *files)
+        if (f.user == user)
+            if (auto r = impl_->files->remove(f.user, f.id, f.number); !r) return r;
+    return {};
+}
+
+outcome<void> rocksdb_store::impl::sweep_chunk_files(const std::function<void(std::string_view)>& log_info) {
+    auto removed = files->sweep([this](const chunk_file_name& f) -> outcome<bool> {
+        auto value = handle->get(handle->chunks(), keys::chunk(f.user, f.id));
+        if (!value) return value.error();
+        if (!*value) return false;
+        auto ref = decode_chunk_file_ref(f.id, **value);
+        return ref && ref->number == f.number;
+    });
+    if (!removed) return removed.error();
+    if (*removed != 0 && log_info)
+        log_info("removed " + std::to_string(*removed) + " chunk file(s) that no chunk refers to");
+    return {};
 }
 
 }  // namespace chunklog::storage

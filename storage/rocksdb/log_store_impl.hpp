@@ -16,6 +16,7 @@
 // holds them until the group is committed (commit_pipeline.hpp).
 #pragma once
 
+#include "storage/rocksdb/chunk_files.hpp"
 #include "storage/rocksdb/commit_pipeline.hpp"
 #include "storage/rocksdb/db_handle.hpp"
 #include "storage/rocksdb/keys.hpp"
@@ -82,9 +83,16 @@ struct rocksdb_store::impl {
     double gc_duty = 1.0;  // in (0, 1]
     std::uint64_t snapshot_after = 0;
     std::chrono::milliseconds snapshot_age{0};
-    // The common writes' path (queued_writes.cpp); declared last, so that it
-    // finishes its queued writes before anything above goes.
+    // Large chunks' files (chunk_files.hpp), and the chunk size from which
+    // a chunk PUT writes one (0: never).
+    std::unique_ptr<chunk_files> files;
+    std::uint64_t file_threshold = 0;
+    // The common writes' path (queued_writes.cpp); declared after what it
+    // uses, so that it finishes its queued writes before any of that goes.
     std::unique_ptr<commit_pipeline> pipeline;
+    // Where chunk files are written before their writes are queued; declared
+    // last: its tasks queue to the pipeline, so it goes first.
+    std::unique_ptr<task_threads> file_writers;
 
     rocksdb::DB& db() { return handle->db(); }
 
@@ -264,11 +272,32 @@ struct rocksdb_store::impl {
     // The chunks of `ids` the user lacks, in order, without repeats.
     outcome<std::vector<digest>> missing_chunks(const uuid& user, std::span<const digest> ids);
 
-    // Adds a chunk the user lacks to `batch` (the caller checked, holding its stripe).
-    void add_chunk(const uuid& user, const digest& id, std::string_view bytes, rocksdb::WriteBatch& batch) {
-        batch.Put(handle->chunks(), keys::chunk(user, id), bytes);
-        batch.Put(handle->meta(), keys::chunk_size(user, id), keys::encode_chunk_meta({bytes.size(), now()}));
-        batch.Merge(handle->meta(), keys::stats(user), keys::encode_stats({1, static_cast<std::int64_t>(bytes.size())}));
+    // Adds a chunk the user lacks to `batch` (the caller checked, holding
+    // its stripe): `value` is its bytes or a reference to its file, `size`
+    // its length.
+    void add_chunk(const uuid& user, const digest& id, std::string_view value, std::uint64_t size,
+                   rocksdb::WriteBatch& batch) {
+        batch.Put(handle->chunks(), keys::chunk(user, id), value);
+        batch.Put(handle->meta(), keys::chunk_size(user, id), keys::encode_chunk_meta({size, now()}));
+        batch.Merge(handle->meta(), keys::stats(user), keys::encode_stats({1, static_cast<std::int64_t>(size)}));
+    }
+
+    // A chunk's bytes as `snap` sees them, read from its file when it has one.
+    outcome<std::optional<std::string>> read_chunk(const uuid& user, const digest& id,
+                                                   const rocksdb::Snapshot* snap = nullptr) {
+        auto value = handle->get(handle->chunks(), keys::chunk(user, id), snap);
+        if (!value || !*value) return value;
+        auto bytes = files->resolve(user, id, std::move(**value));
+        if (!bytes) return bytes.error();
+        return std::optional<std::string>{std::move(*bytes)};
+    }
+
+    // read_chunk() from memory only: a chunk in a file counts as on disk.
+    outcome<cached_read<std::string>> read_chunk_cached(const uuid& user, const digest& id,
+                                                        const rocksdb::Snapshot* snap = nullptr) {
+        auto read = handle->get_cached(handle->chunks(), keys::chunk(user, id), snap);
+        if (read && read->value && decode_chunk_file_ref(id, *read->value)) return cached_read<std::string>{true, {}};
+        return read;
     }
 
     // A chunk the user has was sent again: its stored time starts anew (the
@@ -288,14 +317,15 @@ struct rocksdb_store::impl {
 
     // Adds a new chunk to `batch` unless the user has it (then refreshes
     // its stored time); true when added.
-    outcome<bool> plan_chunk(const uuid& user, const digest& id, std::string_view bytes, rocksdb::WriteBatch& batch) {
+    outcome<bool> plan_chunk(const uuid& user, const digest& id, std::string_view value, std::uint64_t size,
+                             rocksdb::WriteBatch& batch) {
         auto present = handle->get(handle->meta(), keys::chunk_size(user, id));
         if (!present) return present.error();
         if (*present) {
-            refresh_chunk(user, id, bytes.size(), batch);
+            refresh_chunk(user, id, size, batch);
             return false;
         }
-        add_chunk(user, id, bytes, batch);
+        add_chunk(user, id, value, size, batch);
         return true;
     }
 
@@ -328,8 +358,9 @@ struct rocksdb_store::impl {
     static std::vector<std::string_view> ids_of(const publish_request& request);
 
     // The other writes of the commit pipeline, planned with their locks held.
-    outcome<planned_write<insert_result>> plan_put_chunk(const uuid& user, const digest& id, std::string_view bytes,
-                                                         rocksdb::WriteBatch& batch);
+    // `value`: the chunk's bytes or a reference to its file; `size`: its length.
+    outcome<planned_write<insert_result>> plan_put_chunk(const uuid& user, const digest& id, std::string_view value,
+                                                         std::uint64_t size, rocksdb::WriteBatch& batch);
     outcome<planned_write<stored_transaction>> plan_put_transaction(const uuid& user, const new_transaction& t,
                                                                     rocksdb::WriteBatch& batch);
     outcome<planned_write<bool>> plan_advance_head(const uuid& user, const uuid& target, rocksdb::WriteBatch& batch);
@@ -353,6 +384,11 @@ struct rocksdb_store::impl {
 
     // The store format: refuses a newer one, upgrades an older one (format.cpp).
     outcome<void> open_format(const std::function<void(std::string_view)>& log_info);
+    outcome<void> record_format_3(const std::function<void(std::string_view)>& log_info);
+
+    // Removes the chunk files nothing refers to (a crash between a file and
+    // its reference, or a removal cut short); at open, before any write.
+    outcome<void> sweep_chunk_files(const std::function<void(std::string_view)>& log_info);
 };
 
 }  // namespace chunklog::storage

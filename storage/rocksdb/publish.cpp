@@ -79,7 +79,7 @@ outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const u
                 refresh_chunk(user, id, bytes.size(), batch);  // re-sent
                 continue;
             }
-            add_chunk(user, id, bytes, batch);
+            add_chunk(user, id, bytes, bytes.size(), batch);
             ++result.chunks_created;
             result.chunk_bytes_created += bytes.size();
         }

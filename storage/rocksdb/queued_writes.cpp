@@ -66,21 +66,62 @@ void queue_publish(rocksdb_store::impl& s, const uuid& user, std::shared_ptr<con
         });
 }
 
-void queue_put_chunk(rocksdb_store::impl& s, const uuid& user, const digest& id, std::string_view bytes,
-                     std::function<void(outcome<insert_result>)> done) {
+void queue_chunk_value(rocksdb_store::impl& s, const uuid& user, const digest& id, std::string_view value,
+                       std::uint64_t size, std::function<void(outcome<insert_result>)> done) {
     queue_write<insert_result>(
-        s, user, false, chunk_payload{id, bytes},
-        [&s, user](const chunk_payload& p, rocksdb::WriteBatch& batch) {
-            return s.plan_put_chunk(user, p.id, p.bytes, batch);
+        s, user, false, chunk_payload{id, value},
+        [&s, user, size](const chunk_payload& p, rocksdb::WriteBatch& batch) {
+            return s.plan_put_chunk(user, p.id, p.bytes, size, batch);
         },
         chunk_ids, std::move(done));
+}
+
+// A large chunk: on a file writer thread (the caller goes on), its bytes go
+// to a file of their own, synced, then the reference to that file is queued
+// like any chunk. A chunk the user has already is only re-sent (nothing is
+// written). A file that ends up referred to by nothing is removed: at once
+// when the write found the chunk stored (a race with another PUT of it) or
+// exceeded the quota, else (a failed commit, which a restart may yet find
+// in the log) by the sweep when the store next opens.
+void queue_chunk_file(rocksdb_store::impl& s, const uuid& user, const digest& id, std::string_view bytes,
+                      std::function<void(outcome<insert_result>)> done) {
+    s.file_writers->post([&s, user, id, bytes, done = std::move(done)]() mutable {
+        auto stored = s.handle->get(s.handle->meta(), keys::chunk_size(user, id));
+        if (!stored) return done(stored.error());
+        if (*stored) return queue_chunk_value(s, user, id, bytes, bytes.size(), std::move(done));
+        auto ref = s.files->write(user, id, bytes);
+        if (!ref) {
+            if (ref.error().code == errc::insufficient_storage)
+                s.handle->enter_no_space_for_file(ref.error().message, bytes.size());
+            return done(ref.error());
+        }
+        auto value = std::make_shared<const std::string>(encode_chunk_file_ref(*ref));
+        queue_chunk_value(s, user, id, *value, ref->size,
+                          [&s, user, id, value, number = ref->number, done = std::move(done)](outcome<insert_result> r) {
+                              bool unreferenced = r ? *r == insert_result::already_present
+                                                    : r.error().code == errc::quota_exceeded;
+                              if (unreferenced) s.files->remove(user, id, number);
+                              done(std::move(r));
+                          });
+    });
+}
+
+void queue_put_chunk(rocksdb_store::impl& s, const uuid& user, const digest& id, std::string_view bytes,
+                     std::function<void(outcome<insert_result>)> done) {
+    if (auto w = s.check_writable(); !w) return done(w.error());
+    if (s.file_threshold != 0 && bytes.size() >= s.file_threshold)
+        return queue_chunk_file(s, user, id, bytes, std::move(done));
+    queue_chunk_value(s, user, id, bytes, bytes.size(), std::move(done));
 }
 
 }  // namespace
 
 bool rocksdb_store::queues_writes() const noexcept { return true; }
 
-void rocksdb_store::drain_writes() { impl_->pipeline->drain(); }
+void rocksdb_store::drain_writes() {
+    impl_->file_writers->drain();  // their writes queue to the pipeline
+    impl_->pipeline->drain();
+}
 
 log_store::write_group_stats rocksdb_store::write_groups() const {
     return {impl_->pipeline->groups(), impl_->pipeline->writes()};

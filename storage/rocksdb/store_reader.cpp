@@ -33,6 +33,7 @@ outcome<std::unique_ptr<store_reader>> store_reader::open(const std::filesystem:
     auto secondary = make_secondary_dir();
     if (!secondary) return secondary.error();
     r->secondary_dir_ = *secondary;
+    r->files_ = std::make_unique<chunk_files>(dir, rocksdb::FileSystem::Default());
 
     rocksdb::DBOptions options;
     options.max_open_files = -1;  // a secondary must keep its files open

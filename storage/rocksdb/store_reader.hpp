@@ -8,6 +8,8 @@
 // Thread-safe for reads, like rocksdb::DB.
 #pragma once
 
+#include "storage/rocksdb/chunk_files.hpp"
+
 #include <chunklog/errors.hpp>
 
 #include <rocksdb/db.h>
@@ -43,10 +45,17 @@ public:
     // store scan would only evict itself).
     std::unique_ptr<rocksdb::Iterator> scan(rocksdb::ColumnFamilyHandle* cf);
 
+    // The directory's chunk files (a chunks-family value may refer to one:
+    // chunk_files::resolve() reads the bytes either way). A file the server
+    // removed after this view was taken (its chunk collected since) reads as
+    // missing.
+    const chunk_files& files() const { return *files_; }
+
 private:
     store_reader() = default;
 
     std::filesystem::path secondary_dir_;  // the secondary's own files, removed on close
+    std::unique_ptr<chunk_files> files_;
     std::unique_ptr<rocksdb::DB> db_;
     std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };

@@ -292,11 +292,17 @@ private:
                 problems_.add("user " + to_hex(user) + ": a chunk key that is not a SHA-256");
                 continue;
             }
-            auto bytes = it.value().ToStringView();
+            auto owner = uuid::from_bytes(user);
+            auto bytes = owner ? reader_.files().bytes_of(*owner, *id, it.value().ToStringView(), buffer_)
+                               : outcome<std::string_view>(it.value().ToStringView());
+            if (!bytes) {
+                problems_.add("user " + to_hex(user) + ": chunk " + short_id(*id) + ": " + bytes.error().message);
+                continue;
+            }
             ++report_.chunks;
-            report_.chunk_bytes += bytes.size();
-            u.chunk_bytes[*id] = bytes.size();
-            if (auto actual = sha256_of(bytes); actual != *id)
+            report_.chunk_bytes += bytes->size();
+            u.chunk_bytes[*id] = bytes->size();
+            if (auto actual = sha256_of(*bytes); actual != *id)
                 problems_.add("user " + to_hex(user) + ": chunk " + short_id(*id) + " is corrupt: its bytes hash to " +
                               short_id(actual));
         }
@@ -308,6 +314,7 @@ private:
     }
 
     store_reader& reader_;
+    std::string buffer_;  // a chunk read from its file
     verify_report& report_;
     problem_list problems_;
 };

@@ -76,7 +76,7 @@ outcome<child_version> rocksdb_store::find_child_version(const uuid& user, const
     if (!t) return t.error();
     if (!*t) return make_error(errc::internal, "committed transaction record is missing");
     if ((*t)->chunks.size() != 1) return out;
-    auto bytes = impl_->handle->get(impl_->handle->chunks(), keys::chunk(user, (*t)->chunks.front()), snap);
+    auto bytes = impl_->read_chunk(user, (*t)->chunks.front(), snap);
     if (!bytes) return bytes.error();
     if (!*bytes) return make_error(errc::internal, "a committed transaction's chunk is missing");
     out.outcome = child_version::status::found;
@@ -105,7 +105,7 @@ outcome<bool> rocksdb_store::put_version_snapshot(const uuid& user, const uuid& 
     if (*current && (*current)->seq >= (*t)->seq) return false;
 
     rocksdb::WriteBatch batch;
-    auto added = impl_->plan_chunk(user, chunk, bytes, batch);
+    auto added = impl_->plan_chunk(user, chunk, bytes, bytes.size(), batch);
     if (!added) return added.error();
     impl_->plan_snapshot(user, *current, {version, (*t)->seq, impl_->now(), {chunk}}, batch);
     auto quota = impl_->reserve_quota(user, *added ? bytes.size() : 0);
@@ -120,7 +120,7 @@ outcome<std::optional<version_snapshot>> rocksdb_store::find_version_snapshot(co
     auto s = impl_->read_snapshot(user, snapshot.snapshot());
     if (!s) return s.error();
     if (!*s || (*s)->chunks.size() != 1) return std::optional<version_snapshot>{};
-    auto bytes = impl_->handle->get(impl_->handle->chunks(), keys::chunk(user, (*s)->chunks.front()), snapshot.snapshot());
+    auto bytes = impl_->read_chunk(user, (*s)->chunks.front(), snapshot.snapshot());
     if (!bytes) return bytes.error();
     if (!*bytes) return make_error(errc::internal, "the snapshot's chunk is missing");
     return std::optional<version_snapshot>{version_snapshot{(*s)->transaction, std::move(**bytes)}};

@@ -121,10 +121,18 @@ void fault_fs::synced(const std::string& name, std::uint64_t length) {
 
 void fault_fs::copy_after_power_loss(const std::filesystem::path& dir, const std::filesystem::path& to) {
     std::lock_guard lock(mutex_);  // no sync or rename moves the picture while it is taken
+    copy_tree_after_power_loss(dir, to);
+}
+
+void fault_fs::copy_tree_after_power_loss(const std::filesystem::path& dir, const std::filesystem::path& to) {
     std::filesystem::create_directories(to);
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-        if (!entry.is_regular_file()) continue;
         auto target = to / entry.path().filename();
+        if (entry.is_directory()) {
+            copy_tree_after_power_loss(entry.path(), target);
+            continue;
+        }
+        if (!entry.is_regular_file()) continue;
         auto it = synced_length_.find(canonical(entry.path().string()));
         if (it == synced_length_.end()) {  // not written through this file system: kept whole
             std::filesystem::copy_file(entry.path(), target);

@@ -41,7 +41,8 @@ public:
     // The failure that writing data to the file `name` gets now (ok: none).
     rocksdb::IOStatus injected_failure(const std::string& name) const;
 
-    // Copies `dir` into `to` as a power cut now would leave it.
+    // Copies `dir` (with its subdirectories) into `to` as a power cut now
+    // would leave it.
     void copy_after_power_loss(const std::filesystem::path& dir, const std::filesystem::path& to);
 
     rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
@@ -59,6 +60,8 @@ public:
     void synced(const std::string& name, std::uint64_t length);
 
 private:
+    void copy_tree_after_power_loss(const std::filesystem::path& dir, const std::filesystem::path& to);
+
     std::mutex mutex_;
     std::map<std::string, std::uint64_t> synced_length_;  // canonical path -> bytes
 };

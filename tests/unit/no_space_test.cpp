@@ -41,6 +41,7 @@ struct full_disk_fixture {
         storage::store_options options{dir.path() / "db"};
         options.env = env.get();
         options.resume_interval = 10ms;
+        options.chunk_file_bytes = 0;  // these tests fill the write-ahead log and the memtables
         options.log_error = [this](std::string_view message) {
             std::lock_guard lock(log_mutex);
             log.emplace_back(message);

@@ -31,7 +31,11 @@ struct acknowledged {
     std::vector<uuid> heads;          // each HEAD acknowledged, the last one final
 };
 
-// Chunk, transaction, HEAD advance, then one publish of all three, repeated.
+// Chunks from this size on are written to files of their own.
+constexpr std::size_t large_chunk_bytes = 5000;
+
+// Chunk, large chunk, transaction, HEAD advance, then one publish of a
+// chunk, a transaction and HEAD, repeated.
 void write_load(api::router& routes, acknowledged& acked, int rounds) {
     auto base = "/0.1/" + acked.user.to_string();
     auto call = [&](api::http_method m, const std::string& path, std::string body, std::optional<digest> hash) {
@@ -43,6 +47,10 @@ void write_load(api::router& routes, acknowledged& acked, int rounds) {
         auto id = sha256_of(bytes);
         if (call(api::http_method::put, "/chunks/" + id.to_string(), bytes, id) != 201) return;
         acked.chunks.push_back(bytes);
+        auto large = std::string(large_chunk_bytes, static_cast<char>('a' + i % 26)) + bytes;  // written to a file
+        auto large_id = sha256_of(large);
+        if (call(api::http_method::put, "/chunks/" + large_id.to_string(), large, large_id) != 201) return;
+        acked.chunks.push_back(large);
         auto tx = uuid::random();
         auto tx_body = R"({"parent":")" + head.to_string() + R"(","chunks":[")" + id.to_string() + R"("]})";
         if (call(api::http_method::put, "/transactions/" + tx.to_string(), tx_body, std::nullopt) != 201) return;
@@ -87,6 +95,7 @@ std::size_t lost_after_power_cut(bool sync_writes) {
         storage::store_options options{dir.path() / "db"};
         options.env = env.get();
         options.sync_writes = sync_writes;
+        options.chunk_file_bytes = large_chunk_bytes;
         auto store = storage::log_store::open(options).value();
         api::metrics counters;
         api::router routes(*store, {}, counters);

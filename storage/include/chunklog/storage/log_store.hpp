@@ -55,6 +55,10 @@ struct store_options {
     bool sync_writes = true;                      // fsync the WAL before a write returns
     std::size_t block_cache_bytes = 64ULL << 20;  // read cache shared by table blocks and chunk blobs
     rocksdb::Env* env = nullptr;                  // rocksdb: custom environment (fault injection in tests)
+    // rocksdb: a chunk PUT of at least this many bytes writes the chunk to a
+    // file of its own, once, and only a reference through the write-ahead
+    // log (0: never; raised to 4096 when lower).
+    std::uint64_t chunk_file_bytes = 256 << 10;
     // Where the store reports what it cannot return as an error (a write
     // failure that made it read-only); stderr when empty. Called from any thread.
     std::function<void(std::string_view)> log_error = nullptr;
