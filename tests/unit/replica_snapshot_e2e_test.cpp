@@ -117,7 +117,11 @@ TEST_CASE("replicas converge while writing snapshots, one offline across a trunc
     const bool offline_task_kept = c.store->tasks().value().contains(offline_task);
     auto rebuilt = sync(c);
     CHECK(rebuilt.from_snapshot);
-    CHECK(rebuilt.published_operations == c_pending);
+    // Every pending operation goes out, but for those that transactions after
+    // the snapshot made moot (an update of a task another replica deleted).
+    CHECK(rebuilt.published_operations > 0);
+    CHECK(rebuilt.published_operations <= c_pending);
+    if (rebuilt.pulled_transactions == 0) CHECK(rebuilt.published_operations == c_pending);
     for (int pass = 0; pass < 2; ++pass)
         for (auto& p : peers) sync(p);
     auto expected = peers[0].store->tasks().value();
