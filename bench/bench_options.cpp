@@ -45,6 +45,8 @@ const char* usage =
     "                        task-sync                task replicas syncing --count operations\n"
     "                        longpoll                 --connections waiters woken by one advance\n"
     "                        rocksdb-sync             synced RocksDB puts, no server (disk ceiling)\n"
+    "                        rocksdb-publish          synced RocksDB batches shaped as a publish of one\n"
+    "                                                 --size chunk, one user per connection, no server\n"
     "                        pouch-bulk-docs          PouchDB Server _bulk_docs, --batch docs of --size\n"
     "                        pouch-pull               PouchDB Server _changes of --count docs\n"
     "                        gc                       a garbage collection pass over --gc-transactions,\n"
@@ -123,7 +125,7 @@ bool parse_server(const std::string& text, bench_options& out, bool first) {
 }  // namespace
 
 const std::vector<std::string> known_workloads{"put-chunks", "get-chunks",   "publish",         "publish-core",
-                                               "pull",       "task-sync",    "longpoll",        "rocksdb-sync",
+                                               "pull",       "task-sync",    "longpoll",        "rocksdb-sync", "rocksdb-publish",
                                                "pouch-bulk-docs", "pouch-pull", "gc",           "bootstrap",
                                                "taskchampion", "tc-add-version", "tc-publish", "tc-get-child",
                                                "tc-get-log",   "tc-get-chunk", "taskwarrior-sync", "tc-pull"};

@@ -1,8 +1,11 @@
-// The `rocksdb-sync` workload: the disk's ceiling for durable writes, with
-// no HTTP in the way. N threads (options.connections) each put values of
-// options.value_size into a fresh RocksDB directory with WriteOptions::sync;
-// with one thread every put waits for its own fsync, with many RocksDB's
-// write group lets one fsync cover every writer waiting at that moment.
+// The raw RocksDB workloads: ceilings for durable writes, with no HTTP in
+// the way, into a fresh RocksDB directory with WriteOptions::sync.
+// `rocksdb-sync`: N threads (options.connections) each put values of
+// options.value_size; with one thread every put waits for its own fsync,
+// with many RocksDB's write group lets one fsync cover every writer waiting
+// at that moment. `rocksdb-publish`: each thread is one user, and each of
+// its writes is the WriteBatch chunklogd's store writes for a publish of one
+// chunk of options.value_size (eight entries in two column families).
 // Call from one thread; it starts and joins its own writers.
 #pragma once
 
@@ -11,6 +14,7 @@
 
 namespace chunklog::bench {
 
-run_stats run_rocksdb_sync(const bench_options& options);
+// `workload` is "rocksdb-sync" or "rocksdb-publish".
+run_stats run_rocksdb_ceiling(const bench_options& options, const std::string& workload);
 
 }  // namespace chunklog::bench

@@ -215,7 +215,8 @@ int run(bench_options options) {
         if (!options.json && !header_printed) print_table_header();
         header_printed = true;
         long rss_before = server ? server->rss_kib() : 0;
-        auto stats = name == "rocksdb-sync" ? run_rocksdb_sync(options) : run_workload(options, name, tokens, nodes);
+        auto stats = name.starts_with("rocksdb-") ? run_rocksdb_ceiling(options, name)
+                                                 : run_workload(options, name, tokens, nodes);
         stats.server_rss_before_kib = rss_before;
         stats.server_rss_after_kib = server ? server->rss_kib() : 0;
         if (options.json) std::cout << boost::json::serialize(to_json(stats)) << std::endl;
