@@ -30,7 +30,7 @@ response publish_answer(handler_context& ctx, const uuid& user, const outcome<st
     ctx.counters.transactions_stored(result->transactions_created);
     if (result->head_advanced) {
         ctx.counters.head_advanced();
-        ctx.watch.notify(user);
+        ctx.watch.notify(user, result->after);
     }
     auto r = json_response(200, json::head_object(result->after));
     if (result->urgency) set_snapshot_urgency(r, *result->urgency);

@@ -95,7 +95,7 @@ response handle_tc_add_version(handler_context& ctx, const route_match& m, const
     ctx.counters.chunks_stored(added->chunks_created, added->chunk_bytes_created);
     ctx.counters.transactions_stored(added->transactions_created);
     ctx.counters.head_advanced();
-    ctx.watch.notify(user);
+    ctx.watch.notify(user, added->after);
     response r;
     r.set_header("X-Version-Id", id.to_string());
     add_snapshot_request(ctx, user, r);

@@ -51,7 +51,7 @@ response advance(handler_context& ctx, const uuid& user, const request& req) {
         return error_response(done.error());
     }
     ctx.counters.head_advanced();
-    ctx.watch.notify(user);
+    ctx.watch.notify(user, *done);
     auto r = no_content();
     add_snapshot_urgency(ctx, user, r);
     return r;

@@ -31,7 +31,7 @@ void head_watch::unsubscribe(const uuid& user, std::uint64_t id) {
     if (it->second.empty()) waiters_.erase(it);
 }
 
-void head_watch::notify(const uuid& user) {
+void head_watch::notify(const uuid& user, std::optional<head_state> now) {
     std::vector<waiter> woken;
     {
         std::lock_guard lock(mutex_);
@@ -41,7 +41,7 @@ void head_watch::notify(const uuid& user) {
         for (auto& [id, w] : it->second) woken.push_back(std::move(w));
         waiters_.erase(it);
     }
-    wake(std::move(woken));
+    wake(std::move(woken), now);
 }
 
 void head_watch::notify_all() {
@@ -52,10 +52,10 @@ void head_watch::notify_all() {
             for (auto& [id, w] : of_user) woken.push_back(std::move(w));
         waiters_.clear();
     }
-    wake(std::move(woken));
+    wake(std::move(woken), std::nullopt);
 }
 
-void head_watch::wake(std::vector<waiter> woken) {
+void head_watch::wake(std::vector<waiter> woken, std::optional<head_state> now) {
     struct batch {
         poster post;
         std::vector<waker> wakers;
@@ -75,11 +75,12 @@ void head_watch::wake(std::vector<waiter> woken) {
             b.wakers.push_back(std::move(w.wake));
         }
     }
+    const head_state* known = now ? &*now : nullptr;
     for (auto& [group, b] : batches)
-        b.post([wakers = std::make_shared<std::vector<waker>>(std::move(b.wakers))] {
-            for (auto& w : *wakers) w();
+        b.post([wakers = std::make_shared<std::vector<waker>>(std::move(b.wakers)), now] {
+            for (auto& w : *wakers) w(now ? &*now : nullptr);
         });
-    for (auto& w : here) w();
+    for (auto& w : here) w(known);
 }
 
 std::size_t head_watch::waiting() const {

@@ -323,9 +323,12 @@ private:
     }
 
     // Waits, holding no thread, until the user's HEAD differs from poll.known,
-    // the wait is over, or the server stops; returns HEAD as read last. A
-    // notification only wakes the wait; HEAD is always read again before
-    // deciding.
+    // the wait is over, or the server stops; returns HEAD as read last, or as
+    // a notification carried it. A notification's HEAD is taken only when its
+    // seq is past the HEAD this wait read after subscribing: then it was
+    // committed after that read, so it is HEAD at a moment of this wait (seq
+    // only grows). Otherwise, or when a notification carries none, HEAD is
+    // read again before deciding.
     asio::awaitable<outcome<head_state>> wait_for_head_change(const long_poll& poll) {
         auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
         timer->expires_after(poll.wait);
@@ -338,9 +341,14 @@ private:
             // wakers of that thread. It may run while HEAD is being read on
             // the blocking pool, before the wait below has begun, when a
             // cancel would find nothing to cancel: the flag keeps that wake.
-            auto woken = std::make_shared<bool>(false);
-            auto id = watch.subscribe(poll.user, io_thread, [timer, woken] {
-                *woken = true;
+            struct wake_state {
+                bool woken = false;
+                std::optional<head_state> now;  // as the notification carried it
+            };
+            auto woken = std::make_shared<wake_state>();
+            auto id = watch.subscribe(poll.user, io_thread, [timer, woken](const head_state* now) {
+                woken->woken = true;
+                if (now) woken->now = *now;
                 timer->cancel();
             });
             auto before = co_await read_head(poll.user);
@@ -349,11 +357,12 @@ private:
                 co_return before;
             }
             bool expired = false;
-            if (!*woken) {
+            if (!woken->woken) {
                 auto [ec] = co_await timer->async_wait(use_tuple);
-                expired = !ec && !*woken;
+                expired = !ec && !woken->woken;
             }
             watch.unsubscribe(poll.user, id);
+            if (woken->now && woken->now->seq > before->seq) co_return *woken->now;
             auto after = co_await read_head(poll.user);
             if (expired || settled(after)) co_return after;  // the wait is over, or HEAD moved
         }

@@ -44,7 +44,7 @@ public:
     std::chrono::milliseconds history_retention() const override;
     outcome<insert_result> put_chunk(const uuid& user, const digest& id, std::string_view bytes) override;
     outcome<stored_transaction> put_transaction(const uuid& user, const new_transaction& t) override;
-    outcome<void> advance_head(const uuid& user, const uuid& target) override;
+    outcome<head_state> advance_head(const uuid& user, const uuid& target) override;
     outcome<publish_result> publish(const uuid& user, const publish_request& request) override;
     outcome<publish_result> add_version(const uuid& user, const new_version& v) override;
     outcome<child_version> find_child_version(const uuid& user, const uuid& parent) const override;

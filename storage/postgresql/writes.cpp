@@ -266,12 +266,15 @@ outcome<stored_transaction> postgresql_store::put_transaction(const uuid& user, 
     });
 }
 
-outcome<void> postgresql_store::advance_head(const uuid& user, const uuid& target) {
-    return impl_->write([&](pg::connection& c) -> outcome<void> {
+outcome<head_state> postgresql_store::advance_head(const uuid& user, const uuid& target) {
+    return impl_->write([&](pg::connection& c) -> outcome<head_state> {
         auto row = pg::lock_user(c, user);
         if (!row) return row.error();
-        const auto& h = row->head;
-        if (target == h.head) return pg::forget_if_unused(c, user, *row);
+        const auto h = row->head;
+        if (target == h.head) {
+            if (auto f = pg::forget_if_unused(c, user, *row); !f) return f.error();
+            return h;
+        }
         if (target.is_root()) return pg::conflict(h, "HEAD cannot move back to ROOT");
         auto t = pg::read_transaction(c, user, target);
         if (!t) return t.error();
@@ -279,11 +282,11 @@ outcome<void> postgresql_store::advance_head(const uuid& user, const uuid& targe
         auto children = pg::has_children(c, user, target);
         if (!children) return children.error();
         if (*children) return pg::conflict(h, "the transaction has children");
-        if (auto a = impl_->advance(c, user, h, (*t)->record, nullptr); !a) return a;
+        if (auto a = impl_->advance(c, user, h, (*t)->record, nullptr); !a) return a.error();
         auto moved = c.run("UPDATE chunklog_users SET head = $2, head_seq = $3 WHERE user_id = $1",
                            params().add(user).add(target).add((*t)->record.seq));
         if (!moved) return moved.error();
-        return {};
+        return head_state{target, (*t)->record.seq};
     });
 }
 

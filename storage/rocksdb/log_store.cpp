@@ -250,11 +250,11 @@ outcome<planned_write<stored_transaction>> rocksdb_store::impl::plan_put_transac
 
 // The target's stripe keeps garbage collection from removing it (it is not
 // committed yet, and has no children) before the advance commits it.
-outcome<planned_write<bool>> rocksdb_store::impl::plan_advance_head(const uuid& user, const uuid& target,
-                                                                    rocksdb::WriteBatch& batch) {
+outcome<planned_write<head_state>> rocksdb_store::impl::plan_advance_head(const uuid& user, const uuid& target,
+                                                                          rocksdb::WriteBatch& batch) {
     auto h = read_head(user);
     if (!h) return h.error();
-    if (target == h->head) return planned_write<bool>{false, std::nullopt};
+    if (target == h->head) return planned_write<head_state>{*h, std::nullopt};
     if (target.is_root()) return conflict(*h, "HEAD cannot move back to ROOT");
 
     auto t = read_transaction(user, target);
@@ -264,7 +264,7 @@ outcome<planned_write<bool>> rocksdb_store::impl::plan_advance_head(const uuid& 
     if (!children) return children.error();
     if (*children) return conflict(*h, "the transaction has children");
     if (auto plan = plan_advance(user, *h, **t, batch); !plan) return plan.error();
-    return planned_write<bool>{true, std::nullopt};
+    return planned_write<head_state>{head_state{target, (*t)->seq}, std::nullopt};
 }
 
 outcome<void> rocksdb_store::delete_user(const uuid& user) {

@@ -363,7 +363,7 @@ struct rocksdb_store::impl {
                                                          std::uint64_t size, rocksdb::WriteBatch& batch);
     outcome<planned_write<stored_transaction>> plan_put_transaction(const uuid& user, const new_transaction& t,
                                                                     rocksdb::WriteBatch& batch);
-    outcome<planned_write<bool>> plan_advance_head(const uuid& user, const uuid& target, rocksdb::WriteBatch& batch);
+    outcome<planned_write<head_state>> plan_advance_head(const uuid& user, const uuid& target, rocksdb::WriteBatch& batch);
 
     // Adds to `batch` the replacement of the snapshot in force (`current`)
     // by `record`, with their chunks' references.

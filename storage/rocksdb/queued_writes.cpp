@@ -158,15 +158,13 @@ outcome<stored_transaction> rocksdb_store::put_transaction(const uuid& user, con
     });
 }
 
-outcome<void> rocksdb_store::advance_head(const uuid& user, const uuid& target) {
-    auto advanced = wait_for<bool>([&](auto done) {
-        queue_write<bool>(
+outcome<head_state> rocksdb_store::advance_head(const uuid& user, const uuid& target) {
+    return wait_for<head_state>([&](auto done) {
+        queue_write<head_state>(
             *impl_, user, true, target,
             [this, user](const uuid& t, rocksdb::WriteBatch& batch) { return impl_->plan_advance_head(user, t, batch); },
             target_ids, std::move(done));
     });
-    if (!advanced) return advanced.error();
-    return {};
 }
 
 }  // namespace chunklog::storage

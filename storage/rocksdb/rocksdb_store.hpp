@@ -41,7 +41,7 @@ public:
     std::chrono::milliseconds history_retention() const override;
     outcome<insert_result> put_chunk(const uuid& user, const digest& id, std::string_view bytes) override;
     outcome<stored_transaction> put_transaction(const uuid& user, const new_transaction& t) override;
-    outcome<void> advance_head(const uuid& user, const uuid& target) override;
+    outcome<head_state> advance_head(const uuid& user, const uuid& target) override;
     outcome<publish_result> publish(const uuid& user, const publish_request& request) override;
     bool queues_writes() const noexcept override;
     void publish_queued(const uuid& user, publish_request request,

@@ -130,6 +130,7 @@ TEST_CASE_FIXTURE(sync_server, "a long poll is woken by another client's advance
     auto r = waiter.get();
     CHECK(r.status == 200);
     CHECK(text(parse_json(r.body).at("head")) == id);
+    CHECK(parse_json(r.body).at("seq").to_number<int>() == 1);
     CHECK(wait_for_long_polls(server.port(), 0));
 }
 

@@ -116,7 +116,7 @@ TEST_CASE_FIXTURE(store_fixture, "transaction creation rules") {
 TEST_CASE_FIXTURE(store_fixture, "advancing HEAD commits the whole chain at once") {
     add_chain(1, 5, root_id);
     CHECK_FALSE(store->committed_transaction(user, make_id(3)).value());  // pending
-    REQUIRE(store->advance_head(user, make_id(5)));
+    CHECK(store->advance_head(user, make_id(5)).value() == head_state{make_id(5), 5});
     CHECK(store->head(user).value() == head_state{make_id(5), 5});
     auto listing = store->list_committed(user, root_id, 100).value();
     CHECK(listing.ids == std::vector{make_id(1), make_id(2), make_id(3), make_id(4), make_id(5)});
@@ -130,7 +130,7 @@ TEST_CASE_FIXTURE(store_fixture, "HEAD advance refusals") {
     REQUIRE(store->advance_head(user, make_id(2)));
 
     SUBCASE("re-advancing to HEAD is accepted and changes nothing") {
-        CHECK(store->advance_head(user, make_id(2)));
+        CHECK(store->advance_head(user, make_id(2)).value() == head_state{make_id(2), 2});
         CHECK(store->head(user).value().head == make_id(2));
     }
     SUBCASE("a dead branch conflicts and reports the current HEAD") {

@@ -303,8 +303,9 @@ public:
     // chunk already stored is re-sent: its stored time is refreshed.
     virtual outcome<insert_result> put_chunk(const uuid& user, const digest& id, std::string_view bytes) = 0;
     virtual outcome<stored_transaction> put_transaction(const uuid& user, const new_transaction& t) = 0;
-    // Compare-and-swap HEAD to `target`, committing the chain up to it.
-    virtual outcome<void> advance_head(const uuid& user, const uuid& target) = 0;
+    // Compare-and-swap HEAD to `target`, committing the chain up to it;
+    // returns HEAD as this write left it (`target` and its seq).
+    virtual outcome<head_state> advance_head(const uuid& user, const uuid& target) = 0;
     // Stores everything in `request` and advances HEAD in one atomic, synced
     // write, or nothing at all. A `head` that is already committed (HEAD or
     // an ancestor of it) is a re-send only when every transaction of the
