@@ -156,7 +156,7 @@ std::uint64_t commit_pipeline::groups() const {
 
 std::uint64_t commit_pipeline::writes() const {
     std::lock_guard lock(mutex_);
-    return delivered_;
+    return grouped_;
 }
 
 void commit_pipeline::run() {
@@ -174,7 +174,6 @@ void commit_pipeline::run() {
             lock.unlock();
             auto done = run_group(waiting);
             lock.lock();
-            ++groups_;
             delivered_ += done;
             drained_.notify_all();
         }
@@ -212,6 +211,12 @@ std::size_t commit_pipeline::run_group(queue& waiting) {
         else m.write->settle(m.wrote ? committed : outcome<void>{});
     }
     held.release();
+    {
+        // Counted before the answers go: whoever has one sees its group.
+        std::lock_guard lock(mutex_);
+        ++groups_;
+        grouped_ += members.size();
+    }
     for (auto& m : members) m.write->deliver();
     return members.size();
 }

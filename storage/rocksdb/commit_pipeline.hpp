@@ -77,7 +77,8 @@ public:
     // Returns once every write submitted before the call has been delivered.
     void drain();
 
-    // Totals since the pipeline started (for metrics and tests).
+    // Totals since the pipeline started (for metrics and tests), counted
+    // before the group's writes are delivered.
     std::uint64_t groups() const;
     std::uint64_t writes() const;
 
@@ -100,7 +101,8 @@ private:
     bool stopping_ = false;            // guarded by mutex_
     std::uint64_t submitted_ = 0;      // guarded by mutex_
     std::uint64_t delivered_ = 0;      // guarded by mutex_
-    std::uint64_t groups_ = 0;         // guarded by mutex_
+    std::uint64_t groups_ = 0;         // guarded by mutex_; counted before the group's deliveries
+    std::uint64_t grouped_ = 0;        // guarded by mutex_; the writes of those groups
     std::thread writer_;
 };
 
