@@ -92,7 +92,8 @@ enum class stream_step { more, done, failed, blocked };
 
 // A GET head?wait= request whose HEAD still equals `known`: the session waits
 // (holding no thread) until the user's HEAD moves or `wait` passes, then
-// sends answer(HEAD as read last).
+// sends answer(HEAD as read last). `answer` depends on HEAD alone: polls
+// woken by one advance may share the answer one of them made.
 struct long_poll {
     uuid user;
     uuid known;

@@ -291,7 +291,7 @@ private:
             }
             if (res->poll) {
                 auto now = co_await wait_for_head_change(*res->poll);
-                res = res->poll->answer(now);
+                res = answer_poll(*res->poll, now);
             }
         } catch (const std::exception& e) {
             log_message(log_level::error, "request " + req.target + " failed: " + e.what());
@@ -301,6 +301,21 @@ private:
         auto failed = error_response(errc::internal, "the server failed to answer this request");
         failed.close = true;
         co_return failed;
+    }
+
+    // A long poll's answer, a function of HEAD alone: the many polls one
+    // advance wakes on this I/O thread share one, built by the first of them
+    // and copied by the rest.
+    static response answer_poll(const long_poll& poll, const outcome<head_state>& now) {
+        struct last_answer {
+            uuid user;
+            head_state head;
+            response answer;
+        };
+        thread_local std::optional<last_answer> last;
+        if (!now) return poll.answer(now);
+        if (!last || last->user != poll.user || last->head != *now) last = last_answer{poll.user, *now, poll.answer(now)};
+        return last->answer;
     }
 
     // The answer of a write the store completes later: waits, holding no
@@ -328,7 +343,10 @@ private:
     // seq is past the HEAD this wait read after subscribing: then it was
     // committed after that read, so it is HEAD at a moment of this wait (seq
     // only grows). Otherwise, or when a notification carries none, HEAD is
-    // read again before deciding.
+    // read again before deciding. (seq starts again at 0 when a user is
+    // deleted: a write whose notification is overtaken by the user's
+    // deletion and a new write could hand such a wait the old HEAD; the
+    // client's next request sees the new one.)
     asio::awaitable<outcome<head_state>> wait_for_head_change(const long_poll& poll) {
         auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
         timer->expires_after(poll.wait);
