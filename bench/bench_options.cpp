@@ -44,6 +44,8 @@ const char* usage =
     "                        pull                     catch up --count transactions, three ways\n"
     "                        task-sync                task replicas syncing --count operations\n"
     "                        longpoll                 --connections waiters woken by one advance\n"
+    "                        loopback-fanout          the longpoll burst with no server: a child process\n"
+    "                                                 writes each waiter its answer, one send per socket\n"
     "                        rocksdb-sync             synced RocksDB puts, no server (disk ceiling)\n"
     "                        rocksdb-publish          synced RocksDB batches shaped as a publish of one\n"
     "                                                 --size chunk, one user per connection, no server\n"
@@ -125,7 +127,7 @@ bool parse_server(const std::string& text, bench_options& out, bool first) {
 }  // namespace
 
 const std::vector<std::string> known_workloads{"put-chunks", "get-chunks",   "publish",         "publish-core",
-                                               "pull",       "task-sync",    "longpoll",        "rocksdb-sync", "rocksdb-publish",
+                                               "pull",       "task-sync",    "longpoll",        "loopback-fanout", "rocksdb-sync", "rocksdb-publish",
                                                "pouch-bulk-docs", "pouch-pull", "gc",           "bootstrap",
                                                "taskchampion", "tc-add-version", "tc-publish", "tc-get-child",
                                                "tc-get-log",   "tc-get-chunk", "taskwarrior-sync", "tc-pull"};

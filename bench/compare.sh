@@ -15,7 +15,8 @@
 #   synced writes        chunklog PUT vs raw RocksDB synced puts (disk ceiling)
 #   publish              POST publish vs PouchDB Server _bulk_docs (1 and 100 docs)
 #   pull 5,000           GET log vs the prototype's way vs PouchDB _changes
-#   long poll            10,000 waiters woken by one advance
+#   long poll            10,000 waiters woken by one advance, and the same burst
+#                        with no server (one send per socket: the loopback ceiling)
 #   wide-area pulls      pull 5,000 (GET log, the prototype's way, PouchDB _changes)
 #                        and a Taskwarrior sync of 1,000 versions (one get-child-version
 #                        per version, one GET log pass) across a 20 ms round trip
@@ -720,5 +721,6 @@ wan_rows
 
 echo "long poll, 10,000 waiters on one user, one advance:"
 "$bench" --spawn --server-arg --max-connections --server-arg 20000 --workload longpoll --connections 10000
+"$bench" --workload loopback-fanout --connections 10000
 
 postgresql_rows

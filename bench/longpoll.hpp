@@ -8,11 +8,13 @@
 #include "bench/tokens.hpp"
 
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace chunklog::bench {
 
 struct longpoll_result {
+    std::string workload = "longpoll";
     std::size_t waiters = 0;
     std::size_t woken = 0;
     std::vector<double> wake_ms;  // sorted

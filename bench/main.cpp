@@ -8,6 +8,7 @@
 #include "bench/disk_ceiling.hpp"
 #include "bench/gc_workload.hpp"
 #include "bench/longpoll.hpp"
+#include "bench/loopback_fanout.hpp"
 #include "bench/pouch_workloads.hpp"
 #include "bench/pull_compare.hpp"
 #include "bench/task_sync.hpp"
@@ -97,15 +98,17 @@ void report_longpoll(const longpoll_result& r, bool json) {
     };
     if (json) {
         std::cout << boost::json::serialize(boost::json::object{
-                         {"workload", "longpoll"}, {"waiters", r.waiters}, {"woken", r.woken},
+                         {"workload", r.workload}, {"waiters", r.waiters}, {"woken", r.woken},
                          {"wake_ms", {{"p50", at(50)}, {"p99", at(99)}, {"max", at(100)}}},
                          {"server_rss_kib", {{"idle", r.rss_idle_kib}, {"waiting", r.rss_waiting_kib}}}})
                   << std::endl;
         return;
     }
-    std::printf("longpoll: %zu waiters, %zu woken by one advance; wake-up p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
-                "server RSS %ld KiB idle, %ld KiB with all waiting\n",
-                r.waiters, r.woken, at(50), at(99), at(100), r.rss_idle_kib, r.rss_waiting_kib);
+    std::printf("%s: %zu waiters, %zu woken by one advance; wake-up p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                r.workload.c_str(), r.waiters, r.woken, at(50), at(99), at(100));
+    if (r.rss_idle_kib != 0)
+        std::printf("; server RSS %ld KiB idle, %ld KiB with all waiting", r.rss_idle_kib, r.rss_waiting_kib);
+    std::printf("\n");
 }
 
 void report_task_sync(const task_sync_result& r, bool json) {
@@ -194,6 +197,10 @@ int run(bench_options options) {
         }
         if (name == "longpoll") {
             report_longpoll(run_longpoll(options, tokens, [&] { return server ? server->rss_kib() : 0L; }), options.json);
+            continue;
+        }
+        if (name == "loopback-fanout") {
+            report_longpoll(run_loopback_fanout(options), options.json);
             continue;
         }
         if (name == "task-sync") {
