@@ -5,6 +5,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <stdexcept>
 
 namespace chunklog {
@@ -12,24 +14,31 @@ namespace {
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
-// The value of one lowercase hex digit, or -1.
-int lower_hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
+// Each byte's value as one lowercase hex digit, or -1: ids are parsed from
+// every request's path, and a table costs one load per digit.
+constexpr std::array<std::int8_t, 256> lower_hex_values = [] {
+    std::array<std::int8_t, 256> values{};
+    values.fill(-1);
+    for (int c = '0'; c <= '9'; ++c) values[c] = static_cast<std::int8_t>(c - '0');
+    for (int c = 'a'; c <= 'f'; ++c) values[c] = static_cast<std::int8_t>(c - 'a' + 10);
+    return values;
+}();
+
+int lower_hex_value(char c) { return lower_hex_values[static_cast<unsigned char>(c)]; }
 
 // Decodes lowercase hex into exactly out.size() bytes; false on any bad digit.
+// A bad digit's -1 sets every bit of `bad`: one test at the end.
 template <std::size_t N>
 bool decode_lower_hex(std::string_view hex, std::array<std::uint8_t, N>& out) {
     if (hex.size() != 2 * N) return false;
+    int bad = 0;
     for (std::size_t i = 0; i < N; ++i) {
         int high = lower_hex_value(hex[2 * i]);
         int low = lower_hex_value(hex[2 * i + 1]);
-        if (high < 0 || low < 0) return false;
-        out[i] = static_cast<std::uint8_t>(high << 4 | low);
+        bad |= high | low;
+        out[i] = static_cast<std::uint8_t>(static_cast<unsigned>(high) << 4 | static_cast<unsigned>(low));
     }
-    return true;
+    return bad >= 0;
 }
 
 template <std::size_t N>
@@ -52,20 +61,24 @@ std::optional<Id> id_from_raw(std::string_view raw) {
 
 constexpr std::size_t uuid_text_size = 36;
 constexpr std::array<std::size_t, 4> uuid_dashes{8, 13, 18, 23};
+// Where each byte's two digits start in the text form.
+constexpr std::array<std::size_t, 16> uuid_digit_pairs{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
 
 }  // namespace
 
 std::optional<uuid> uuid::parse(std::string_view text) {
     if (text.size() != uuid_text_size) return std::nullopt;
-    std::array<char, 32> hex{};
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        bool dash_here = std::find(uuid_dashes.begin(), uuid_dashes.end(), i) != uuid_dashes.end();
-        if (dash_here != (text[i] == '-')) return std::nullopt;
-        if (!dash_here) hex[n++] = text[i];
-    }
+    for (std::size_t pos : uuid_dashes)
+        if (text[pos] != '-') return std::nullopt;
     bytes_type b{};
-    if (!decode_lower_hex(std::string_view(hex.data(), hex.size()), b)) return std::nullopt;
+    int bad = 0;
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        int high = lower_hex_value(text[uuid_digit_pairs[i]]);
+        int low = lower_hex_value(text[uuid_digit_pairs[i] + 1]);
+        bad |= high | low;
+        b[i] = static_cast<std::uint8_t>(static_cast<unsigned>(high) << 4 | static_cast<unsigned>(low));
+    }
+    if (bad < 0) return std::nullopt;
     return uuid{b};
 }
 
@@ -80,9 +93,12 @@ uuid uuid::random() {
 }
 
 std::string uuid::to_string() const {
-    std::string hex = encode_lower_hex(bytes_);
-    for (std::size_t pos : uuid_dashes) hex.insert(pos, 1, '-');
-    return hex;
+    std::string text(uuid_text_size, '-');
+    for (std::size_t i = 0; i < bytes_.size(); ++i) {
+        text[uuid_digit_pairs[i]] = hex_digits[bytes_[i] >> 4];
+        text[uuid_digit_pairs[i] + 1] = hex_digits[bytes_[i] & 0x0f];
+    }
+    return text;
 }
 
 std::optional<digest> digest::parse(std::string_view hex) {

@@ -23,6 +23,30 @@ TEST_CASE("uuid accepts only the canonical lowercase form") {
     CHECK_FALSE(uuid::parse(""));
 }
 
+TEST_CASE("uuid and digest refuse one wrong character at any place, and keep every byte of a good one") {
+    const std::string good_uuid = "0123abcd-4567-89ef-0123-456789abcdef";
+    for (std::size_t at = 0; at < good_uuid.size(); ++at)
+        for (char wrong : {'g', 'G', 'A', '-', '/', '\0', '\xff'}) {
+            if (good_uuid[at] == wrong) continue;
+            auto text = good_uuid;
+            text[at] = wrong;
+            CAPTURE(text);
+            CHECK_FALSE(uuid::parse(text));
+        }
+    std::string good_digest = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
+    for (std::size_t at = 0; at < good_digest.size(); ++at) {
+        auto text = good_digest;
+        text[at] = 'x';
+        CHECK_FALSE(digest::parse(text));
+    }
+    REQUIRE(digest::parse(good_digest));
+    CHECK(digest::parse(good_digest)->to_string() == good_digest);
+    for (int i = 0; i < 100; ++i) {
+        auto id = uuid::random();
+        CHECK(uuid::parse(id.to_string()) == id);
+    }
+}
+
 TEST_CASE("uuid raw bytes round-trip") {
     auto id = *uuid::parse("ffffffff-0000-1111-2222-333333333333");
     auto back = uuid::from_bytes(id.raw());
