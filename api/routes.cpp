@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 
 namespace chunklog::api {
 namespace {
@@ -58,11 +59,31 @@ route_kind service_route(std::string_view segment) {
 
 // At most /0.1/{user}/{a}/{b}: a longer path is no route.
 constexpr std::size_t max_segments = 4;
-using segment_list = std::array<std::string, max_segments>;
+using segment_list = std::array<std::string_view, max_segments>;
 
-bool is_unreserved(char c) {
+constexpr bool is_unreserved(char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
            c == '_' || c == '~';
+}
+
+// Where a character may stand in a plain target, one table lookup per
+// character of every request's target.
+constexpr std::uint8_t in_plain_path = 1;   // unreserved or '/'
+constexpr std::uint8_t in_plain_query = 2;  // unreserved, '=' or '&'
+constexpr std::array<std::uint8_t, 256> plain_classes = [] {
+    std::array<std::uint8_t, 256> classes{};
+    for (int c = 0; c < 256; ++c)
+        if (is_unreserved(static_cast<char>(c))) classes[c] = in_plain_path | in_plain_query;
+    classes['/'] = in_plain_path;
+    classes['='] = in_plain_query;
+    classes['&'] = in_plain_query;
+    return classes;
+}();
+
+bool all_in(std::string_view text, std::uint8_t char_class) {
+    for (char c : text)
+        if (!(plain_classes[static_cast<unsigned char>(c)] & char_class)) return false;
+    return true;
 }
 
 // A target of unreserved characters, slashes and a simple query (`=`, `&`):
@@ -73,11 +94,8 @@ bool is_plain_target(std::string_view target) {
     // a scheme); let it handle that case rather than keep "." as a segment.
     if (target.starts_with("/./")) return false;
     auto query = target.find('?');
-    auto path = target.substr(0, query);
-    if (!std::all_of(path.begin(), path.end(), [](char c) { return is_unreserved(c) || c == '/'; })) return false;
-    if (query == std::string_view::npos) return true;
-    auto rest = target.substr(query + 1);
-    return std::all_of(rest.begin(), rest.end(), [](char c) { return is_unreserved(c) || c == '=' || c == '&'; });
+    if (!all_in(target.substr(0, query), in_plain_path)) return false;
+    return query == std::string_view::npos || all_in(target.substr(query + 1), in_plain_query);
 }
 
 // Splits "/a/b" into its segments as a URL parser would ("/" has none, a
@@ -108,7 +126,7 @@ void split_plain_query(std::string_view query, std::vector<std::pair<std::string
 
 // Segments after /0.1/{user}: [], [""], ["head"], ["transactions"],
 // ["transactions", id], ["chunks", sha256].
-route_kind user_route(const std::string* rest, std::size_t n) {
+route_kind user_route(const std::string_view* rest, std::size_t n) {
     if (n == 0 || (n == 1 && rest[0].empty())) return route_kind::user;
     if (n == 1 && rest[0] == "head") return route_kind::head;
     if (n == 1 && rest[0] == "transactions") return route_kind::transactions;
@@ -127,7 +145,7 @@ route_kind user_route(const std::string* rest, std::size_t n) {
 
 // Segments after /v1/client: ["snapshot"], ["add-version", id],
 // ["get-child-version", id], ["add-snapshot", id].
-route_kind taskchampion_route(const std::string* rest, std::size_t n) {
+route_kind taskchampion_route(const std::string_view* rest, std::size_t n) {
     if (n == 1 && rest[0] == "snapshot") return route_kind::tc_get_snapshot;
     if (n == 2 && rest[0] == "add-version") return route_kind::tc_add_version;
     if (n == 2 && rest[0] == "get-child-version") return route_kind::tc_get_child_version;
@@ -150,7 +168,8 @@ std::optional<std::string_view> route_match::param(std::string_view name) const 
 
 route_match match_route(std::string_view target) {
     route_match m;
-    segment_list segments;
+    segment_list segments;  // views of target, or of decoded
+    std::array<std::string, max_segments> decoded;
     std::size_t n = 0;
     if (is_plain_target(target)) {
         auto query = target.find('?');
@@ -161,7 +180,9 @@ route_match match_route(std::string_view target) {
         if (!url) return m;
         for (auto segment : url->segments()) {
             if (n == max_segments) return m;
-            segments[n++] = segment;
+            decoded[n] = segment;
+            segments[n] = decoded[n];
+            ++n;
         }
         for (auto param : url->params()) m.query.emplace_back(param.key, param.has_value ? param.value : "");
     }
@@ -177,13 +198,13 @@ route_match match_route(std::string_view target) {
     }
     if (segments[0] == "v1" && segments[1] == "client") {
         m.kind = taskchampion_route(segments.data() + 2, n - 2);
-        if (n == 4) m.id = std::move(segments[3]);
+        if (n == 4) m.id = segments[3];
         return m;
     }
     if (segments[0] != "0.1") return m;
-    m.user = std::move(segments[1]);
+    m.user = segments[1];
     m.kind = user_route(segments.data() + 2, n - 2);
-    if (n == 4) m.id = std::move(segments[3]);
+    if (n == 4) m.id = segments[3];
     return m;
 }
 

@@ -292,6 +292,7 @@ private:
             if (res->poll) {
                 auto now = co_await wait_for_head_change(*res->poll);
                 res = answer_poll(*res->poll, now);
+                res->route = route.kind;
             }
         } catch (const std::exception& e) {
             log_message(log_level::error, "request " + req.target + " failed: " + e.what());
