@@ -66,10 +66,20 @@ void check_load_rows(const std::string& out, std::size_t expected_rows) {
 TEST_SUITE("bench") {
 
 TEST_CASE("chunklog-bench runs each load workload against a server it starts, each user with its own token") {
-    check_load_rows(run_and_capture(bench("--spawn --workload put-chunks,get-chunks,publish,publish-core,rocksdb-sync"
-                                          " --connections 4 --users 2 --batch 3 --size 512 --duration 0.5 --warmup 0"
-                                          " --json 2>&1")),
-                    5);
+    check_load_rows(run_and_capture(bench("--spawn --workload put-chunks,get-chunks,publish,publish-core,rocksdb-sync,"
+                                          "rocksdb-publish --connections 4 --users 2 --batch 3 --size 512 --duration 0.5"
+                                          " --warmup 0 --json 2>&1")),
+                    6);
+}
+
+TEST_CASE("chunklog-bench loopback-fanout: every waiter gets the answer its child process writes") {
+    auto out = run_and_capture(bench("--workload loopback-fanout --connections 50 --json 2>&1"));
+    CAPTURE(out);
+    auto rows = json_rows(out);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].at("workload").as_string() == "loopback-fanout");
+    CHECK(rows[0].at("waiters").to_number<std::uint64_t>() == 50);
+    CHECK(rows[0].at("woken").to_number<std::uint64_t>() == 50);
 }
 
 TEST_CASE("chunklog-bench's client-library and long-poll workloads carry their user's token") {
