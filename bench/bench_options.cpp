@@ -184,6 +184,9 @@ bool parse_bench_options(int argc, char** argv, bench_options& out, std::string&
         if (std::find(known_workloads.begin(), known_workloads.end(), w) == known_workloads.end())
             return fail("unknown workload " + w);
         if (runs_own_server(w) && !out.spawn) return fail("workload " + w + " needs --spawn (it starts its own chunklogd)");
+        // It forks, which needs this process to have no other thread yet;
+        // --rtt-ms starts one (and would not be crossed anyway).
+        if (w == "loopback-fanout" && out.rtt_ms > 0) return fail("loopback-fanout reaches no server: drop --rtt-ms");
     }
     if (out.spawn_nodes > 1) {
         if (!out.spawn) return fail("--spawn-nodes needs --spawn");
