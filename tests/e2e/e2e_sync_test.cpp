@@ -132,6 +132,9 @@ TEST_CASE_FIXTURE(sync_server, "a long poll is woken by another client's advance
     CHECK(text(parse_json(r.body).at("head")) == id);
     CHECK(parse_json(r.body).at("seq").to_number<int>() == 1);
     CHECK(wait_for_long_polls(server.port(), 0));
+    // Counted under its own route once answered (the count follows the answer).
+    CHECK(wait_for_metric(server.port(), R"(chunklog_requests_total{route="head",status="200"})", 1));
+    CHECK(metric(conn, R"(chunklog_requests_total{route="unmatched",status="200"})") == -1);
 }
 
 TEST_CASE_FIXTURE(sync_server, "a long poll is woken by a publish") {
