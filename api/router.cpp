@@ -16,7 +16,7 @@ response dispatch(handler_context& ctx, const route_match& m, const request& req
         r.set_header("Allow", allow_header(m.kind));
         return r;
     }
-    auto user = uuid::parse(m.user);
+    const auto& user = m.user;
     switch (m.kind) {
     case route_kind::server_info:
     case route_kind::healthz:

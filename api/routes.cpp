@@ -202,7 +202,7 @@ route_match match_route(std::string_view target) {
         return m;
     }
     if (segments[0] != "0.1") return m;
-    m.user = segments[1];
+    m.user = uuid::parse(segments[1]);
     m.kind = user_route(segments.data() + 2, n - 2);
     if (n == 4) m.id = segments[3];
     return m;

@@ -15,7 +15,9 @@ namespace chunklog::api {
 
 struct route_match {
     route_kind kind = route_kind::unmatched;
-    std::string user;  // raw path segment, not yet validated
+    // The {user} segment of /0.1/{user}/..., parsed once here since every
+    // step of a request needs it; nullopt when absent or not a canonical UUID.
+    std::optional<uuid> user;
     std::string id;    // raw path segment, not yet validated
     std::vector<std::pair<std::string, std::string>> query;
 

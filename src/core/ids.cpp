@@ -41,13 +41,19 @@ bool decode_lower_hex(std::string_view hex, std::array<std::uint8_t, N>& out) {
     return bad >= 0;
 }
 
+// Each byte's two lowercase hex digits: ids are written into every answer's
+// headers and bodies, and a table costs one two-byte copy per byte.
+constexpr std::array<std::array<char, 2>, 256> byte_hex_pairs = [] {
+    std::array<std::array<char, 2>, 256> pairs{};
+    for (int b = 0; b < 256; ++b) pairs[b] = {hex_digits[b >> 4], hex_digits[b & 0x0f]};
+    return pairs;
+}();
+
 template <std::size_t N>
 std::string encode_lower_hex(const std::array<std::uint8_t, N>& bytes) {
     std::string out(2 * N, '\0');
-    for (std::size_t i = 0; i < N; ++i) {
-        out[2 * i] = hex_digits[bytes[i] >> 4];
-        out[2 * i + 1] = hex_digits[bytes[i] & 0x0f];
-    }
+    char* p = out.data();
+    for (std::uint8_t b : bytes) p = std::copy_n(byte_hex_pairs[b].data(), 2, p);
     return out;
 }
 
@@ -94,10 +100,8 @@ uuid uuid::random() {
 
 std::string uuid::to_string() const {
     std::string text(uuid_text_size, '-');
-    for (std::size_t i = 0; i < bytes_.size(); ++i) {
-        text[uuid_digit_pairs[i]] = hex_digits[bytes_[i] >> 4];
-        text[uuid_digit_pairs[i] + 1] = hex_digits[bytes_[i] & 0x0f];
-    }
+    for (std::size_t i = 0; i < bytes_.size(); ++i)
+        std::copy_n(byte_hex_pairs[bytes_[i]].data(), 2, text.data() + uuid_digit_pairs[i]);
     return text;
 }
 

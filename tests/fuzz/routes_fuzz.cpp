@@ -72,7 +72,7 @@ route_match reference_match(const boost::urls::url_view& url) {
         route_match candidate;
         bool matches = true;
         for (std::size_t i = 0; matches && i < segments.size(); ++i) {
-            if (pattern.segments[i] == "{user}") candidate.user = segments[i];
+            if (pattern.segments[i] == "{user}") candidate.user = chunklog::uuid::parse(segments[i]);
             else if (pattern.segments[i] == "{id}") candidate.id = segments[i];
             else matches = pattern.segments[i] == segments[i];
         }
@@ -88,7 +88,7 @@ route_match reference_match(const boost::urls::url_view& url) {
 std::string describe(const route_match& m) {
     std::string out = std::string(chunklog::api::route_name(m.kind));
     if (m.kind == route_kind::unmatched) return out;
-    out += " user=\"" + m.user + "\" id=\"" + m.id + "\" query=[";
+    out += " user=" + (m.user ? m.user->to_string() : std::string("(none)")) + " id=\"" + m.id + "\" query=[";
     for (const auto& [key, value] : m.query) out += "(\"" + key + "\",\"" + value + "\")";
     return out + "]";
 }

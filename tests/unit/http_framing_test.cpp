@@ -27,7 +27,8 @@ TEST_CASE("plain paths split into the routes of the protocol") {
     CHECK(match_route("/0.1/" + user + "/chunks/missing").kind == route_kind::chunks_missing);
     auto chunk = match_route("/0.1/" + user + "/chunks/abc");
     CHECK(chunk.kind == route_kind::chunk);
-    CHECK(chunk.user == user);
+    CHECK(chunk.user == chunklog::uuid::parse(user));
+    CHECK(!match_route("/0.1/not-a-uuid/head").user);
     CHECK(chunk.id == "abc");
     CHECK(match_route("/0.1/" + user + "/chunks/abc/def").kind == route_kind::unmatched);
     CHECK(match_route("/0.1/" + user + "//head").kind == route_kind::unmatched);

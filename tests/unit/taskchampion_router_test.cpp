@@ -356,7 +356,7 @@ TEST_CASE("TaskChampion's paths are routed, percent-encoded or not") {
     auto m = match_route("/v1/client/add-version/0f8fad5b-d9cb-469f-a165-70867728950e");
     CHECK(m.kind == route_kind::tc_add_version);
     CHECK(m.id == "0f8fad5b-d9cb-469f-a165-70867728950e");
-    CHECK(m.user.empty());
+    CHECK(!m.user);
     CHECK(match_route("/v1/client/get-child-version/x").kind == route_kind::tc_get_child_version);
     CHECK(match_route("/v1/client/get%2Dchild-version/x").kind == route_kind::tc_get_child_version);
     CHECK(match_route("/v1/client/add-snapshot/x").kind == route_kind::tc_add_snapshot);
