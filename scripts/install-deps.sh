@@ -14,6 +14,7 @@ packages=(
   g++ cmake make pkg-config ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
   librocksdb-dev libssl-dev doctest-dev zlib1g-dev
+  libgoogle-perftools-dev  # tcmalloc_minimal, chunklogd's allocator
   openssl  # the command: tests and the benchmark make throwaway TLS certificates
   # the PostgreSQL store links libpq; the tests start a throwaway cluster
   # with postgresql-15's initdb and pg_ctl (scripts/pg-cluster.sh)
