@@ -46,7 +46,7 @@ scripts/install-deps.sh --clang
 sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function -fno-sanitize-recover=all"
 sanitize+=" -fno-omit-frame-pointer -DBOOST_ENABLE_ASSERT_HANDLER"
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCHUNKLOG_FUZZ=ON \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
       -DCMAKE_CXX_FLAGS="$sanitize" >/dev/null
 cmake --build build-fuzz --target chunklog_fuzz -j "$(nproc)"
 

@@ -39,15 +39,20 @@ start_postgres() {
   export CHUNKLOG_TEST_POSTGRES
 }
 
+# The sanitizer builds compile at -O1 with line tables only (-g1): what
+# their reports need, in about a third of -O2 -g's compile time on the Beast
+# translation units (http_session.cpp under ASan: 75 s against 213 s).
+sanitizer_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
+
 case ${1:-} in
 --sanitize)
-  scripts/build.sh build-asan -DCHUNKLOG_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  scripts/build.sh build-asan -DCHUNKLOG_SANITIZE=ON "${sanitizer_flags[@]}"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
   start_postgres
   ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300
   ;;
 --tsan)
-  scripts/build.sh build-tsan -DCMAKE_CXX_COMPILER=clang++-14 -DCHUNKLOG_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  scripts/build.sh build-tsan -DCMAKE_CXX_COMPILER=clang++-14 -DCHUNKLOG_TSAN=ON "${sanitizer_flags[@]}"
   reports=$PWD/build-tsan/tsan-reports
   rm -rf "$reports"
   mkdir -p "$reports"
