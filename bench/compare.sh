@@ -3,7 +3,10 @@
 # ceilings and with peers doing the same job, on loopback, printing ratios
 # (chunklogd / peer) so a noisy machine does not distort them.
 #
-#   chunk GET 1 KiB      wrk against chunklogd and nginx (same bytes, static file)
+#   chunk GET 1 KiB      wrk against chunklogd and nginx (same bytes, static file,
+#                        open_file_cache and sendfile on); again with one worker
+#                        each (chunklogd --threads 1, nginx worker_processes 1),
+#                        so the load generator has the other core to itself
 #   chunk PUT 1 KiB      wrk against chunklogd (synced, SHA-256 checked) and
 #                        nginx WebDAV (no fsync), unique bodies on both
 #   token checking       chunk GET with a user's own token / chunklogd --auth none,
@@ -92,8 +95,41 @@ wait_for_port() {  # PORT
   exit 1
 }
 
-# Three chunklogd: token mode over HTTP (18470), --auth none (18472) and
-# token mode over HTTPS (18471); nginx over HTTP (18480) and HTTPS (18481).
+# nginx serving $work/html as static files at its best (open_file_cache,
+# sendfile) and WebDAV PUT under /dav/: WORKERS processes, NAME.pid, HTTP on
+# PORT and, when given, HTTPS on TLS_PORT.
+nginx_conf() {  # WORKERS NAME PORT [TLS_PORT]
+  # Run by root, nginx's workers would be nobody, who may not enter $work (0700).
+  [[ $(id -u) -eq 0 ]] && echo "user root root;"
+  local dav="location /dav/ { dav_methods PUT; create_full_put_path on; client_max_body_size 64m; }"
+  cat <<CONF
+worker_processes $1;
+pid $work/$2.pid;
+error_log $work/$2-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  open_file_cache max=1000 inactive=60s;
+  sendfile on;
+  client_body_temp_path $work/$2-body;
+  server { listen 127.0.0.1:$3; root $work/html; $dav }
+CONF
+  [[ -n ${4:-} ]] && cat <<CONF
+  server {
+    listen 127.0.0.1:$4 ssl;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root $work/html;
+    $dav
+  }
+CONF
+  echo "}"
+}
+
+# Four chunklogd: token mode over HTTP (18470), --auth none (18472), token
+# mode over HTTPS (18471) and token mode with one I/O thread (18473); nginx
+# over HTTP (18480) and HTTPS (18481), and with one worker (18482).
 start_servers() {
   work=$(mktemp -d)
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj /CN=chunklog-compare \
@@ -107,37 +143,16 @@ start_servers() {
   "$chunklogd_bin" --listen 127.0.0.1:18471 --data-dir "$work/chunklog-tls" --tls-cert "$work/cert.pem" \
     --tls-key "$work/key.pem" "${common[@]}" >/dev/null 2>&1 &
   tls_pid=$!
-  pids+=("$chunklogd_pid" "$noauth_pid" "$tls_pid")
+  "$chunklogd_bin" --listen 127.0.0.1:18473 --data-dir "$work/chunklog-1t" --threads 1 "${common[@]}" \
+    >/dev/null 2>&1 &
+  one_thread_pid=$!
+  pids+=("$chunklogd_pid" "$noauth_pid" "$tls_pid" "$one_thread_pid")
   mkdir -p "$work/html/dav" "$work/pouch"
   head -c 1024 /dev/urandom >"$work/html/blob"
-  # Run by root, nginx's workers would be nobody, who may not enter $work (0700).
-  local nginx_user=""
-  [[ $(id -u) -eq 0 ]] && nginx_user="user root root;"
-  cat >"$work/nginx.conf" <<CONF
-$nginx_user
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/body;
-  server {
-    listen 127.0.0.1:18480;
-    root $work/html;
-    location /dav/ { dav_methods PUT; create_full_put_path on; client_max_body_size 64m; }
-  }
-  server {
-    listen 127.0.0.1:18481 ssl;
-    ssl_certificate $work/cert.pem;
-    ssl_certificate_key $work/key.pem;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    root $work/html;
-    location /dav/ { dav_methods PUT; create_full_put_path on; client_max_body_size 64m; }
-  }
-}
-CONF
+  nginx_conf 2 nginx 18480 18481 >"$work/nginx.conf"
+  nginx_conf 1 nginx-1w 18482 >"$work/nginx-1w.conf"
   nginx -c "$work/nginx.conf"
+  nginx -c "$work/nginx-1w.conf"
   if have_pouch; then
     (cd "$work/pouch" && exec "$pouch_dir/node_modules/.bin/pouchdb-server" --port 18490 --dir "$work/pouch" -n \
       >/dev/null 2>&1) &
@@ -145,7 +160,7 @@ CONF
     pouch_started=1
     wait_for_port 18490
   fi
-  for port in 18470 18471 18472 18480 18481; do wait_for_port $port; done
+  for port in 18470 18471 18472 18473 18480 18481 18482; do wait_for_port $port; done
 }
 
 have_pouch() { [[ -n $pouch_dir ]]; }
@@ -159,7 +174,9 @@ cleanup() {
     scripts/pg-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true
   fi
   [[ -n ${pg_work:-} ]] && rm -rf "$pg_work"
-  [[ -f ${work:-}/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  for pid_file in "${work:-}"/nginx.pid "${work:-}"/nginx-1w.pid; do
+    [[ -f $pid_file ]] && kill "$(cat "$pid_file")" 2>/dev/null || true
+  done
   [[ -n ${work:-} ]] && rm -rf "$work"
 }
 
@@ -598,6 +615,7 @@ start_servers
 chunklogd=http://127.0.0.1:18470
 chunklogd_noauth=http://127.0.0.1:18472
 chunklogd_tls=https://127.0.0.1:18471
+chunklogd_1t=http://127.0.0.1:18473
 pouch=http://127.0.0.1:18490
 user=$(cat /proc/sys/kernel/random/uuid)
 chunk=$(sha256sum "$work/html/blob" | cut -d' ' -f1)
@@ -627,6 +645,18 @@ if [[ $only != new ]]; then
     first=200000
   done
 fi
+
+# One worker each: chunklogd --threads 1 against nginx worker_processes 1,
+# so the load generator's one thread has the other core to itself rather
+# than three busy threads sharing two cores.
+token_1t=$(user_token "$chunklogd_1t" "$work/chunklog-1t")
+put_blob "$chunklogd_1t" "$token_1t"
+alternate "$conns" "$chunklogd_1t/0.1/$user/chunks/$chunk" "$token_1t" "$one_thread_pid" \
+  http://127.0.0.1:18482/blob "" "$(pgrep -P "$(cat "$work/nginx-1w.pid")" | tr '\n' ' ')"
+row "GET 1 KiB chunk / nginx static, one worker each" "$conns" "$(median "${runs_a[@]}")" \
+  "$(median "${runs_b[@]}")" "req/s, medians of $rounds"
+echo "  runs: chunklogd ${runs_a[*]}, nginx ${runs_b[*]}"
+echo "  server CPU per request: chunklogd $cpu_a us, nginx $cpu_b us (ratio $(ratio "$cpu_a" "$cpu_b"))"
 
 # Token checking: the same GET with a user token and on a server without
 # tokens. HTTPS: chunklogd and nginx on the same certificate, wrk keeping
