@@ -6,6 +6,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/merge_operator.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
 #include <algorithm>
@@ -65,10 +66,27 @@ void add_bloom_filters(rocksdb::ColumnFamilyOptions& cf, const std::shared_ptr<r
     cf.memtable_prefix_bloom_size_ratio = 0.05;
 }
 
+// A memtable insert searches the skip list from its top unless it has a
+// hint; with a prefix transform the memtable keeps one hint per prefix
+// (where its last key with that prefix went). Keys of one user and tag are
+// written close together (a chain entry right after the last, HEAD and
+// counters over their previous versions), so most inserts start near their
+// place. The commit pipeline applies a whole group's batch on one thread,
+// where these searches were its largest cost; bench/RESULTS.md has the
+// profile. The prefix is the user and one byte more in both families
+// because RocksDB keeps one map of hints for a memtable's point keys and its
+// range deletions, which are two skip lists: a range deletion starts at the
+// bare user id (keys::user_begin), shorter than the prefix, so it never
+// takes a point key's hint.
+void insert_with_hints(rocksdb::ColumnFamilyOptions& cf) {
+    cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::user_bytes + 1));
+}
+
 rocksdb::ColumnFamilyOptions meta_family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
     rocksdb::ColumnFamilyOptions cf;
     cf.merge_operator = std::make_shared<stats_add_operator>();
     add_bloom_filters(cf, cache);
+    insert_with_hints(cf);
     return cf;
 }
 
@@ -83,6 +101,7 @@ rocksdb::ColumnFamilyOptions chunk_family_options(const std::shared_ptr<rocksdb:
     cf.blob_cache = cache;  // hot chunks are read from memory, not the blob files
     cf.write_buffer_size = 16 << 20;
     add_bloom_filters(cf, cache);
+    insert_with_hints(cf);
     return cf;
 }
 

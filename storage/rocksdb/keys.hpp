@@ -97,6 +97,10 @@ enum class account_tag : char {
     upgrade_cursor = 'w',
 };
 
+// Every key of the "default" and "chunks" families starts with the user's
+// raw id; a metadata key has its tag right after it.
+inline constexpr std::size_t user_bytes = 16;
+
 // The store format this code reads and writes.
 inline constexpr std::uint64_t current_format = 3;
 
@@ -119,6 +123,8 @@ std::string tag_prefix(const uuid& user, tag t);
 std::optional<tag> key_tag(std::string_view key);
 
 // [user_begin, user_end) covers every key of the user in every family.
+// user_begin is the bare user id, shorter than every key: the memtable
+// insert hints (db_handle.cpp) rely on it.
 std::string user_begin(const uuid& user);
 std::string user_end(const uuid& user);
 
