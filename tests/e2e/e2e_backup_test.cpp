@@ -17,7 +17,6 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <fstream>
 #include <set>
 #include <thread>
 
@@ -27,11 +26,6 @@ namespace fs = std::filesystem;
 namespace {
 
 command_result chunklogd(const std::string& args) { return run_command(std::string(CHUNKLOGD_PATH) + " " + args + " 2>&1"); }
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
 
 // Clients publishing one-chunk transactions on their own users until stopped.
 class publish_load {
