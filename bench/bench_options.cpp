@@ -49,6 +49,8 @@ const char* usage =
     "                        rocksdb-sync             synced RocksDB puts, no server (disk ceiling)\n"
     "                        rocksdb-publish          synced RocksDB batches shaped as a publish of one\n"
     "                                                 --size chunk, one user per connection, no server\n"
+    "                        rocksdb-publish-grouped  the same batches, one per connection, written together\n"
+    "                                                 by one thread as one synced batch (commit pipeline shape)\n"
     "                        pouch-bulk-docs          PouchDB Server _bulk_docs, --batch docs of --size\n"
     "                        pouch-pull               PouchDB Server _changes of --count docs\n"
     "                        gc                       a garbage collection pass over --gc-transactions,\n"
@@ -127,7 +129,7 @@ bool parse_server(const std::string& text, bench_options& out, bool first) {
 }  // namespace
 
 const std::vector<std::string> known_workloads{"put-chunks", "get-chunks",   "publish",         "publish-core",
-                                               "pull",       "task-sync",    "longpoll",        "loopback-fanout", "rocksdb-sync", "rocksdb-publish",
+                                               "pull",       "task-sync",    "longpoll",        "loopback-fanout", "rocksdb-sync", "rocksdb-publish", "rocksdb-publish-grouped",
                                                "pouch-bulk-docs", "pouch-pull", "gc",           "bootstrap",
                                                "taskchampion", "tc-add-version", "tc-publish", "tc-get-child",
                                                "tc-get-log",   "tc-get-chunk", "taskwarrior-sync", "tc-pull"};

@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 
 #include <unistd.h>
 
@@ -51,6 +52,33 @@ void write_until(const write_fn& write, std::size_t bytes_per_write, clock_type:
     }
 }
 
+// rocksdb-publish-grouped: the commit pipeline's shape. One thread adds one
+// publish of every user to one WriteBatch and writes it synced, again and
+// again; each publish of a group waits for the whole group.
+template <class Users>
+void write_groups_until(rocksdb::DB& db, Users& users, std::size_t bytes_per_write, clock_type::time_point measure_from,
+                        clock_type::time_point stop_at, writer_totals& out) {
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    for (std::uint64_t n = 0;; ++n) {
+        auto started = clock_type::now();
+        if (started >= stop_at) return;
+        rocksdb::WriteBatch batch;
+        for (auto& user : users) user->add(n, batch);
+        auto status = db.Write(synced, &batch);
+        auto finished = clock_type::now();
+        if (started < measure_from || finished > stop_at) continue;
+        if (!status.ok()) {
+            out.failures += users.size();
+            continue;
+        }
+        out.ops += users.size();
+        out.bytes += bytes_per_write * users.size();
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(finished - started).count();
+        out.latencies_us.insert(out.latencies_us.end(), users.size(), static_cast<std::uint32_t>(us));
+    }
+}
+
 std::string random_bytes(std::mt19937_64& rng, std::size_t n) {
     std::string out(n, '\0');
     for (auto& c : out) c = static_cast<char>(rng());
@@ -78,10 +106,16 @@ public:
     }
 
     rocksdb::Status write(std::uint64_t n) {
+        rocksdb::WriteBatch batch;
+        add(n, batch);
+        return db_.Write(synced_, &batch);
+    }
+
+    // Adds the entries of publish number `n` to `batch`.
+    void add(std::uint64_t n, rocksdb::WriteBatch& batch) {
         auto chunk_id = random_bytes(rng_, 32);
         auto id = random_bytes(rng_, 16);
         auto meta = db_.DefaultColumnFamily();
-        rocksdb::WriteBatch batch;
         batch.Put(chunks_, user_ + chunk_id, chunk_);
         batch.Put(meta, key('s', chunk_id), std::string(16, 's'));
         batch.Put(meta, key('t'), std::string(16, 't'));
@@ -91,7 +125,6 @@ public:
         batch.Put(meta, key('n', big_endian(n)), id + std::string(8, 'n'));
         batch.Put(meta, key('h'), id + big_endian(n));
         parent_ = id;
-        return db_.Write(synced_, &batch);
     }
 
 private:
@@ -113,14 +146,23 @@ std::chrono::nanoseconds seconds(double s) {
 }  // namespace
 
 run_stats run_rocksdb_ceiling(const bench_options& options, const std::string& workload) {
-    const bool publish = workload == "rocksdb-publish";
+    const bool grouped = workload == "rocksdb-publish-grouped";
+    const bool publish = grouped || workload == "rocksdb-publish";
     auto dir = std::filesystem::temp_directory_path() / ("chunklog-bench-rocksdb-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     rocksdb::Options db_options;
     db_options.create_if_missing = true;
     db_options.create_missing_column_families = true;
-    std::vector<rocksdb::ColumnFamilyDescriptor> families{{rocksdb::kDefaultColumnFamilyName, {}}};
-    if (publish) families.emplace_back("chunks", rocksdb::ColumnFamilyOptions{});
+    // The grouped writes go through one thread, which can use the memtable
+    // insert hints chunklogd's store sets (by user and tag, and by user);
+    // concurrent writers of a write group cannot.
+    rocksdb::ColumnFamilyOptions meta, chunks;
+    if (grouped) {
+        meta.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(17));
+        chunks.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+    }
+    std::vector<rocksdb::ColumnFamilyDescriptor> families{{rocksdb::kDefaultColumnFamilyName, meta}};
+    if (publish) families.emplace_back("chunks", chunks);
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     auto opened = rocksdb::DB::Open(db_options, dir.string(), families, &handles, &raw);
@@ -155,8 +197,11 @@ run_stats run_rocksdb_ceiling(const bench_options& options, const std::string& w
     auto stop_at = measure_from + seconds(options.duration_seconds);
     std::vector<writer_totals> totals(options.connections);
     std::vector<std::thread> writers;
-    for (unsigned i = 0; i < options.connections; ++i)
-        writers.emplace_back([&, i] { write_until(writes[i], options.value_size, measure_from, stop_at, totals[i]); });
+    if (grouped)
+        writers.emplace_back([&] { write_groups_until(*db, batches, options.value_size, measure_from, stop_at, totals[0]); });
+    else
+        for (unsigned i = 0; i < options.connections; ++i)
+            writers.emplace_back([&, i] { write_until(writes[i], options.value_size, measure_from, stop_at, totals[i]); });
     for (auto& w : writers) w.join();
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     db.reset();

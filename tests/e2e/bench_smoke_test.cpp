@@ -58,6 +58,8 @@ void check_load_rows(const std::string& out, std::size_t expected_rows) {
         CHECK(row.at("errors").as_object().empty());
         if (row.at("workload").as_string() == "publish")
             CHECK(row.at("items").to_number<std::uint64_t>() == 3 * row.at("ops").to_number<std::uint64_t>());
+        if (row.at("workload").as_string() == "rocksdb-publish-grouped")  // whole rounds of 4
+            CHECK(row.at("ops").to_number<std::uint64_t>() % 4 == 0);
     }
 }
 
@@ -67,9 +69,9 @@ TEST_SUITE("bench") {
 
 TEST_CASE("chunklog-bench runs each load workload against a server it starts, each user with its own token") {
     check_load_rows(run_and_capture(bench("--spawn --workload put-chunks,get-chunks,publish,publish-core,rocksdb-sync,"
-                                          "rocksdb-publish --connections 4 --users 2 --batch 3 --size 512 --duration 0.5"
-                                          " --warmup 0 --json 2>&1")),
-                    6);
+                                          "rocksdb-publish,rocksdb-publish-grouped --connections 4 --users 2 --batch 3"
+                                          " --size 512 --duration 0.5 --warmup 0 --json 2>&1")),
+                    7);
 }
 
 TEST_CASE("chunklog-bench loopback-fanout: every waiter gets the answer its child process writes") {
