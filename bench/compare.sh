@@ -733,6 +733,9 @@ row "publish across 64 users / RocksDB synced put" $conns "$publish_64" \
 row "publish across 64 users / RocksDB synced publish-shaped batch" $conns "$publish_64" \
   "$(bench_json '["ops_per_second"]' --workload rocksdb-publish --size 1024 --connections $conns --duration "$seconds")" \
   "advances/s"
+row "publish across 64 users / the same batches grouped by one thread" $conns "$publish_64" \
+  "$(bench_json '["ops_per_second"]' --workload rocksdb-publish-grouped --size 1024 --connections $conns \
+    --duration "$seconds")" "advances/s"
 echo "  one user, 16 racing clients (HEAD advances/s, errors, 409s answered with HEAD and retried):"
 "$bench" --spawn --workload publish --users 1 --connections 16 --size 1024 --duration "$seconds" | tail -n +2
 
