@@ -179,16 +179,16 @@ outcome<planned_write<insert_result>> rocksdb_store::impl::plan_put_chunk(const 
     auto added = plan_chunk(user, id, value, size, batch);
     if (!added) return added.error();
     // Sent again: the refreshed stored time keeps it from collection.
-    if (!*added) return planned_write<insert_result>{insert_result::already_present, std::nullopt};
+    if (!*added) return planned_write<insert_result>{insert_result::already_present, std::nullopt, std::nullopt};
     auto quota = reserve_quota(user, size);
     if (!quota) return quota.error();
-    return planned_write<insert_result>{insert_result::created, std::move(*quota)};
+    return planned_write<insert_result>{insert_result::created, std::move(*quota), std::nullopt};
 }
 
 outcome<stored_transaction> rocksdb_store::impl::plan_transaction(const uuid& user, const new_transaction& t,
                                                               const pending_transactions* pending,
                                                               const std::unordered_set<digest, id_hash>* known_chunks,
-                                                              rocksdb::WriteBatch& batch) {
+                                                              rocksdb::WriteBatch& batch, const head_state* head) {
     if (t.id.is_root()) return make_error(errc::bad_request, "ROOT cannot be created");
     if (t.parent == t.id) return make_error(errc::bad_request, "a transaction cannot be its own parent");
     auto existing = find_transaction(user, t.id, pending);
@@ -209,7 +209,9 @@ outcome<stored_transaction> rocksdb_store::impl::plan_transaction(const uuid& us
     }
 
     std::uint64_t parent_seq = 0;
-    if (!t.parent.is_root()) {
+    if (head != nullptr && !t.parent.is_root() && t.parent == head->head) {
+        parent_seq = head->seq;  // HEAD names its transaction's seq: no read
+    } else if (!t.parent.is_root()) {
         auto parent = find_transaction(user, t.parent, pending);
         if (!parent) return parent.error();
         if (!*parent) return make_error(errc::unknown_parent, "the parent transaction does not exist");
@@ -245,16 +247,16 @@ outcome<planned_write<stored_transaction>> rocksdb_store::impl::plan_put_transac
                                                                                     rocksdb::WriteBatch& batch) {
     auto planned = plan_transaction(user, t, nullptr, nullptr, batch);
     if (!planned) return planned.error();
-    return planned_write<stored_transaction>{std::move(*planned), std::nullopt};
+    return planned_write<stored_transaction>{std::move(*planned), std::nullopt, std::nullopt};
 }
 
 // The target's stripe keeps garbage collection from removing it (it is not
 // committed yet, and has no children) before the advance commits it.
 outcome<planned_write<head_state>> rocksdb_store::impl::plan_advance_head(const uuid& user, const uuid& target,
                                                                           rocksdb::WriteBatch& batch) {
-    auto h = read_head(user);
+    auto h = read_head_locked(user);
     if (!h) return h.error();
-    if (target == h->head) return planned_write<head_state>{*h, std::nullopt};
+    if (target == h->head) return planned_write<head_state>{*h, std::nullopt, std::nullopt};
     if (target.is_root()) return conflict(*h, "HEAD cannot move back to ROOT");
 
     auto t = read_transaction(user, target);
@@ -264,7 +266,8 @@ outcome<planned_write<head_state>> rocksdb_store::impl::plan_advance_head(const 
     if (!children) return children.error();
     if (*children) return conflict(*h, "the transaction has children");
     if (auto plan = plan_advance(user, *h, **t, batch); !plan) return plan.error();
-    return planned_write<head_state>{head_state{target, (*t)->seq}, std::nullopt};
+    head_state after{target, (*t)->seq};
+    return planned_write<head_state>{after, std::nullopt, after};
 }
 
 outcome<void> rocksdb_store::delete_user(const uuid& user) {
@@ -272,6 +275,7 @@ outcome<void> rocksdb_store::delete_user(const uuid& user) {
     auto& locks = impl_->locks.of_user(user);
     std::unique_lock data(locks.data);
     std::lock_guard head_lock(locks.head);
+    impl_->locks.forget_head(user);
     auto begin = keys::user_begin(user);
     auto end = keys::user_end(user);
     rocksdb::WriteBatch batch;

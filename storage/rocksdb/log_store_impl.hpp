@@ -108,6 +108,15 @@ struct rocksdb_store::impl {
         return *h;
     }
 
+    // HEAD for a caller that holds the user's HEAD mutex: from memory when
+    // the last write or read under that mutex left it there.
+    outcome<head_state> read_head_locked(const uuid& user) {
+        if (auto known = locks.known_head(user)) return *known;
+        auto h = read_head(user);
+        if (h) locks.remember_head(user, *h);
+        return h;
+    }
+
     outcome<std::optional<transaction_record>> read_transaction(const uuid& user, const uuid& id,
                                                                 const rocksdb::Snapshot* snap = nullptr) {
         auto value = handle->get(handle->meta(), keys::transaction(user, id), snap);
@@ -245,6 +254,7 @@ struct rocksdb_store::impl {
     // not. Each newly committed transaction gets its chain entry, with the
     // commit time, and stops being uncommitted; one of `pending` (created by
     // the same request, with no uncommitted record) is added to `committed_now`.
+    // The caller holds the user's HEAD mutex.
     outcome<void> plan_advance(const uuid& user, const head_state& h, const transaction_record& target,
                                rocksdb::WriteBatch& batch, const pending_transactions* pending = nullptr,
                                std::unordered_set<uuid, id_hash>* committed_now = nullptr) {
@@ -265,6 +275,7 @@ struct rocksdb_store::impl {
             cur = std::move(**parent);
         }
         if (cur.parent != h.head) return conflict(h, "target is not a descendant of HEAD");
+        locks.forget_head(user);  // until the batch is committed (user_locks.hpp)
         batch.Put(handle->meta(), keys::head(user), keys::encode_head({target.id, target.seq}));
         return {};
     }
@@ -333,10 +344,12 @@ struct rocksdb_store::impl {
     // pending transactions, and the chunks it stores or found stored:
     // `known_chunks`, whose stripes the caller holds) and adds it to `batch` when new
     // (or refreshes the stored time of an uncommitted one sent again).
+    // `head`, when the caller holds the user's HEAD mutex and has read it,
+    // spares the read of a parent that is HEAD.
     outcome<stored_transaction> plan_transaction(const uuid& user, const new_transaction& t,
                                                  const pending_transactions* pending,
                                                  const std::unordered_set<digest, id_hash>* known_chunks,
-                                                 rocksdb::WriteBatch& batch);
+                                                 rocksdb::WriteBatch& batch, const head_state* head = nullptr);
 
     // The HEAD part of a publish, after its transactions are planned: a
     // re-send of a committed head (nothing to do), a conflict, or an advance

@@ -56,13 +56,17 @@ outcome<publish_result> rocksdb_store::impl::apply_publish(const uuid& user, con
     if (batch.Count() == 0) return planned->value;
     if (auto c = handle->commit(batch); !c) return c.error();
     if (planned->quota) planned->quota->committed();
+    if (planned->head_after) locks.remember_head(user, *planned->head_after);
     return planned->value;
 }
 
 outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const uuid& user,
                                                                          const publish_request& request,
                                                                          rocksdb::WriteBatch& batch) {
+    auto h = read_head_locked(user);
+    if (!h) return h.error();
     publish_result result;
+    result.before = result.after = *h;
     std::unordered_set<digest, id_hash> known_chunks;  // sent: stored now, or already
     if (!request.chunks.empty()) {
         std::vector<digest> sent;
@@ -87,16 +91,13 @@ outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const u
 
     pending_transactions pending;
     for (const auto& t : request.transactions) {
-        auto planned = plan_transaction(user, t, &pending, &known_chunks, batch);
+        auto planned = plan_transaction(user, t, &pending, &known_chunks, batch, &result.before);
         if (!planned) return planned.error();
         if (planned->result != insert_result::created) continue;
         pending.emplace(t.id, std::move(planned->record));
         ++result.transactions_created;
     }
 
-    auto h = read_head(user);
-    if (!h) return h.error();
-    result.before = result.after = *h;
     std::unordered_set<uuid, id_hash> committed_now;
     if (request.head)
         if (auto planned = plan_publish_head(user, *request.head, pending, batch, result, committed_now); !planned)
@@ -106,10 +107,12 @@ outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const u
     for (const auto& t : request.transactions)
         if (pending.contains(t.id) && !committed_now.contains(t.id))
             batch.Put(handle->meta(), keys::uncommitted(user, t.id), keys::encode_time(now()));
-    if (batch.Count() == 0) return planned_write<publish_result>{result, std::nullopt};
+    if (batch.Count() == 0) return planned_write<publish_result>{result, std::nullopt, std::nullopt};
     auto quota = reserve_quota(user, result.chunk_bytes_created);
     if (!quota) return quota.error();
-    return planned_write<publish_result>{result, std::move(*quota)};
+    std::optional<head_state> head_after;
+    if (result.head_advanced) head_after = result.after;
+    return planned_write<publish_result>{result, std::move(*quota), head_after};
 }
 
 }  // namespace chunklog::storage

@@ -19,7 +19,7 @@ void queue_write(rocksdb_store::impl& s, const uuid& user, bool needs_head, Payl
                  typename store_write<T, Payload>::planner plan,
                  std::vector<std::string_view> (*ids_of)(const Payload&), std::function<void(outcome<T>)> done) {
     if (auto w = s.check_writable(); !w) return done(w.error());
-    auto write = std::make_unique<store_write<T, Payload>>(std::move(payload), std::move(plan), std::move(done));
+    auto write = std::make_unique<store_write<T, Payload>>(s.locks, std::move(payload), std::move(plan), std::move(done));
     write->user = user;
     write->needs_head = needs_head;
     write->ids = ids_of(write->payload());

@@ -1,7 +1,8 @@
 // store_write: one of the RocksDB store's writes as the commit pipeline
 // runs it. It owns what the write needs (its payload), plans through a
 // function of the store's, keeps the planned result and quota reservation
-// until the group's outcome is known, and hands the result to a callback.
+// until the group's outcome is known, remembers the HEAD it committed (see
+// user_locks), and hands the result to a callback.
 // Used by one thread at a time (the caller, then the writer thread).
 #pragma once
 
@@ -14,12 +15,14 @@
 
 namespace chunklog::storage {
 
-// What planning a write yields: its result once committed, and the bytes
-// it holds against the user's quota until then.
+// What planning a write yields: its result once committed, the bytes it
+// holds against the user's quota until then, and the HEAD it commits when
+// it moves HEAD.
 template <typename T>
 struct planned_write {
     T value;
     std::optional<quota_reservations::reservation> quota;
+    std::optional<head_state> head_after;
 };
 
 template <typename T, typename Payload>
@@ -28,8 +31,8 @@ public:
     using planner = std::function<outcome<planned_write<T>>(const Payload&, rocksdb::WriteBatch&)>;
     using callback = std::function<void(outcome<T>)>;
 
-    store_write(Payload payload, planner plan, callback done)
-        : payload_(std::move(payload)), plan_(std::move(plan)), done_(std::move(done)) {}
+    store_write(user_locks& locks, Payload payload, planner plan, callback done)
+        : locks_(locks), payload_(std::move(payload)), plan_(std::move(plan)), done_(std::move(done)) {}
 
     const Payload& payload() const { return payload_; }
 
@@ -45,6 +48,8 @@ public:
             result_.emplace(outcome.error());
         } else {
             if (planned_->quota) planned_->quota->committed();
+            // The HEAD mutex is still held (pipeline_write::settle).
+            if (planned_->head_after) locks_.remember_head(user, *planned_->head_after);
             result_.emplace(std::move(planned_->value));
         }
         planned_.reset();  // releases the reservation while the write's locks are held
@@ -53,6 +58,7 @@ public:
     void deliver() override { done_(std::move(*result_)); }
 
 private:
+    user_locks& locks_;
     Payload payload_;
     planner plan_;
     callback done_;

@@ -6,15 +6,19 @@
 // lock lets a steady stream of shared holders starve an exclusive one
 // forever (a DELETE behind a busy client would never run). Per key (user plus id, hashed): a mutex that makes the
 // check-then-insert of one chunk or transaction atomic. A hash collision only
-// costs some contention, never correctness. Thread-safe; the table lives as
-// long as the store.
+// costs some contention, never correctness. Beside its HEAD mutex, each
+// user entry keeps the HEAD last committed or read under it, so that the
+// HEAD advances of a busy user need no read. Thread-safe; the table lives
+// as long as the store.
 #pragma once
 
 #include <chunklog/ids.hpp>
+#include <chunklog/records.hpp>
 
 #include <algorithm>
 #include <array>
 #include <mutex>
+#include <optional>
 
 #include <pthread.h>
 #include <shared_mutex>
@@ -65,12 +69,33 @@ inline bool locks_whole_user(const std::vector<std::string_view>& ids) {
 
 class user_locks {
 public:
+    static constexpr std::size_t user_entries = 4096;
+
     struct user_entry {
         writer_preferring_mutex data;
         std::mutex head;
+        // HEAD as committed, for `user` (every user the hash puts in this
+        // entry shares it), guarded by `head`: a write that puts a new HEAD
+        // in a batch forgets it first, and remembers the new one only once
+        // the batch is committed; a reader holding `head` may remember what
+        // it read, since no other HEAD can be committed meanwhile.
+        struct known_head {
+            uuid user;
+            head_state state;
+        };
+        std::optional<known_head> head_known;
     };
 
-    user_entry& of_user(const uuid& user) { return users_[id_hash{}(user) % users_.size()]; }
+    user_entry& of_user(const uuid& user) { return users_[id_hash{}(user) % user_entries]; }
+
+    // The user's HEAD as its entry remembers it; the caller holds the user's HEAD mutex.
+    std::optional<head_state> known_head(const uuid& user) {
+        auto& known = of_user(user).head_known;
+        if (known && known->user == user) return known->state;
+        return std::nullopt;
+    }
+    void remember_head(const uuid& user, const head_state& h) { of_user(user).head_known = {user, h}; }
+    void forget_head(const uuid& user) { of_user(user).head_known.reset(); }
 
     std::mutex& of_key(const uuid& user, std::string_view id) { return keys_[key_slot(user, id)]; }
 
@@ -100,7 +125,7 @@ private:
         return h % keys_.size();
     }
 
-    std::array<user_entry, 4096> users_;
+    std::array<user_entry, user_entries> users_;
     std::array<std::mutex, 4096> keys_;
 };
 

@@ -1,5 +1,7 @@
 #include "support/store_fixture.hpp"
 
+#include "storage/rocksdb/user_locks.hpp"
+
 #include <thread>
 
 using namespace chunklog;
@@ -192,6 +194,25 @@ TEST_CASE_FIXTURE(store_fixture, "delete removes one user entirely and nothing e
     // The ids are free again after a delete.
     add_chain(1, 2, root_id);
     CHECK(store->advance_head(user, make_id(2)));
+}
+
+TEST_CASE_FIXTURE(store_fixture, "users that share an entry of the lock table each advance from their own HEAD") {
+    // The entry keeps one remembered HEAD (user_locks.hpp): another user of
+    // the entry must never be handed it.
+    uuid other;
+    do other = uuid::random();
+    while (id_hash{}(other) % storage::user_locks::user_entries != id_hash{}(user) % storage::user_locks::user_entries);
+    add_chain(1, 3, root_id);
+    REQUIRE(store->advance_head(user, make_id(3)));
+    REQUIRE(store->put_transaction(other, {make_id(21), root_id, std::nullopt, {}}));
+    auto advanced = store->advance_head(other, make_id(21));
+    REQUIRE(advanced);
+    CHECK(*advanced == head_state{make_id(21), 1});
+    add_transaction(make_id(4), make_id(3));
+    auto again = store->advance_head(user, make_id(4));
+    REQUIRE(again);
+    CHECK(*again == head_state{make_id(4), 4});
+    CHECK(store->head(other).value() == head_state{make_id(21), 1});
 }
 
 TEST_CASE_FIXTURE(store_fixture, "everything survives close and reopen") {

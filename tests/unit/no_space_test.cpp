@@ -142,6 +142,33 @@ TEST_CASE("a full disk refuses writes with insufficient_storage, keeps reads, an
     CHECK(f.store->summary(f.user).value().chunks == 3);
 }
 
+TEST_CASE("a HEAD advance whose commit fails leaves HEAD where it was, also for the next advance") {
+    // The store remembers HEAD between writes (user_locks.hpp): it must not
+    // remember one that was never committed.
+    full_disk_fixture f;
+    auto t1 = uuid::random();
+    auto t2 = uuid::random();
+    REQUIRE(f.store->put_transaction(f.user, {t1, root_id, std::nullopt, {}}));
+    REQUIRE(f.store->advance_head(f.user, t1));
+    REQUIRE(f.store->put_transaction(f.user, {t2, t1, std::nullopt, {}}));
+
+    f.fs->no_space = true;
+    check_no_space(f.store->advance_head(f.user, t2).error());
+    f.fs->no_space = false;
+    REQUIRE(f.wait_writable());
+
+    // A sibling of t2 on t1: only possible while HEAD is still t1.
+    auto t3 = uuid::random();
+    storage::publish_request r;
+    r.transactions = {{t3, t1, std::nullopt, {}}};
+    r.head = t3;
+    auto published = f.store->publish(f.user, r);
+    REQUIRE(published);
+    CHECK(published->before == head_state{t1, 1});
+    CHECK(published->after == head_state{t3, 2});
+    CHECK(f.store->head(f.user).value() == head_state{t3, 2});
+}
+
 TEST_CASE("a background flush running out of space stops writes too, until space is free") {
     full_disk_fixture f;
     f.fs->no_space_for_tables = true;  // the WAL still takes writes; flushes cannot write tables
