@@ -6,6 +6,7 @@
 #include <optional>
 #include <pthread.h>
 #include <shared_mutex>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace chunklog::storage {
@@ -16,10 +17,13 @@ namespace {
 // stripes. Taking a write's locks waits only for a group's first write,
 // which holds nothing else yet, so the writer cannot deadlock with a direct
 // writer; a later write only tries, and fails when the group or another
-// thread holds one of them.
+// thread holds one of them. Two exceptions, for writes that race on one
+// HEAD: a stripe the group holds only for reading parents' records is
+// shared with writes that only read under it too, and a HEAD mutex the
+// group holds for a write of the same user is shared (taken::after_head).
 class group_locks {
 public:
-    enum class taken { no, yes, exclusive };
+    enum class taken { no, yes, after_head, exclusive };
 
     explicit group_locks(user_locks& locks) : locks_(locks) {}
     ~group_locks() { release(); }
@@ -28,77 +32,112 @@ public:
 
     taken take(const pipeline_write& w, bool wait) {
         auto& entry = locks_.of_user(w.user);
-        if (locks_whole_user(w.ids)) {
+        if (locks_whole_user(w.ids, w.shared_ids)) {
             if (!wait) return taken::no;
             entry.data.lock();
             exclusive_.push_back(&entry);
-            if (w.needs_head) lock_head(entry);
+            if (w.needs_head) lock_head(entry, w.user);
             return taken::exclusive;
         }
-        auto slots = locks_.slots_of(w.user, w.ids);
-        if (!wait && !try_take(entry, w.needs_head, slots)) return taken::no;
-        if (wait) {
-            if (shared_.insert(&entry).second) entry.data.lock_shared();
-            if (w.needs_head) lock_head(entry);
-            for (auto slot : slots) {
-                locks_.key_at(slot).lock();
-                slots_.push_back(slot);
-            }
+        auto stripes = stripes_of(w);
+        if (!wait) return try_take(entry, w.user, w.needs_head, stripes);
+        if (shared_.insert(&entry).second) entry.data.lock_shared();
+        if (w.needs_head) lock_head(entry, w.user);
+        for (auto [slot, read_only] : stripes) {
+            locks_.key_at(slot).lock();
+            stripes_.emplace(slot, read_only);
         }
         return taken::yes;
     }
 
     void release() {
-        for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) locks_.key_at(*it).unlock();
-        for (auto* entry : heads_) entry->head.unlock();
+        for (auto [slot, read_only] : stripes_) locks_.key_at(slot).unlock();
+        for (const auto& held : heads_) held.entry->head.unlock();
         for (auto* entry : shared_) entry->data.unlock_shared();
         for (auto* entry : exclusive_) entry->data.unlock();
-        slots_.clear();
+        stripes_.clear();
         heads_.clear();
         shared_.clear();
         exclusive_.clear();
     }
 
 private:
-    void lock_head(user_locks::user_entry& entry) {
+    // A HEAD mutex the group holds, and the user it holds it for (users
+    // that share an entry of the table never share its HEAD in a group).
+    struct held_head {
+        user_locks::user_entry* entry;
+        uuid user;
+    };
+    // A key stripe, and whether the write only reads records under it.
+    struct stripe {
+        std::size_t slot;
+        bool read_only;
+    };
+
+    // The write's stripes in lock order: read-only where every id of the
+    // write under it is one of its shared_ids.
+    std::vector<stripe> stripes_of(const pipeline_write& w) const {
+        auto exclusive = locks_.slots_of(w.user, w.ids);
+        std::vector<stripe> stripes;
+        for (auto slot : exclusive) stripes.push_back({slot, false});
+        for (auto slot : locks_.slots_of(w.user, w.shared_ids))
+            if (!std::binary_search(exclusive.begin(), exclusive.end(), slot)) stripes.push_back({slot, true});
+        std::sort(stripes.begin(), stripes.end(), [](const stripe& a, const stripe& b) { return a.slot < b.slot; });
+        return stripes;
+    }
+
+    void lock_head(user_locks::user_entry& entry, const uuid& user) {
         entry.head.lock();
-        heads_.push_back(&entry);
+        heads_.push_back({&entry, user});
     }
 
     // All or nothing: on a failure, whatever this call took is released.
-    bool try_take(user_locks::user_entry& entry, bool head, const std::vector<std::size_t>& slots) {
-        for (auto slot : slots)
-            if (std::find(slots_.begin(), slots_.end(), slot) != slots_.end()) return false;
-        if (head && std::find(heads_.begin(), heads_.end(), &entry) != heads_.end()) return false;
+    taken try_take(user_locks::user_entry& entry, const uuid& user, bool head, const std::vector<stripe>& stripes) {
+        std::vector<stripe> fresh;  // the ones the group does not hold yet
+        for (const auto& s : stripes) {
+            auto held = stripes_.find(s.slot);
+            if (held == stripes_.end()) fresh.push_back(s);
+            else if (!s.read_only || !held->second) return taken::no;
+        }
+        bool head_held = false;
+        if (head) {
+            auto it = std::find_if(heads_.begin(), heads_.end(), [&](const held_head& h) { return h.entry == &entry; });
+            if (it != heads_.end() && it->user != user) return taken::no;
+            head_held = it != heads_.end();
+        }
         bool new_shared = !shared_.contains(&entry);
-        if (new_shared && !entry.data.try_lock_shared()) return false;
-        auto undo = [&](std::size_t slots_taken, bool head_taken) {
-            for (std::size_t i = 0; i < slots_taken; ++i) {
-                locks_.key_at(slots_.back()).unlock();
-                slots_.pop_back();
+        if (new_shared && !entry.data.try_lock_shared()) return taken::no;
+        bool head_taken = head && !head_held;
+        auto undo = [&](std::size_t stripes_taken) {
+            for (std::size_t i = 0; i < stripes_taken; ++i) {
+                locks_.key_at(fresh[i].slot).unlock();
+                stripes_.erase(fresh[i].slot);
             }
             if (head_taken) {
                 entry.head.unlock();
                 heads_.pop_back();
             }
             if (new_shared) entry.data.unlock_shared();
-            return false;
+            return taken::no;
         };
-        if (head) {
-            if (!entry.head.try_lock()) return undo(0, false);
-            heads_.push_back(&entry);
+        if (head_taken) {
+            if (!entry.head.try_lock()) {
+                head_taken = false;
+                return undo(0);
+            }
+            heads_.push_back({&entry, user});
         }
-        for (std::size_t i = 0; i < slots.size(); ++i) {
-            if (!locks_.key_at(slots[i]).try_lock()) return undo(i, head);
-            slots_.push_back(slots[i]);
+        for (std::size_t i = 0; i < fresh.size(); ++i) {
+            if (!locks_.key_at(fresh[i].slot).try_lock()) return undo(i);
+            stripes_.emplace(fresh[i].slot, fresh[i].read_only);
         }
         if (new_shared) shared_.insert(&entry);
-        return true;
+        return head_held ? taken::after_head : taken::yes;
     }
 
     user_locks& locks_;
-    std::vector<std::size_t> slots_;
-    std::vector<user_locks::user_entry*> heads_;
+    std::unordered_map<std::size_t, bool> stripes_;  // slot: held only for reading
+    std::vector<held_head> heads_;
     std::unordered_set<user_locks::user_entry*> shared_;
     std::vector<user_locks::user_entry*> exclusive_;
 };
@@ -188,6 +227,7 @@ std::size_t commit_pipeline::run_group(queue& waiting) {
         std::unique_ptr<pipeline_write> write;
         std::optional<error> failed;  // its plan's error
         bool wrote = false;
+        bool after_head = false;  // planned on a HEAD an earlier member planned
     };
     std::vector<member> members;
     while (!waiting.empty() && members.size() < limits_.max_group_writes &&
@@ -196,18 +236,29 @@ std::size_t commit_pipeline::run_group(queue& waiting) {
         auto taken = held.take(w, members.empty());
         if (taken == group_locks::taken::no) break;
         auto count = batch.Count();
+        auto head_known = w.needs_head ? locks_.saved_head(w.user) : std::nullopt;
         batch.SetSavePoint();
         auto planned = plan_safely(w, batch);
-        if (planned) batch.PopSavePoint();
-        else batch.RollbackToSavePoint();
+        if (planned) {
+            batch.PopSavePoint();
+        } else {
+            batch.RollbackToSavePoint();
+            // A plan that failed after it forgot the HEAD (an earlier
+            // member's, maybe, not yet committed) leaves it as it was.
+            if (w.needs_head) locks_.restore_head(w.user, head_known);
+        }
         members.push_back({std::move(waiting.front()), planned ? std::nullopt : std::optional(planned.error()),
-                           planned && batch.Count() != count});
+                           planned && batch.Count() != count, taken == group_locks::taken::after_head});
         waiting.pop_front();
         if (taken == group_locks::taken::exclusive) break;
     }
     outcome<void> committed = batch.Count() == 0 ? outcome<void>{} : commit_(batch);
+    if (!committed)
+        for (auto& m : members)
+            if (m.write->needs_head) locks_.forget_head(m.write->user);  // it may remember a HEAD planned here
     for (auto& m : members) {
-        if (m.failed) m.write->settle(*m.failed);
+        if (!committed && m.after_head) m.write->settle(committed);  // its answer relied on the group's HEAD
+        else if (m.failed) m.write->settle(*m.failed);
         else m.write->settle(m.wrote ? committed : outcome<void>{});
     }
     held.release();
@@ -217,7 +268,12 @@ std::size_t commit_pipeline::run_group(queue& waiting) {
         ++groups_;
         grouped_ += members.size();
     }
-    for (auto& m : members) m.write->deliver();
+    // The refused first: of clients racing on one HEAD, the ones that lost
+    // this group get their answer, and can send again, before the winner.
+    for (auto& m : members)
+        if (m.failed) m.write->deliver();
+    for (auto& m : members)
+        if (!m.failed) m.write->deliver();
     return members.size();
 }
 

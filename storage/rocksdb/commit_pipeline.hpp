@@ -12,10 +12,18 @@
 // go, and each write delivers its result to its caller's callback, on the
 // writer thread.
 //
-// Writes of one group never rely on each other's effects: their lock sets
-// (every id a write reads and relies on, and the user's HEAD) are disjoint,
-// exactly as for concurrent direct writers, so each plan reads what earlier
-// groups committed. Thread-safe; the destructor finishes every queued write.
+// Writes of one group never rely on each other's effects, with one
+// exception: their lock sets (every id a write reads and relies on, and the
+// user's HEAD) are disjoint, exactly as for concurrent direct writers, so
+// each plan reads what earlier groups committed; but the HEAD writes of one
+// user share its HEAD, each planned on the HEAD the one before it left (the
+// order they are answered in is one they could have run in). Clients racing
+// on one HEAD are so answered together, the refused ones first, and the
+// winner of one group is not always first in the queue for the next. If the
+// batch is not committed, every write planned on an earlier one's HEAD gets
+// the commit's error, whatever its plan said, and the HEAD the group
+// planned is forgotten. Thread-safe; the destructor finishes every queued
+// write.
 #pragma once
 
 #include "storage/rocksdb/user_locks.hpp"
@@ -48,14 +56,21 @@ public:
     // rolls `batch` back to where it was).
     virtual outcome<void> plan(rocksdb::WriteBatch& batch) = 0;
     // The outcome: the group's commit for a write that added to the batch,
-    // success for one that added nothing, the plan's error for a failed one.
+    // success for one that added nothing, the plan's error for a failed
+    // one; but a failed commit's error for every write planned on a HEAD
+    // an earlier write of the group planned.
     virtual void settle(const outcome<void>& outcome) = 0;
     // Hands the result to the caller.
     virtual void deliver() = 0;
 
     uuid user;
     bool needs_head = false;            // takes the user's HEAD mutex
-    std::vector<std::string_view> ids;  // every id it relies on (into the write's own data)
+    // Every id it relies on (into the write's own data): the ones it
+    // creates or reads in any other way, and the transaction parents it
+    // only reads (immutable records, which other writes of its group may
+    // read too). An id in both is taken as the first kind.
+    std::vector<std::string_view> ids;
+    std::vector<std::string_view> shared_ids;
 };
 
 class commit_pipeline {

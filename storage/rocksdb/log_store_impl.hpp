@@ -35,6 +35,13 @@
 
 namespace chunklog::storage {
 
+// The ids a write relies on (pipeline_write::ids), and apart the
+// transaction parents it only reads (pipeline_write::shared_ids).
+struct relied_ids {
+    std::vector<std::string_view> ids;
+    std::vector<std::string_view> parents;
+};
+
 // Transactions created earlier in the same (not yet written) request.
 using pending_transactions = std::unordered_map<uuid, transaction_record, id_hash>;
 
@@ -366,9 +373,10 @@ struct rocksdb_store::impl {
     outcome<publish_result> apply_publish(const uuid& user, const publish_request& request,
                                           rocksdb::WriteBatch& batch);
 
-    // Every id a publish relies on: the chunks it stores or re-sends, the
-    // transactions it creates, their parents and chunks, and its head.
-    static std::vector<std::string_view> ids_of(const publish_request& request);
+    // Every id a publish relies on, as pipeline_write takes them: the
+    // chunks it stores or re-sends, the transactions it creates, their
+    // chunks and its head; and apart, the transactions' parents.
+    static relied_ids ids_of(const publish_request& request);
 
     // The other writes of the commit pipeline, planned with their locks held.
     // `value`: the chunk's bytes or a reference to its file; `size`: its length.

@@ -6,17 +6,18 @@
 
 namespace chunklog::storage {
 
-std::vector<std::string_view> rocksdb_store::impl::ids_of(const publish_request& request) {
-    std::vector<std::string_view> ids;
-    ids.reserve(request.chunks.size() + 2 * request.transactions.size() + 1);
+relied_ids rocksdb_store::impl::ids_of(const publish_request& request) {
+    relied_ids relied;
+    auto& ids = relied.ids;
+    ids.reserve(request.chunks.size() + request.transactions.size() + 1);
     for (const auto& [id, bytes] : request.chunks) ids.push_back(id.raw());
     for (const auto& t : request.transactions) {
         ids.push_back(t.id.raw());
-        if (!t.parent.is_root()) ids.push_back(t.parent.raw());
+        if (!t.parent.is_root()) relied.parents.push_back(t.parent.raw());
         for (const auto& c : t.chunks) ids.push_back(c.raw());
     }
     if (request.head && !request.head->is_root()) ids.push_back(request.head->raw());
-    return ids;
+    return relied;
 }
 
 // Plans the HEAD part of a publish on top of the planned transactions: a

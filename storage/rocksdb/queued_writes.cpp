@@ -17,12 +17,14 @@ struct chunk_payload {
 template <typename T, typename Payload>
 void queue_write(rocksdb_store::impl& s, const uuid& user, bool needs_head, Payload payload,
                  typename store_write<T, Payload>::planner plan,
-                 std::vector<std::string_view> (*ids_of)(const Payload&), std::function<void(outcome<T>)> done) {
+                 relied_ids (*ids_of)(const Payload&), std::function<void(outcome<T>)> done) {
     if (auto w = s.check_writable(); !w) return done(w.error());
     auto write = std::make_unique<store_write<T, Payload>>(s.locks, std::move(payload), std::move(plan), std::move(done));
     write->user = user;
     write->needs_head = needs_head;
-    write->ids = ids_of(write->payload());
+    auto relied = ids_of(write->payload());
+    write->ids = std::move(relied.ids);
+    write->shared_ids = std::move(relied.parents);
     s.pipeline->submit(std::move(write));
 }
 
@@ -35,20 +37,18 @@ outcome<T> wait_for(Queue queue) {
     return result.get();
 }
 
-std::vector<std::string_view> chunk_ids(const chunk_payload& p) { return {p.id.raw()}; }
+relied_ids chunk_ids(const chunk_payload& p) { return {{p.id.raw()}, {}}; }
 
-std::vector<std::string_view> publish_ids(const std::shared_ptr<const publish_request>& r) {
-    return rocksdb_store::impl::ids_of(*r);
+relied_ids publish_ids(const std::shared_ptr<const publish_request>& r) { return rocksdb_store::impl::ids_of(*r); }
+
+relied_ids transaction_ids(const new_transaction* const& t) {
+    relied_ids relied{{t->id.raw()}, {}};
+    if (!t->parent.is_root()) relied.parents.push_back(t->parent.raw());
+    for (const auto& c : t->chunks) relied.ids.push_back(c.raw());
+    return relied;
 }
 
-std::vector<std::string_view> transaction_ids(const new_transaction* const& t) {
-    std::vector<std::string_view> ids{t->id.raw()};
-    if (!t->parent.is_root()) ids.push_back(t->parent.raw());
-    for (const auto& c : t->chunks) ids.push_back(c.raw());
-    return ids;
-}
-
-std::vector<std::string_view> target_ids(const uuid& target) { return {target.raw()}; }
+relied_ids target_ids(const uuid& target) { return {{target.raw()}, {}}; }
 
 // A publish's result carries the snapshot urgency after it, read on the
 // writer thread once the write is committed (a failed read leaves it out).

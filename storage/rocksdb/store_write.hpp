@@ -1,8 +1,8 @@
 // store_write: one of the RocksDB store's writes as the commit pipeline
 // runs it. It owns what the write needs (its payload), plans through a
 // function of the store's, keeps the planned result and quota reservation
-// until the group's outcome is known, remembers the HEAD it committed (see
-// user_locks), and hands the result to a callback.
+// until the group's outcome is known, remembers the HEAD it plans and
+// commits (see user_locks), and hands the result to a callback.
 // Used by one thread at a time (the caller, then the writer thread).
 #pragma once
 
@@ -40,6 +40,8 @@ public:
         auto p = plan_(payload_, batch);
         if (!p) return p.error();
         planned_.emplace(std::move(*p));
+        // For the writes of the same user planned after it in its group.
+        if (planned_->head_after) locks_.remember_head(user, *planned_->head_after);
         return {};
     }
 

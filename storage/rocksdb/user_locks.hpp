@@ -59,11 +59,14 @@ private:
 // no request holds every stripe.
 inline constexpr std::size_t max_striped_ids = 256;
 
-// Whether a write relying on `ids` (repeats allowed) locks its user's writes whole.
-inline bool locks_whole_user(const std::vector<std::string_view>& ids) {
+// Whether a write relying on `ids` and `more_ids` (repeats allowed) locks its
+// user's writes whole.
+inline bool locks_whole_user(const std::vector<std::string_view>& ids,
+                             const std::vector<std::string_view>& more_ids = {}) {
     std::unordered_set<std::string_view> distinct;
-    for (auto id : ids)
-        if (distinct.insert(id).second && distinct.size() > max_striped_ids) return true;
+    for (const auto* list : {&ids, &more_ids})
+        for (auto id : *list)
+            if (distinct.insert(id).second && distinct.size() > max_striped_ids) return true;
     return false;
 }
 
@@ -78,7 +81,11 @@ public:
         // entry shares it), guarded by `head`: a write that puts a new HEAD
         // in a batch forgets it first, and remembers the new one only once
         // the batch is committed; a reader holding `head` may remember what
-        // it read, since no other HEAD can be committed meanwhile.
+        // it read, since no other HEAD can be committed meanwhile. The one
+        // exception is the commit pipeline, which holds `head` from a
+        // group's first plan to its last settle: there it is the HEAD as
+        // planned so far, which the group forgets if its batch is not
+        // committed (commit_pipeline.hpp).
         struct known_head {
             uuid user;
             head_state state;
@@ -96,6 +103,11 @@ public:
     }
     void remember_head(const uuid& user, const head_state& h) { of_user(user).head_known = {user, h}; }
     void forget_head(const uuid& user) { of_user(user).head_known.reset(); }
+    // The user's entry's memory as it is, and put back as it was.
+    std::optional<user_entry::known_head> saved_head(const uuid& user) { return of_user(user).head_known; }
+    void restore_head(const uuid& user, std::optional<user_entry::known_head> saved) {
+        of_user(user).head_known = std::move(saved);
+    }
 
     std::mutex& of_key(const uuid& user, std::string_view id) { return keys_[key_slot(user, id)]; }
 

@@ -1,7 +1,10 @@
 // The RocksDB store's commit pipeline: queued writes grouped into one
 // synced write, a write whose rule fails failing alone inside its group,
-// one user's writes applied in the order queued, quotas exact inside a
-// group, and a pipeline that finishes its queue when the store closes.
+// one user's writes applied in the order queued, clients racing on one
+// HEAD answered together, quotas exact inside a group, and a pipeline that
+// finishes its queue when the store closes.
+#include "storage/rocksdb/commit_pipeline.hpp"
+#include "support/fault_fs.hpp"
 #include "support/outcome_printer.hpp"
 #include "support/store_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -11,8 +14,10 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <vector>
 
@@ -29,10 +34,13 @@ namespace {
 // queues writes meanwhile, so that they meet in the next group.
 class held_store {
 public:
-    held_store() {
+    // `env`: the store's file system (fault injection), or the default.
+    explicit held_store(rocksdb::Env* env = nullptr) {
         storage::store_options options;
         options.dir = dir_.path() / "db";
         options.kind = storage::store_kind::rocksdb;
+        options.env = env;
+        options.resume_interval = std::chrono::milliseconds(10);
         options.before_write_group = [this](std::size_t waiting) {
             std::unique_lock lock(mutex_);
             groups_.push_back(waiting);
@@ -120,9 +128,161 @@ publish_request one_transaction(const std::string& op, const uuid& id, const uui
     return r;
 }
 
+// Clients racing on one user's HEAD: each publishes a transaction of its
+// own on `parent` and makes it HEAD. Records the order of the answers.
+class racers {
+public:
+    racers(storage::log_store& store, const uuid& user, const uuid& parent, unsigned count) {
+        for (unsigned i = 0; i < count; ++i) {
+            results_.push_back(std::make_unique<awaited<publish_result>>());
+            store.publish_queued(user, one_transaction(op(i), id(i), parent),
+                                 [this, i, done = results_.back()->callback()](outcome<publish_result> r) {
+                                     {
+                                         std::lock_guard lock(mutex_);
+                                         answered_.push_back(i);
+                                     }
+                                     done(std::move(r));
+                                 });
+        }
+    }
+    static std::string op(unsigned i) { return "racer " + std::to_string(i); }
+    static uuid id(unsigned i) { return make_id(0x1000 + i); }
+    outcome<publish_result> result(unsigned i) { return results_[i]->get(); }
+    std::vector<unsigned> answered() {
+        std::lock_guard lock(mutex_);
+        return answered_;
+    }
+
+private:
+    std::vector<std::unique_ptr<awaited<publish_result>>> results_;
+    std::mutex mutex_;
+    std::vector<unsigned> answered_;
+};
+
 }  // namespace
 
 TEST_SUITE("commit pipeline") {
+
+TEST_CASE("clients racing on one HEAD meet in one group: one wins, the others hear its HEAD, and hear first") {
+    held_store s;
+    auto user = make_id(0x42);
+    auto base = make_id(0x41);
+    REQUIRE(s.store->publish(user, one_transaction("base", base, root_id)));
+    awaited<insert_result> blocker;
+    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", blocker.callback()); });
+    constexpr unsigned count = 6;
+    racers race(*s.store, user, base, count);
+    s.release();
+
+    auto won = race.result(0);
+    REQUIRE(won);
+    CHECK(won->after == head_state{racers::id(0), 2});
+    for (unsigned i = 1; i < count; ++i) {
+        auto lost = race.result(i);
+        REQUIRE_FALSE(lost);
+        CHECK(lost.error().code == errc::conflict);
+        CHECK(lost.error().head == racers::id(0));
+        CHECK_FALSE(s.store->chunk(user, sha256_of(racers::op(i))).value());
+    }
+    s.store->drain_writes();
+    CHECK(s.groups().back() == count);
+    auto answered = race.answered();
+    REQUIRE(answered.size() == count);
+    CHECK(answered.back() == 0);  // the winner last
+    CHECK(s.store->head(user).value() == head_state{racers::id(0), 2});
+}
+
+TEST_CASE("a racing group whose commit fails fails every racer, and the HEAD it planned is forgotten") {
+    auto fs = std::make_shared<test::fault_fs>();
+    auto env = rocksdb::NewCompositeEnv(fs);
+    held_store s(env.get());
+    auto user = make_id(0x42);
+    auto base = make_id(0x41);
+    REQUIRE(s.store->publish(user, one_transaction("base", base, root_id)));
+    awaited<insert_result> blocker;
+    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", blocker.callback()); });
+    constexpr unsigned count = 4;
+    racers race(*s.store, user, base, count);
+    fs->no_space = true;
+    s.release();
+
+    // Not a conflict naming a HEAD that was never committed: the group's error.
+    for (unsigned i = 0; i < count; ++i) {
+        auto r = race.result(i);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code == errc::insufficient_storage);
+    }
+    fs->no_space = false;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (s.store->writes() != storage::write_state::ok && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    REQUIRE(s.store->writes() == storage::write_state::ok);
+    auto next = s.store->publish(user, one_transaction("after", make_id(0x44), base));
+    REQUIRE(next);
+    CHECK(next->before == head_state{base, 1});
+    CHECK(next->after == head_state{make_id(0x44), 2});
+}
+
+// A pipeline write that runs a script as its plan.
+class scripted_write final : public storage::pipeline_write {
+public:
+    scripted_write(const uuid& of, std::function<outcome<void>(rocksdb::WriteBatch&)> script) : script_(std::move(script)) {
+        user = of;
+        needs_head = true;
+    }
+    outcome<void> plan(rocksdb::WriteBatch& batch) override { return script_(batch); }
+    void settle(const outcome<void>&) override {}
+    void deliver() override {}
+
+private:
+    std::function<outcome<void>(rocksdb::WriteBatch&)> script_;
+};
+
+TEST_CASE("a plan that fails after forgetting the HEAD an earlier write of its group planned puts it back") {
+    storage::user_locks locks;
+    auto user = make_id(0x42);
+    auto planned = head_state{make_id(1), 7};
+    std::optional<head_state> seen_by_third;
+    std::mutex gate_mutex;
+    std::condition_variable gate;
+    bool held = false, open = false;
+    storage::commit_pipeline pipeline(
+        locks, [](rocksdb::WriteBatch&) { return outcome<void>{}; }, {}, [&](std::size_t) {
+            std::unique_lock lock(gate_mutex);
+            held = true;
+            gate.notify_all();
+            gate.wait(lock, [&] { return open; });
+        });
+    auto blocker = std::make_unique<scripted_write>(make_id(0x43), [](rocksdb::WriteBatch&) { return outcome<void>{}; });
+    blocker->needs_head = false;
+    pipeline.submit(std::move(blocker));
+    {
+        std::unique_lock lock(gate_mutex);
+        gate.wait(lock, [&] { return held; });
+    }
+    pipeline.submit(std::make_unique<scripted_write>(user, [&](rocksdb::WriteBatch& batch) {
+        batch.Put("head", "1");
+        locks.remember_head(user, planned);
+        return outcome<void>{};
+    }));
+    pipeline.submit(std::make_unique<scripted_write>(user, [&](rocksdb::WriteBatch&) {
+        locks.forget_head(user);
+        return outcome<void>(make_error(errc::quota_exceeded, "over quota"));
+    }));
+    pipeline.submit(std::make_unique<scripted_write>(user, [&](rocksdb::WriteBatch&) {
+        seen_by_third = locks.known_head(user);
+        return outcome<void>{};
+    }));
+    {
+        std::lock_guard lock(gate_mutex);
+        open = true;
+    }
+    gate.notify_all();
+    pipeline.drain();
+    CHECK(pipeline.groups() == 2);
+    CHECK(seen_by_third == planned);
+}
+
 
 TEST_CASE("queued writes of different users commit as one group, and a write whose rule fails fails alone") {
     held_store s;
