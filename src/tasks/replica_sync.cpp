@@ -7,6 +7,10 @@
 
 #include <chunklog/tasks/replica.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 
@@ -14,6 +18,16 @@ namespace chunklog {
 namespace {
 
 constexpr unsigned max_sync_rounds = 50;
+
+// Before it pulls again after a lost HEAD race, a replica waits a random
+// time of up to 5 ms, doubled per conflict in a row up to 320 ms: a writer
+// that keeps winning (it learns each HEAD from its own answer, the others
+// one step later) cannot starve replicas that retry (api/API.md).
+void back_off(unsigned conflicts) {
+    static thread_local std::minstd_rand random{std::random_device{}()};
+    auto ceiling_us = 5000U << std::min(conflicts - 1, 6U);
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % ceiling_us));
+}
 
 // The tasks a sync changes. Tasks are read from the store the first time an
 // operation needs them, so a sync costs what it changes, not the size of the
@@ -285,7 +299,7 @@ outcome<sync_report> replica::sync(client& server, const sealing_key& key) {
             return report;
         }
         if (published.error().code != errc::conflict) return published.error();
-        ++report.conflicts;
+        back_off(++report.conflicts);
     }
     return make_error(errc::conflict, "sync gave up after too many conflicting publishes");
 }
