@@ -20,7 +20,8 @@ namespace {
 // thread holds one of them. Two exceptions, for writes that race on one
 // HEAD: a stripe the group holds only for reading parents' records is
 // shared with writes that only read under it too, and a HEAD mutex the
-// group holds for a write of the same user is shared (taken::after_head).
+// group holds for a write of the same user is shared (taken::after_head)
+// until a write commits, under it, transactions it did not create.
 class group_locks {
 public:
     enum class taken { no, yes, after_head, exclusive };
@@ -50,6 +51,13 @@ public:
         return taken::yes;
     }
 
+    // No later write of the group shares `w`'s HEAD (pipeline_write::closes_head).
+    void close_head(const pipeline_write& w) {
+        auto& entry = locks_.of_user(w.user);
+        for (auto& held : heads_)
+            if (held.entry == &entry) held.closed = true;
+    }
+
     void release() {
         for (auto [slot, read_only] : stripes_) locks_.key_at(slot).unlock();
         for (const auto& held : heads_) held.entry->head.unlock();
@@ -67,6 +75,7 @@ private:
     struct held_head {
         user_locks::user_entry* entry;
         uuid user;
+        bool closed;  // shared no more (close_head)
     };
     // A key stripe, and whether the write only reads records under it.
     struct stripe {
@@ -88,7 +97,7 @@ private:
 
     void lock_head(user_locks::user_entry& entry, const uuid& user) {
         entry.head.lock();
-        heads_.push_back({&entry, user});
+        heads_.push_back({&entry, user, false});
     }
 
     // All or nothing: on a failure, whatever this call took is released.
@@ -102,7 +111,7 @@ private:
         bool head_held = false;
         if (head) {
             auto it = std::find_if(heads_.begin(), heads_.end(), [&](const held_head& h) { return h.entry == &entry; });
-            if (it != heads_.end() && it->user != user) return taken::no;
+            if (it != heads_.end() && (it->user != user || it->closed)) return taken::no;
             head_held = it != heads_.end();
         }
         bool new_shared = !shared_.contains(&entry);
@@ -125,7 +134,7 @@ private:
                 head_taken = false;
                 return undo(0);
             }
-            heads_.push_back({&entry, user});
+            heads_.push_back({&entry, user, false});
         }
         for (std::size_t i = 0; i < fresh.size(); ++i) {
             if (!locks_.key_at(fresh[i].slot).try_lock()) return undo(i);
@@ -241,6 +250,7 @@ std::size_t commit_pipeline::run_group(queue& waiting) {
         auto planned = plan_safely(w, batch);
         if (planned) {
             batch.PopSavePoint();
+            if (w.needs_head && w.closes_head()) held.close_head(w);
         } else {
             batch.RollbackToSavePoint();
             // A plan that failed after it forgot the HEAD (an earlier

@@ -179,10 +179,10 @@ outcome<planned_write<insert_result>> rocksdb_store::impl::plan_put_chunk(const 
     auto added = plan_chunk(user, id, value, size, batch);
     if (!added) return added.error();
     // Sent again: the refreshed stored time keeps it from collection.
-    if (!*added) return planned_write<insert_result>{insert_result::already_present, std::nullopt, std::nullopt};
+    if (!*added) return planned_write<insert_result>{insert_result::already_present, std::nullopt, std::nullopt, false};
     auto quota = reserve_quota(user, size);
     if (!quota) return quota.error();
-    return planned_write<insert_result>{insert_result::created, std::move(*quota), std::nullopt};
+    return planned_write<insert_result>{insert_result::created, std::move(*quota), std::nullopt, false};
 }
 
 outcome<stored_transaction> rocksdb_store::impl::plan_transaction(const uuid& user, const new_transaction& t,
@@ -247,7 +247,7 @@ outcome<planned_write<stored_transaction>> rocksdb_store::impl::plan_put_transac
                                                                                     rocksdb::WriteBatch& batch) {
     auto planned = plan_transaction(user, t, nullptr, nullptr, batch);
     if (!planned) return planned.error();
-    return planned_write<stored_transaction>{std::move(*planned), std::nullopt, std::nullopt};
+    return planned_write<stored_transaction>{std::move(*planned), std::nullopt, std::nullopt, false};
 }
 
 // The target's stripe keeps garbage collection from removing it (it is not
@@ -256,7 +256,7 @@ outcome<planned_write<head_state>> rocksdb_store::impl::plan_advance_head(const 
                                                                           rocksdb::WriteBatch& batch) {
     auto h = read_head_locked(user);
     if (!h) return h.error();
-    if (target == h->head) return planned_write<head_state>{*h, std::nullopt, std::nullopt};
+    if (target == h->head) return planned_write<head_state>{*h, std::nullopt, std::nullopt, false};
     if (target.is_root()) return conflict(*h, "HEAD cannot move back to ROOT");
 
     auto t = read_transaction(user, target);
@@ -267,7 +267,7 @@ outcome<planned_write<head_state>> rocksdb_store::impl::plan_advance_head(const 
     if (*children) return conflict(*h, "the transaction has children");
     if (auto plan = plan_advance(user, *h, **t, batch); !plan) return plan.error();
     head_state after{target, (*t)->seq};
-    return planned_write<head_state>{after, std::nullopt, after};
+    return planned_write<head_state>{after, std::nullopt, after, true};
 }
 
 outcome<void> rocksdb_store::delete_user(const uuid& user) {

@@ -108,12 +108,13 @@ outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const u
     for (const auto& t : request.transactions)
         if (pending.contains(t.id) && !committed_now.contains(t.id))
             batch.Put(handle->meta(), keys::uncommitted(user, t.id), keys::encode_time(now()));
-    if (batch.Count() == 0) return planned_write<publish_result>{result, std::nullopt, std::nullopt};
+    if (batch.Count() == 0) return planned_write<publish_result>{result, std::nullopt, std::nullopt, false};
     auto quota = reserve_quota(user, result.chunk_bytes_created);
     if (!quota) return quota.error();
     std::optional<head_state> head_after;
     if (result.head_advanced) head_after = result.after;
-    return planned_write<publish_result>{result, std::move(*quota), head_after};
+    bool commits_others = result.head_advanced && committed_now.size() != result.after.seq - result.before.seq;
+    return planned_write<publish_result>{result, std::move(*quota), head_after, commits_others};
 }
 
 }  // namespace chunklog::storage

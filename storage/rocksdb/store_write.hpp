@@ -16,13 +16,16 @@
 namespace chunklog::storage {
 
 // What planning a write yields: its result once committed, the bytes it
-// holds against the user's quota until then, and the HEAD it commits when
-// it moves HEAD.
+// holds against the user's quota until then, the HEAD it commits when it
+// moves HEAD, and whether that advance commits transactions the write did
+// not create (whose chain and records lie under no stripe of the write:
+// no later write of its group may plan on its HEAD, pipeline_write).
 template <typename T>
 struct planned_write {
     T value;
     std::optional<quota_reservations::reservation> quota;
     std::optional<head_state> head_after;
+    bool commits_others;
 };
 
 template <typename T, typename Payload>
@@ -56,6 +59,8 @@ public:
         }
         planned_.reset();  // releases the reservation while the write's locks are held
     }
+
+    bool closes_head() const override { return planned_ && planned_->commits_others; }
 
     void deliver() override { done_(std::move(*result_)); }
 

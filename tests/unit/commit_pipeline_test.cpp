@@ -11,6 +11,7 @@
 
 #include <chunklog/sha256.hpp>
 #include <chunklog/storage/log_store.hpp>
+#include <chunklog/storage/maintenance.hpp>
 
 #include <doctest/doctest.h>
 
@@ -87,6 +88,7 @@ public:
     }
 
     std::unique_ptr<storage::log_store> store;
+    std::filesystem::path dir() const { return dir_.path() / "db"; }
 
 private:
     test::temp_dir dir_;
@@ -221,6 +223,86 @@ TEST_CASE("a racing group whose commit fails fails every racer, and the HEAD it 
     REQUIRE(next);
     CHECK(next->before == head_state{base, 1});
     CHECK(next->after == head_state{make_id(0x44), 2});
+}
+
+TEST_CASE("after an advance over transactions it did not create, the user's next HEAD write waits for the next group") {
+    // The advance commits T1 and T2 on its way to T3, under no stripe of
+    // its own: a publish planned after it in its group would read them as
+    // uncommitted (the re-send of T2 as HEAD a conflict, the re-sent T1
+    // marked uncommitted again).
+    held_store s;
+    auto user = make_id(0x42);
+    auto base = make_id(0x41), t1 = make_id(0x51), t2 = make_id(0x52), t3 = make_id(0x53);
+    REQUIRE(s.store->publish(user, one_transaction("base", base, root_id)));
+    REQUIRE(s.store->put_transaction(user, {t1, base, std::nullopt, {}}));
+    REQUIRE(s.store->put_transaction(user, {t2, t1, std::nullopt, {}}));
+    REQUIRE(s.store->put_transaction(user, {t3, t2, std::nullopt, {}}));
+    awaited<insert_result> blocker;
+    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", blocker.callback()); });
+    awaited<publish_result> advance, resent_head, resent_t1;
+    publish_request to_t3;
+    to_t3.head = t3;
+    s.store->publish_queued(user, to_t3, advance.callback());
+    publish_request t2_again;
+    t2_again.head = t2;
+    s.store->publish_queued(user, t2_again, resent_head.callback());
+    publish_request t1_again;
+    t1_again.transactions = {new_transaction{t1, base, std::nullopt, {}}};
+    s.store->publish_queued(user, t1_again, resent_t1.callback());
+    s.release();
+
+    CHECK(advance.get().value().after == head_state{t3, 4});
+    auto r = resent_head.get();
+    REQUIRE(r);
+    CHECK_FALSE(r->head_advanced);
+    CHECK(r->after == head_state{t3, 4});
+    CHECK(resent_t1.get());
+    s.store->drain_writes();
+    s.store.reset();
+    auto report = storage::verify_store(s.dir());
+    REQUIRE(report);
+    CHECK_MESSAGE(report->clean(), (report->problems.empty() ? "" : report->problems.front()));
+}
+
+TEST_CASE("users that share an entry of the lock table never share a HEAD in a group") {
+    // Their HEADs are remembered in the one entry: a user planned between
+    // two HEAD writes of another would make the second one read its stale
+    // HEAD from the store, and win a race already lost.
+    auto table = std::make_unique<storage::user_locks>();
+    auto a = make_id(0x100);
+    uuid b = a;
+    for (std::uint64_t i = 0x101; &table->of_user(b) != &table->of_user(a) || b == a; ++i) b = make_id(i);
+    held_store s;
+    REQUIRE(s.store->publish(a, one_transaction("a base", make_id(0x61), root_id)));
+    REQUIRE(s.store->publish(b, one_transaction("b base", make_id(0x62), root_id)));
+    awaited<insert_result> blocker;
+    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", blocker.callback()); });
+    awaited<publish_result> a_wins, b_wins, a_loses;
+    s.store->publish_queued(a, one_transaction("a0", make_id(0x71), make_id(0x61)), a_wins.callback());
+    s.store->publish_queued(b, one_transaction("b0", make_id(0x72), make_id(0x62)), b_wins.callback());
+    s.store->publish_queued(a, one_transaction("a1", make_id(0x73), make_id(0x61)), a_loses.callback());
+    s.release();
+    CHECK(a_wins.get().value().after == head_state{make_id(0x71), 2});
+    CHECK(b_wins.get().value().after == head_state{make_id(0x72), 2});
+    auto lost = a_loses.get();
+    REQUIRE_FALSE(lost);
+    CHECK(lost.error().code == errc::conflict);
+    CHECK(s.store->head(a).value() == head_state{make_id(0x71), 2});
+}
+
+TEST_CASE("two PUTs of one chunk in one group store it once") {
+    held_store s;
+    auto user = make_id(0x42);
+    const std::string bytes = "the same chunk";
+    awaited<insert_result> blocker;
+    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", blocker.callback()); });
+    awaited<insert_result> one, two;
+    s.store->put_chunk_queued(user, sha256_of(bytes), bytes, one.callback());
+    s.store->put_chunk_queued(user, sha256_of(bytes), bytes, two.callback());
+    s.release();
+    CHECK(one.get().value() == insert_result::created);
+    CHECK(two.get().value() == insert_result::already_present);
+    CHECK(s.store->summary(user).value().bytes == bytes.size());
 }
 
 // A pipeline write that runs a script as its plan.
