@@ -20,8 +20,9 @@ namespace {
 // thread holds one of them. Two exceptions, for writes that race on one
 // HEAD: a stripe the group holds only for reading parents' records is
 // shared with writes that only read under it too, and a HEAD mutex the
-// group holds for a write of the same user is shared (taken::after_head)
-// until a write commits, under it, transactions it did not create.
+// group holds for a write of the same user is shared (taken::after_head).
+// After a write that commits transactions it did not create, no later write
+// of its user (of its entry of the table) joins the group.
 class group_locks {
 public:
     enum class taken { no, yes, after_head, exclusive };
@@ -51,12 +52,8 @@ public:
         return taken::yes;
     }
 
-    // No later write of the group shares `w`'s HEAD (pipeline_write::closes_head).
-    void close_head(const pipeline_write& w) {
-        auto& entry = locks_.of_user(w.user);
-        for (auto& held : heads_)
-            if (held.entry == &entry) held.closed = true;
-    }
+    // No later write of `w`'s user joins the group (pipeline_write::closes_user).
+    void close_user(const pipeline_write& w) { closed_.insert(&locks_.of_user(w.user)); }
 
     void release() {
         for (auto [slot, read_only] : stripes_) locks_.key_at(slot).unlock();
@@ -65,6 +62,7 @@ public:
         for (auto* entry : exclusive_) entry->data.unlock();
         stripes_.clear();
         heads_.clear();
+        closed_.clear();
         shared_.clear();
         exclusive_.clear();
     }
@@ -75,7 +73,6 @@ private:
     struct held_head {
         user_locks::user_entry* entry;
         uuid user;
-        bool closed;  // shared no more (close_head)
     };
     // A key stripe, and whether the write only reads records under it.
     struct stripe {
@@ -97,11 +94,12 @@ private:
 
     void lock_head(user_locks::user_entry& entry, const uuid& user) {
         entry.head.lock();
-        heads_.push_back({&entry, user, false});
+        heads_.push_back({&entry, user});
     }
 
     // All or nothing: on a failure, whatever this call took is released.
     taken try_take(user_locks::user_entry& entry, const uuid& user, bool head, const std::vector<stripe>& stripes) {
+        if (closed_.contains(&entry)) return taken::no;
         std::vector<stripe> fresh;  // the ones the group does not hold yet
         for (const auto& s : stripes) {
             auto held = stripes_.find(s.slot);
@@ -111,7 +109,7 @@ private:
         bool head_held = false;
         if (head) {
             auto it = std::find_if(heads_.begin(), heads_.end(), [&](const held_head& h) { return h.entry == &entry; });
-            if (it != heads_.end() && (it->user != user || it->closed)) return taken::no;
+            if (it != heads_.end() && it->user != user) return taken::no;
             head_held = it != heads_.end();
         }
         bool new_shared = !shared_.contains(&entry);
@@ -134,7 +132,7 @@ private:
                 head_taken = false;
                 return undo(0);
             }
-            heads_.push_back({&entry, user, false});
+            heads_.push_back({&entry, user});
         }
         for (std::size_t i = 0; i < fresh.size(); ++i) {
             if (!locks_.key_at(fresh[i].slot).try_lock()) return undo(i);
@@ -147,6 +145,7 @@ private:
     user_locks& locks_;
     std::unordered_map<std::size_t, bool> stripes_;  // slot: held only for reading
     std::vector<held_head> heads_;
+    std::unordered_set<user_locks::user_entry*> closed_;  // entries no later write may join
     std::unordered_set<user_locks::user_entry*> shared_;
     std::vector<user_locks::user_entry*> exclusive_;
 };
@@ -250,7 +249,7 @@ std::size_t commit_pipeline::run_group(queue& waiting) {
         auto planned = plan_safely(w, batch);
         if (planned) {
             batch.PopSavePoint();
-            if (w.needs_head && w.closes_head()) held.close_head(w);
+            if (w.closes_user()) held.close_user(w);
         } else {
             batch.RollbackToSavePoint();
             // A plan that failed after it forgot the HEAD (an earlier

@@ -17,10 +17,11 @@
 // user's HEAD) are disjoint, exactly as for concurrent direct writers, so
 // each plan reads what earlier groups committed; but the HEAD writes of one
 // user share its HEAD, each planned on the HEAD the one before it left (the
-// order they are answered in is one they could have run in), as long as
-// each advance commits only transactions its own write creates: the
-// records a later plan reads are then under stripes of its own, or
-// unchanged by the advance (the chain below the old HEAD). Clients racing
+// order they are answered in is one they could have run in). An advance
+// that commits only transactions its own write creates changes nothing a
+// later plan reads outside its stripes but HEAD and the chain above the
+// old HEAD; after one that commits others, the user's later writes wait
+// for the next group. Clients racing
 // on one HEAD are so answered together, the refused ones first, and the
 // winner of one group is not always first in the queue for the next. If the
 // batch is not committed, every write planned on an earlier one's HEAD gets
@@ -66,9 +67,10 @@ public:
     // Hands the result to the caller.
     virtual void deliver() = 0;
     // After a plan that succeeded: whether it commits transactions it did
-    // not create, so that no later write of the group may share its HEAD
-    // (their chain entries and uncommitted marks would read as before it).
-    virtual bool closes_head() const { return false; }
+    // not create, so that no later write of its user may join the group
+    // (their chain entries and uncommitted marks, under no stripe of this
+    // write, would read as before it).
+    virtual bool closes_user() const { return false; }
 
     uuid user;
     bool needs_head = false;            // takes the user's HEAD mutex

@@ -19,7 +19,7 @@ namespace chunklog::storage {
 // holds against the user's quota until then, the HEAD it commits when it
 // moves HEAD, and whether that advance commits transactions the write did
 // not create (whose chain and records lie under no stripe of the write:
-// no later write of its group may plan on its HEAD, pipeline_write).
+// no later write of its user may join its group, pipeline_write).
 template <typename T>
 struct planned_write {
     T value;
@@ -60,7 +60,7 @@ public:
         planned_.reset();  // releases the reservation while the write's locks are held
     }
 
-    bool closes_head() const override { return planned_ && planned_->commits_others; }
+    bool closes_user() const override { return planned_ && planned_->commits_others; }
 
     void deliver() override { done_(std::move(*result_)); }
 

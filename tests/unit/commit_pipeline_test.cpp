@@ -308,63 +308,104 @@ TEST_CASE("two PUTs of one chunk in one group store it once") {
 // A pipeline write that runs a script as its plan.
 class scripted_write final : public storage::pipeline_write {
 public:
-    scripted_write(const uuid& of, std::function<outcome<void>(rocksdb::WriteBatch&)> script) : script_(std::move(script)) {
+    using script = std::function<outcome<void>(rocksdb::WriteBatch&)>;
+    scripted_write(const uuid& of, bool head, script plan, bool closes = false)
+        : plan_(std::move(plan)), closes_(closes) {
         user = of;
-        needs_head = true;
+        needs_head = head;
     }
-    outcome<void> plan(rocksdb::WriteBatch& batch) override { return script_(batch); }
+    outcome<void> plan(rocksdb::WriteBatch& batch) override { return plan_(batch); }
     void settle(const outcome<void>&) override {}
     void deliver() override {}
+    bool closes_user() const override { return closes_; }
 
 private:
-    std::function<outcome<void>(rocksdb::WriteBatch&)> script_;
+    script plan_;
+    bool closes_;
 };
 
-TEST_CASE("a plan that fails after forgetting the HEAD an earlier write of its group planned puts it back") {
+// A commit pipeline over its own lock table, committing nothing, whose
+// writer can be held before a group (as held_store's).
+class held_pipeline {
+public:
+    held_pipeline()
+        : pipeline(locks, [](rocksdb::WriteBatch&) { return outcome<void>{}; }, {}, [this](std::size_t) {
+              std::unique_lock lock(mutex_);
+              held_ = true;
+              changed_.notify_all();
+              changed_.wait(lock, [&] { return open_; });
+          }) {}
+    ~held_pipeline() { release(); }
+
+    // Holds the writer in the group of a write of its own.
+    void hold() {
+        pipeline.submit(std::make_unique<scripted_write>(make_id(0x43), false, [](rocksdb::WriteBatch&) {
+            return outcome<void>{};
+        }));
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return held_; });
+    }
+    void release() {
+        {
+            std::lock_guard lock(mutex_);
+            open_ = true;
+        }
+        changed_.notify_all();
+    }
+    void submit(const uuid& user, bool head, scripted_write::script plan, bool closes = false) {
+        pipeline.submit(std::make_unique<scripted_write>(user, head, std::move(plan), closes));
+    }
+
     storage::user_locks locks;
+    storage::commit_pipeline pipeline;
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool held_ = false, open_ = false;
+};
+
+outcome<void> writes_one(rocksdb::WriteBatch& batch) {
+    batch.Put("key", "value");
+    return {};
+}
+
+TEST_CASE("a plan that fails after forgetting the HEAD an earlier write of its group planned puts it back") {
+    auto p = std::make_unique<held_pipeline>();
     auto user = make_id(0x42);
     auto planned = head_state{make_id(1), 7};
     std::optional<head_state> seen_by_third;
-    std::mutex gate_mutex;
-    std::condition_variable gate;
-    bool held = false, open = false;
-    storage::commit_pipeline pipeline(
-        locks, [](rocksdb::WriteBatch&) { return outcome<void>{}; }, {}, [&](std::size_t) {
-            std::unique_lock lock(gate_mutex);
-            held = true;
-            gate.notify_all();
-            gate.wait(lock, [&] { return open; });
-        });
-    auto blocker = std::make_unique<scripted_write>(make_id(0x43), [](rocksdb::WriteBatch&) { return outcome<void>{}; });
-    blocker->needs_head = false;
-    pipeline.submit(std::move(blocker));
-    {
-        std::unique_lock lock(gate_mutex);
-        gate.wait(lock, [&] { return held; });
-    }
-    pipeline.submit(std::make_unique<scripted_write>(user, [&](rocksdb::WriteBatch& batch) {
-        batch.Put("head", "1");
-        locks.remember_head(user, planned);
-        return outcome<void>{};
-    }));
-    pipeline.submit(std::make_unique<scripted_write>(user, [&](rocksdb::WriteBatch&) {
-        locks.forget_head(user);
+    p->hold();
+    p->submit(user, true, [&](rocksdb::WriteBatch& batch) {
+        p->locks.remember_head(user, planned);
+        return writes_one(batch);
+    });
+    p->submit(user, true, [&](rocksdb::WriteBatch&) {
+        p->locks.forget_head(user);
         return outcome<void>(make_error(errc::quota_exceeded, "over quota"));
-    }));
-    pipeline.submit(std::make_unique<scripted_write>(user, [&](rocksdb::WriteBatch&) {
-        seen_by_third = locks.known_head(user);
+    });
+    p->submit(user, true, [&](rocksdb::WriteBatch&) {
+        seen_by_third = p->locks.known_head(user);
         return outcome<void>{};
-    }));
-    {
-        std::lock_guard lock(gate_mutex);
-        open = true;
-    }
-    gate.notify_all();
-    pipeline.drain();
-    CHECK(pipeline.groups() == 2);
+    });
+    p->release();
+    p->pipeline.drain();
+    CHECK(p->pipeline.groups() == 2);
     CHECK(seen_by_third == planned);
 }
 
+TEST_CASE("after a write that commits transactions it did not create, its user's next write waits for the next group") {
+    auto p = std::make_unique<held_pipeline>();
+    auto user = make_id(0x42);
+    p->hold();
+    p->submit(user, true, writes_one, true);
+    p->submit(user, false, writes_one);  // relies on nothing the first one locks
+    p->submit(make_id(0x44), false, writes_one);
+    p->release();
+    p->pipeline.drain();
+    CHECK(p->pipeline.groups() == 3);  // the held one, the closing one, the rest
+    CHECK(p->pipeline.writes() == 4);
+}
 
 TEST_CASE("queued writes of different users commit as one group, and a write whose rule fails fails alone") {
     held_store s;
