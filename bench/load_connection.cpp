@@ -179,7 +179,11 @@ asio::awaitable<http_result> load_connection::call(const char* method, const std
     auto& s = *impl_;
     if (!s.connected) {
         bool connected = co_await s.connect();
-        if (!connected) co_return http_result{0, {}, 0, s.failure};
+        if (!connected) {
+            http_result failed;
+            failed.failure = s.failure;
+            co_return failed;
+        }
     }
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, s.link.host());

@@ -212,7 +212,7 @@ int run(bench_options options) {
             continue;
         }
         if (name == "tc-pull") {
-            report_pull(run_taskchampion_pull(options, options.pull_count, tokens), options.json);
+            report_pull(run_taskchampion_pull(options.pull_count, tokens), options.json);
             continue;
         }
         if (name == "pouch-pull") {

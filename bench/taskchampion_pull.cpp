@@ -55,7 +55,7 @@ asio::awaitable<std::uint64_t> pull_child_by_child(load_connection& conn, const 
 
 }  // namespace
 
-std::vector<pull_result> run_taskchampion_pull(const bench_options& options, std::size_t count, token_book& tokens) {
+std::vector<pull_result> run_taskchampion_pull(std::size_t count, token_book& tokens) {
     auto user = uuid::random();
     auto key = sealing_key::derive(bench_encryption_secret, user);
     asio::io_context ioc(1);

@@ -6,15 +6,15 @@
 // Single-threaded.
 #pragma once
 
-#include "bench/bench_options.hpp"
 #include "bench/pull_compare.hpp"
 #include "bench/tokens.hpp"
 
+#include <cstddef>
 #include <vector>
 
 namespace chunklog::bench {
 
 // Publishes `count` sealed task versions for a fresh user, then pulls them each way.
-std::vector<pull_result> run_taskchampion_pull(const bench_options& options, std::size_t count, token_book& tokens);
+std::vector<pull_result> run_taskchampion_pull(std::size_t count, token_book& tokens);
 
 }  // namespace chunklog::bench

@@ -221,7 +221,10 @@ TEST_CASE("an unreachable server is a network error after the retries") {
     o.backoff = std::chrono::milliseconds(1);
     client c(o);
     CHECK(c.head().error().code == errc::network);
-    CHECK_THROWS_AS(client(client_options{"ftp://x", uuid::random()}), std::invalid_argument);
+    client_options ftp;
+    ftp.server_url = "ftp://x";
+    ftp.user = uuid::random();
+    CHECK_THROWS_AS(client{ftp}, std::invalid_argument);
 }
 
 }

@@ -40,7 +40,11 @@ struct history_router_fixture : test::gc_fixture {
     }
 
     api::response call(http_method m, const std::string& target, std::string body = {}) {
-        return routes->handle({m, target, std::move(body)});
+        api::request r;
+        r.method = m;
+        r.target = target;
+        r.body = std::move(body);
+        return routes->handle(std::move(r));
     }
     static boost::json::object json(const api::response& r) { return test::json_of(r); }
     static std::string code(const api::response& r) { return test::error_code_of(r); }
@@ -297,7 +301,9 @@ TEST_CASE_FIXTURE(history_router_fixture, "the new paths need tokens: /admin/gc 
     REQUIRE(store->create_token(sha256_of("write-secret"), writer, false));
 
     auto admit = [&](http_method m, const std::string& target, const std::string& token) -> unsigned {
-        api::request req{m, target};
+        api::request req;
+        req.method = m;
+        req.target = target;
         if (!token.empty()) req.authorization = "Bearer " + token;
         auto refused = routes->admit(req, api::match_route(target));
         return refused ? refused->status : 0;

@@ -21,7 +21,12 @@ struct router_fixture : test::store_fixture {
     std::string base = "/0.1/" + user.to_string();
 
     api::response call(http_method m, const std::string& target, std::string body = {}, std::string inm = {}) {
-        return routes->handle({m, target, std::move(body), std::nullopt, std::move(inm)});
+        api::request r;
+        r.method = m;
+        r.target = target;
+        r.body = std::move(body);
+        r.if_none_match = std::move(inm);
+        return routes->handle(std::move(r));
     }
     static std::string code(const api::response& r) {
         auto v = boost::json::parse(r.body);
