@@ -20,8 +20,9 @@
 // order they are answered in is one they could have run in). An advance
 // that commits only transactions its own write creates changes nothing a
 // later plan reads outside its stripes but HEAD and the chain above the
-// old HEAD; after one that commits others, the user's later writes wait
-// for the next group. Clients racing
+// old HEAD (it also adds child entries under parents, which only a write
+// holding the parent's stripe for itself reads); after one that commits
+// others, the user's later writes wait for the next group. Clients racing
 // on one HEAD are so answered together, the refused ones first, and the
 // winner of one group is not always first in the queue for the next. If the
 // batch is not committed, every write planned on an earlier one's HEAD gets
