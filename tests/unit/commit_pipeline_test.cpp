@@ -70,6 +70,10 @@ public:
         std::unique_lock lock(mutex_);
         changed_.wait(lock, [&] { return groups_.size() > before; });
     }
+    // The same, with a chunk PUT of a user of its own, whatever its outcome.
+    void hold() {
+        hold_with([&] { store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", [](auto) {}); });
+    }
     void release() {
         {
             std::lock_guard lock(mutex_);
@@ -130,14 +134,20 @@ publish_request one_transaction(const std::string& op, const uuid& id, const uui
     return r;
 }
 
-// Clients racing on one user's HEAD: each publishes a transaction of its
-// own on `parent` and makes it HEAD. Records the order of the answers.
+// Clients racing on one user's HEAD in one group: the user gets HEAD
+// `base`, the writer is held, and each racer queues a publish of a
+// transaction of its own on `base` that it makes HEAD. Records the order
+// of the answers; the caller releases the writer.
 class racers {
 public:
-    racers(storage::log_store& store, const uuid& user, const uuid& parent, unsigned count) {
+    static inline const uuid user = make_id(0x42), base = make_id(0x41);
+
+    racers(held_store& s, unsigned count) {
+        REQUIRE(s.store->publish(user, one_transaction("base", base, root_id)));
+        s.hold();
         for (unsigned i = 0; i < count; ++i) {
             results_.push_back(std::make_unique<awaited<publish_result>>());
-            store.publish_queued(user, one_transaction(op(i), id(i), parent),
+            s.store->publish_queued(user, one_transaction(op(i), id(i), base),
                                  [this, i, done = results_.back()->callback()](outcome<publish_result> r) {
                                      {
                                          std::lock_guard lock(mutex_);
@@ -167,14 +177,10 @@ TEST_SUITE("commit pipeline") {
 
 TEST_CASE("clients racing on one HEAD meet in one group: one wins, the others hear its HEAD, and hear first") {
     held_store s;
-    auto user = make_id(0x42);
-    auto base = make_id(0x41);
-    REQUIRE(s.store->publish(user, one_transaction("base", base, root_id)));
-    awaited<insert_result> blocker;
-    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", blocker.callback()); });
     constexpr unsigned count = 6;
-    racers race(*s.store, user, base, count);
+    racers race(s, count);
     s.release();
+    const auto& user = racers::user;
 
     auto won = race.result(0);
     REQUIRE(won);
@@ -198,15 +204,12 @@ TEST_CASE("a racing group whose commit fails fails every racer, and the HEAD it 
     auto fs = std::make_shared<test::fault_fs>();
     auto env = rocksdb::NewCompositeEnv(fs);
     held_store s(env.get());
-    auto user = make_id(0x42);
-    auto base = make_id(0x41);
-    REQUIRE(s.store->publish(user, one_transaction("base", base, root_id)));
-    awaited<insert_result> blocker;
-    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", blocker.callback()); });
     constexpr unsigned count = 4;
-    racers race(*s.store, user, base, count);
+    racers race(s, count);
     fs->no_space = true;
     s.release();
+    const auto& user = racers::user;
+    const auto& base = racers::base;
 
     // Not a conflict naming a HEAD that was never committed: the group's error.
     for (unsigned i = 0; i < count; ++i) {
@@ -237,8 +240,7 @@ TEST_CASE("after an advance over transactions it did not create, the user's next
     REQUIRE(s.store->put_transaction(user, {t1, base, std::nullopt, {}}));
     REQUIRE(s.store->put_transaction(user, {t2, t1, std::nullopt, {}}));
     REQUIRE(s.store->put_transaction(user, {t3, t2, std::nullopt, {}}));
-    awaited<insert_result> blocker;
-    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", blocker.callback()); });
+    s.hold();
     awaited<publish_result> advance, resent_head, resent_t1;
     publish_request to_t3;
     to_t3.head = t3;
@@ -275,8 +277,7 @@ TEST_CASE("users that share an entry of the lock table never share a HEAD in a g
     held_store s;
     REQUIRE(s.store->publish(a, one_transaction("a base", make_id(0x61), root_id)));
     REQUIRE(s.store->publish(b, one_transaction("b base", make_id(0x62), root_id)));
-    awaited<insert_result> blocker;
-    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", blocker.callback()); });
+    s.hold();
     awaited<publish_result> a_wins, b_wins, a_loses;
     s.store->publish_queued(a, one_transaction("a0", make_id(0x71), make_id(0x61)), a_wins.callback());
     s.store->publish_queued(b, one_transaction("b0", make_id(0x72), make_id(0x62)), b_wins.callback());
@@ -294,8 +295,7 @@ TEST_CASE("two PUTs of one chunk in one group store it once") {
     held_store s;
     auto user = make_id(0x42);
     const std::string bytes = "the same chunk";
-    awaited<insert_result> blocker;
-    s.hold_with([&] { s.store->put_chunk_queued(make_id(0x43), sha256_of("held"), "held", blocker.callback()); });
+    s.hold();
     awaited<insert_result> one, two;
     s.store->put_chunk_queued(user, sha256_of(bytes), bytes, one.callback());
     s.store->put_chunk_queued(user, sha256_of(bytes), bytes, two.callback());
