@@ -276,6 +276,7 @@ outcome<void> rocksdb_store::delete_user(const uuid& user) {
     std::unique_lock data(locks.data);
     std::lock_guard head_lock(locks.head);
     impl_->locks.forget_head(user);
+    impl_->locks.forget_origin(user);
     auto begin = keys::user_begin(user);
     auto end = keys::user_end(user);
     rocksdb::WriteBatch batch;

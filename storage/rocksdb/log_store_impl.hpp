@@ -390,6 +390,7 @@ struct rocksdb_store::impl {
     // by `record`, with their chunks' references.
     void plan_snapshot(const uuid& user, const std::optional<snapshot_record>& current, const snapshot_record& record,
                        rocksdb::WriteBatch& batch) {
+        locks.forget_origin(user);  // the caller holds HEAD's mutex
         batch.Put(handle->meta(), keys::snapshot(user), keys::encode_snapshot(record));
         if (current) add_references(user, current->chunks, -1, batch);
         add_references(user, record.chunks, 1, batch);
@@ -402,6 +403,16 @@ struct rocksdb_store::impl {
 
     // The urgency of a new snapshot now, from one consistent read.
     outcome<snapshot_urgency> current_urgency(const uuid& user);
+    // The urgency of a new snapshot once HEAD is `h`, for a caller that
+    // holds the user's HEAD mutex: with no read when its origin is known
+    // (user_locks). `h` may be a HEAD the caller is about to commit.
+    outcome<snapshot_urgency> urgency_locked(const uuid& user, const head_state& h);
+    // The origin as `snap` sees it: the snapshot's, or (without one) the
+    // oldest commit past `history_from`'s; nullopt when there is neither.
+    outcome<std::optional<urgency_origin>> read_urgency_origin(const uuid& user,
+                                                               const std::optional<snapshot_record>& snapshot,
+                                                               std::uint64_t history_from, const rocksdb::Snapshot* snap);
+    snapshot_urgency urgency_from(const urgency_origin& origin, const head_state& h) const;
 
     // The store format: refuses a newer one, upgrades an older one (format.cpp).
     outcome<void> open_format(const std::function<void(std::string_view)>& log_info);

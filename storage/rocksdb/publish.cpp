@@ -103,6 +103,9 @@ outcome<planned_write<publish_result>> rocksdb_store::impl::plan_publish(const u
     if (request.head)
         if (auto planned = plan_publish_head(user, *request.head, pending, batch, result, committed_now); !planned)
             return planned.error();
+    // The answer's urgency, with no read in the common case; a failed read
+    // leaves it out (the caller asks urgency()).
+    if (auto urgency = urgency_locked(user, result.after)) result.urgency = *urgency;
     // The new transactions the advance did not commit wait for a later one
     // (or for garbage collection); the committed ones never needed the record.
     for (const auto& t : request.transactions)

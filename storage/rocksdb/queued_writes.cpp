@@ -50,8 +50,6 @@ relied_ids transaction_ids(const new_transaction* const& t) {
 
 relied_ids target_ids(const uuid& target) { return {{target.raw()}, {}}; }
 
-// A publish's result carries the snapshot urgency after it, read on the
-// writer thread once the write is committed (a failed read leaves it out).
 void queue_publish(rocksdb_store::impl& s, const uuid& user, std::shared_ptr<const publish_request> request,
                    std::function<void(outcome<publish_result>)> done) {
     queue_write<publish_result>(
@@ -59,11 +57,7 @@ void queue_publish(rocksdb_store::impl& s, const uuid& user, std::shared_ptr<con
         [&s, user](const std::shared_ptr<const publish_request>& r, rocksdb::WriteBatch& batch) {
             return s.plan_publish(user, *r, batch);
         },
-        publish_ids, [&s, user, done = std::move(done)](outcome<publish_result> result) {
-            if (result)
-                if (auto u = s.current_urgency(user)) result->urgency = *u;
-            done(std::move(result));
-        });
+        publish_ids, std::move(done));
 }
 
 void queue_chunk_value(rocksdb_store::impl& s, const uuid& user, const digest& id, std::string_view value,

@@ -9,23 +9,49 @@
 
 namespace chunklog::storage {
 
+outcome<std::optional<urgency_origin>> rocksdb_store::impl::read_urgency_origin(
+    const uuid& user, const std::optional<snapshot_record>& snapshot, std::uint64_t history_from,
+    const rocksdb::Snapshot* snap) {
+    if (snapshot) return urgency_origin{snapshot->seq, snapshot->created};
+    // Without a snapshot, the age counts from the first commit.
+    auto first = read_chain(user, history_from + 1, snap);
+    if (!first) return first.error();
+    if (!*first) return std::optional<urgency_origin>{};
+    return urgency_origin{0, (*first)->committed};
+}
+
+snapshot_urgency rocksdb_store::impl::urgency_from(const urgency_origin& origin, const head_state& h) const {
+    if (h.seq <= origin.seq) return snapshot_urgency::none;  // nothing a new snapshot would add
+    return rules::urgency(h.seq - origin.seq, now() - origin.since_ms, snapshot_after, snapshot_age);
+}
+
 outcome<snapshot_urgency> rocksdb_store::impl::read_urgency(const uuid& user, const head_state& h,
                                                         const std::optional<snapshot_record>& snapshot,
                                                         std::uint64_t history_from, const rocksdb::Snapshot* snap) {
-    auto base = snapshot ? snapshot->seq : 0;
-    if (h.seq <= base) return snapshot_urgency::none;  // nothing a new snapshot would add
-    auto count = h.seq - base;
-    std::int64_t since = 0;
-    if (snapshot) {
-        since = snapshot->created;
-    } else {
-        // Without a snapshot, the age counts from the first commit.
-        auto first = read_chain(user, history_from + 1, snap);
-        if (!first) return first.error();
-        if (!*first) return make_error(errc::internal, "chain index is shorter than HEAD's seq");
-        since = (*first)->committed;
+    if (h.seq <= (snapshot ? snapshot->seq : 0)) return snapshot_urgency::none;
+    auto origin = read_urgency_origin(user, snapshot, history_from, snap);
+    if (!origin) return origin.error();
+    if (!*origin) return make_error(errc::internal, "chain index is shorter than HEAD's seq");
+    return urgency_from(**origin, h);
+}
+
+outcome<snapshot_urgency> rocksdb_store::impl::urgency_locked(const uuid& user, const head_state& h) {
+    if (auto known = locks.known_origin(user)) return urgency_from(*known, h);
+    auto snapshot = read_snapshot(user);
+    if (!snapshot) return snapshot.error();
+    std::uint64_t history_from = 0;
+    if (!*snapshot) {
+        auto from = read_history_from(user);
+        if (!from) return from.error();
+        history_from = *from;
     }
-    return rules::urgency(count, now() - since, snapshot_after, snapshot_age);
+    auto origin = read_urgency_origin(user, *snapshot, history_from, nullptr);
+    if (!origin) return origin.error();
+    // No commit yet: `h` is the first, about to be committed now (not
+    // remembered, since the commit may still fail).
+    if (!*origin) return urgency_from({history_from, now()}, h);
+    locks.remember_origin(user, **origin);
+    return urgency_from(**origin, h);
 }
 
 outcome<stored_snapshot> rocksdb_store::put_snapshot(const uuid& user, const uuid& id, std::span<const digest> chunks) {

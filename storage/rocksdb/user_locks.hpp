@@ -8,8 +8,9 @@
 // check-then-insert of one chunk or transaction atomic. A hash collision only
 // costs some contention, never correctness. Beside its HEAD mutex, each
 // user entry keeps the HEAD last committed or read under it, so that the
-// HEAD advances of a busy user need no read. Thread-safe; the table lives
-// as long as the store.
+// HEAD advances of a busy user need no read, and what the urgency of the
+// user's next snapshot counts from, so that a publish's answer needs none
+// either. Thread-safe; the table lives as long as the store.
 #pragma once
 
 #include <chunklog/ids.hpp>
@@ -59,6 +60,14 @@ private:
 // no request holds every stripe.
 inline constexpr std::size_t max_striped_ids = 256;
 
+// What the urgency of a user's next snapshot counts from (protocol section
+// 8): the seq and time of the snapshot in force, or with none seq 0 and the
+// time of the oldest commit.
+struct urgency_origin {
+    std::uint64_t seq = 0;
+    std::int64_t since_ms = 0;  // Unix milliseconds
+};
+
 // Whether a write relying on `ids` and `more_ids` (repeats allowed) locks its
 // user's writes whole.
 inline bool locks_whole_user(const std::vector<std::string_view>& ids,
@@ -91,6 +100,15 @@ public:
             head_state state;
         };
         std::optional<known_head> head_known;
+        // The user's urgency origin, guarded by `head` too: the snapshot in
+        // force changes only under it, and with no snapshot the oldest
+        // commit stays (history is truncated only up to a snapshot). A
+        // write that puts a snapshot, and DELETE, forget it.
+        struct known_origin {
+            uuid user;
+            urgency_origin origin;
+        };
+        std::optional<known_origin> origin_known;
     };
 
     user_entry& of_user(const uuid& user) { return users_[id_hash{}(user) % user_entries]; }
@@ -108,6 +126,15 @@ public:
     void restore_head(const uuid& user, std::optional<user_entry::known_head> saved) {
         of_user(user).head_known = std::move(saved);
     }
+
+    // The user's urgency origin as its entry remembers it; the caller holds the user's HEAD mutex.
+    std::optional<urgency_origin> known_origin(const uuid& user) {
+        auto& known = of_user(user).origin_known;
+        if (known && known->user == user) return known->origin;
+        return std::nullopt;
+    }
+    void remember_origin(const uuid& user, const urgency_origin& o) { of_user(user).origin_known = {user, o}; }
+    void forget_origin(const uuid& user) { of_user(user).origin_known.reset(); }
 
     std::mutex& of_key(const uuid& user, std::string_view id) { return keys_[key_slot(user, id)]; }
 

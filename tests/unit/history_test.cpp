@@ -2,6 +2,8 @@
 // storage level, with a clock the tests move.
 #include "support/gc_fixture.hpp"
 
+#include <future>
+
 using namespace chunklog;
 using chunklog::test::make_id;
 using storage::insert_result;
@@ -17,6 +19,34 @@ struct history_fixture : test::gc_fixture {
         options.snapshot_age = 10 * 24h;
         reopen();
     }
+
+    // Publishes transactions first..last as a chain under `parent` with HEAD
+    // at `last`, through the store's queue on odd calls and directly on even
+    // ones; the urgency its answer carries (or, when a store leaves it out,
+    // the one urgency() reports, as callers do).
+    snapshot_urgency publish(unsigned first, unsigned last, const uuid& parent) {
+        storage::publish_request request;
+        uuid p = parent;
+        for (unsigned i = first; i <= last; ++i) {
+            request.transactions.push_back({make_id(i), p, std::nullopt, {}});
+            p = make_id(i);
+        }
+        request.head = p;
+        auto r = (publishes++ % 2 == 0) ? queued_publish(std::move(request)) : store->publish(user, request);
+        REQUIRE(r);
+        REQUIRE(r->after.head == p);
+        if (store->queues_writes()) REQUIRE(r->urgency.has_value());  // the RocksDB store's answer has it
+        return r->urgency ? *r->urgency : store->urgency(user).value();
+    }
+
+    outcome<storage::publish_result> queued_publish(storage::publish_request request) {
+        std::promise<outcome<storage::publish_result>> answer;
+        auto result = answer.get_future();
+        store->publish_queued(user, std::move(request), [&](outcome<storage::publish_result> r) { answer.set_value(std::move(r)); });
+        return result.get();
+    }
+
+    unsigned publishes = 0;
 
     std::vector<uuid> ids(unsigned first, unsigned last) {
         std::vector<uuid> out;
@@ -107,6 +137,30 @@ TEST_CASE_FIXTURE(history_fixture, "snapshot urgency counts transactions after i
     CHECK(*o.snapshot == storage::snapshot_ref{make_id(7), 7});
     CHECK(o.history_from == 0);
     CHECK(o.summary.transactions == 8);
+}
+
+TEST_CASE_FIXTURE(history_fixture, "a publish answers with the urgency after it as snapshots, time and DELETE change it") {
+    CHECK(publish(1, 3, root_id) == snapshot_urgency::none);  // 3 < 4
+    CHECK(publish(4, 4, make_id(3)) == snapshot_urgency::low);
+    REQUIRE(store->put_snapshot(user, make_id(4), std::vector<digest>{}));
+    CHECK(publish(5, 5, make_id(4)) == snapshot_urgency::none);  // counted from the snapshot
+    pass_time(15 * 24h);
+    CHECK(publish(6, 6, make_id(5)) == snapshot_urgency::high);  // the snapshot is 15 days old
+    CHECK(store->urgency(user).value() == snapshot_urgency::high);
+    REQUIRE(store->put_snapshot(user, make_id(6), std::vector<digest>{}));
+    CHECK(publish(7, 9, make_id(6)) == snapshot_urgency::none);
+
+    // A deleted user starts again: counted from its new first commit.
+    REQUIRE(store->delete_user(user));
+    pass_time(24h);
+    CHECK(publish(21, 21, root_id) == snapshot_urgency::none);
+    pass_time(10 * 24h);
+    CHECK(publish(22, 22, make_id(21)) == snapshot_urgency::low);   // 10 days since the first
+    pass_time(5 * 24h);
+    CHECK(publish(23, 23, make_id(22)) == snapshot_urgency::high);  // 15 days
+    reopen();
+    CHECK(publish(24, 24, make_id(23)) == snapshot_urgency::high);
+    check_invariants();
 }
 
 TEST_CASE_FIXTURE(history_fixture, "without a snapshot the age counts from the first commit, 0 turns a criterion off") {
