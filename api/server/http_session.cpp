@@ -259,11 +259,14 @@ private:
         req.body = std::move(body.data);
         if (body.hasher) req.body_sha256 = body.hasher->finish();
         req.if_none_match = std::string(message[http::field::if_none_match]);
+        bool client_keeps_alive = message.keep_alive();
+        auto version = message.version();
+        parser_.reset();  // its header fields are not held while the answer is made (a long poll may wait long)
 
         response res = co_await answer(req, route);
         state_.routes.decorate(res, req);
-        bool keep_alive = message.keep_alive() && !res.close && !state_.stopping.load();
-        bool written = co_await write_response(res, req.method == http_method::head, message.version(), keep_alive, rid);
+        bool keep_alive = client_keeps_alive && !res.close && !state_.stopping.load();
+        bool written = co_await write_response(res, req.method == http_method::head, version, keep_alive, rid);
         finish_log(rid, req, res, started);
         co_return written && keep_alive;
     }
@@ -290,6 +293,8 @@ private:
                 res->route = route.kind;
             }
             if (res->poll) {
+                // A waiting poll holds no read buffer (the next read makes one).
+                if (buffer_.size() == 0) buffer_.shrink_to_fit();
                 auto now = co_await wait_for_head_change(*res->poll);
                 res = answer_poll(*res->poll, now);
                 res->route = route.kind;
