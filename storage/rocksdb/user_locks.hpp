@@ -83,11 +83,23 @@ class user_locks {
 public:
     static constexpr std::size_t user_entries = 4096;
 
+    // A value an entry remembers for one user (every user the hash puts in
+    // the entry shares the slot).
+    template <typename T>
+    struct remembered {
+        uuid user;
+        T value;
+
+        static std::optional<T> recall(const std::optional<remembered>& slot, const uuid& user) {
+            if (slot && slot->user == user) return slot->value;
+            return std::nullopt;
+        }
+    };
+
     struct user_entry {
         writer_preferring_mutex data;
         std::mutex head;
-        // HEAD as committed, for `user` (every user the hash puts in this
-        // entry shares it), guarded by `head`: a write that puts a new HEAD
+        // HEAD as committed, guarded by `head`: a write that puts a new HEAD
         // in a batch forgets it first, and remembers the new one only once
         // the batch is committed; a reader holding `head` may remember what
         // it read, since no other HEAD can be committed meanwhile. The one
@@ -95,43 +107,29 @@ public:
         // group's first plan to its last settle: there it is the HEAD as
         // planned so far, which the group forgets if its batch is not
         // committed (commit_pipeline.hpp).
-        struct known_head {
-            uuid user;
-            head_state state;
-        };
-        std::optional<known_head> head_known;
+        std::optional<remembered<head_state>> head_known;
         // The user's urgency origin, guarded by `head` too: the snapshot in
         // force changes only under it, and with no snapshot the oldest
         // commit stays (history is truncated only up to a snapshot). A
         // write that puts a snapshot, and DELETE, forget it.
-        struct known_origin {
-            uuid user;
-            urgency_origin origin;
-        };
-        std::optional<known_origin> origin_known;
+        std::optional<remembered<urgency_origin>> origin_known;
     };
+    using saved_head_state = std::optional<remembered<head_state>>;
 
     user_entry& of_user(const uuid& user) { return users_[id_hash{}(user) % user_entries]; }
 
-    // The user's HEAD as its entry remembers it; the caller holds the user's HEAD mutex.
+    // What the user's entry remembers; the caller holds the user's HEAD mutex.
     std::optional<head_state> known_head(const uuid& user) {
-        auto& known = of_user(user).head_known;
-        if (known && known->user == user) return known->state;
-        return std::nullopt;
+        return remembered<head_state>::recall(of_user(user).head_known, user);
     }
     void remember_head(const uuid& user, const head_state& h) { of_user(user).head_known = {user, h}; }
     void forget_head(const uuid& user) { of_user(user).head_known.reset(); }
-    // The user's entry's memory as it is, and put back as it was.
-    std::optional<user_entry::known_head> saved_head(const uuid& user) { return of_user(user).head_known; }
-    void restore_head(const uuid& user, std::optional<user_entry::known_head> saved) {
-        of_user(user).head_known = std::move(saved);
-    }
+    // The user's entry's memory of HEAD as it is, and put back as it was.
+    saved_head_state saved_head(const uuid& user) { return of_user(user).head_known; }
+    void restore_head(const uuid& user, saved_head_state saved) { of_user(user).head_known = std::move(saved); }
 
-    // The user's urgency origin as its entry remembers it; the caller holds the user's HEAD mutex.
     std::optional<urgency_origin> known_origin(const uuid& user) {
-        auto& known = of_user(user).origin_known;
-        if (known && known->user == user) return known->origin;
-        return std::nullopt;
+        return remembered<urgency_origin>::recall(of_user(user).origin_known, user);
     }
     void remember_origin(const uuid& user, const urgency_origin& o) { of_user(user).origin_known = {user, o}; }
     void forget_origin(const uuid& user) { of_user(user).origin_known.reset(); }
