@@ -254,14 +254,7 @@ private:
             co_return false;
         if (body_ec) co_return co_await answer_refusal(rid, parser, 400, errc::bad_request, "malformed HTTP body");
 
-        auto& message = parser.get();
-        auto& body = message.body();
-        req.body = std::move(body.data);
-        if (body.hasher) req.body_sha256 = body.hasher->finish();
-        req.if_none_match = std::string(message[http::field::if_none_match]);
-        bool client_keeps_alive = message.keep_alive();
-        auto version = message.version();
-        parser_.reset();  // its header fields are not held while the answer is made (a long poll may wait long)
+        auto [client_keeps_alive, version] = take_request(req);
 
         response res = co_await answer(req, route);
         state_.routes.decorate(res, req);
@@ -419,6 +412,25 @@ private:
         req.content_type = std::string(message[http::field::content_type]);
         if (auto length = parser.content_length()) req.content_length = *length;
         req.peer = peer_;
+    }
+
+    // Moves the body and the fields the answer needs from the parser into
+    // `req`, then drops the parser: its header fields are not held while the
+    // answer is made (a long poll may wait long). What the reply needs of
+    // the request line.
+    struct reply_terms {
+        bool client_keeps_alive;
+        unsigned version;
+    };
+    reply_terms take_request(request& req) {
+        auto& message = parser_->get();
+        auto& body = message.body();
+        req.body = std::move(body.data);
+        if (body.hasher) req.body_sha256 = body.hasher->finish();
+        req.if_none_match = std::string(message[http::field::if_none_match]);
+        reply_terms terms{message.keep_alive(), message.version()};
+        parser_.reset();
+        return terms;
     }
 
     // The router's admission step (on the blocking pool when it must read
