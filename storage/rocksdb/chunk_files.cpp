@@ -88,6 +88,10 @@ outcome<chunk_file_ref> chunk_files::write(const uuid& user, const digest& id, s
         number = next_number_.fetch_add(1);
         path = path_of(user, id, number);
     } while (fs_->FileExists(path, io, nullptr).ok());
+    {
+        std::lock_guard lock(in_flight_mutex_);
+        in_flight_.insert(number);  // before the file exists: a listing never sees it unmarked
+    }
 
     std::unique_ptr<rocksdb::FSWritableFile> file;
     auto s = fs_->NewWritableFile(path, rocksdb::FileOptions{}, &file, nullptr);
@@ -100,9 +104,20 @@ outcome<chunk_file_ref> chunk_files::write(const uuid& user, const digest& id, s
     if (!s.ok()) {
         file.reset();
         fs_->DeleteFile(path, io, nullptr);  // nothing refers to it; a failure here leaves it to the sweep
+        settled(number);
         return file_error(s, "chunk file " + path);
     }
     return chunk_file_ref{number, bytes.size()};
+}
+
+void chunk_files::settled(std::uint64_t number) {
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_.erase(number);
+}
+
+bool chunk_files::in_flight(std::uint64_t number) const {
+    std::lock_guard lock(in_flight_mutex_);
+    return in_flight_.contains(number);
 }
 
 outcome<std::string> chunk_files::read(const uuid& user, const digest& id, const chunk_file_ref& ref) const {

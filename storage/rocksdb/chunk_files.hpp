@@ -13,7 +13,10 @@
 // never committed (a crash between the two, a write that lost a race or
 // failed a rule) names no chunk and is removed: at once by the write that
 // made it, or when the store opens (sweep()). A file goes after the
-// reference to it is deleted and that deletion is synced.
+// reference to it is deleted and that deletion is synced. From the moment
+// its name is chosen until its writer calls settled(), a file is in flight:
+// deleting its user leaves it alone (its reference is yet to come, in the
+// user's new life, or its writer removes it).
 //
 // Everything goes through the RocksDB FileSystem the store was opened with,
 // so fault injection in tests covers these files too. Thread-safe.
@@ -36,6 +39,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 namespace chunklog::storage {
@@ -75,8 +79,13 @@ public:
     outcome<void> create();
 
     // Writes `bytes` of the user's chunk `id` to a new file, syncs it and
-    // its directory entry; the reference to commit.
+    // its directory entry; the reference to commit. The file is in flight
+    // until settled() (when the write fails, no longer).
     outcome<chunk_file_ref> write(const uuid& user, const digest& id, std::string_view bytes);
+    // The writer of file `number` is done with it: its reference is
+    // committed, or it is removed, or it is left to the sweep.
+    void settled(std::uint64_t number);
+    bool in_flight(std::uint64_t number) const;
     // The chunk's bytes from its file; errc::internal when it is missing or
     // shorter than the reference says.
     outcome<std::string> read(const uuid& user, const digest& id, const chunk_file_ref& ref) const;
@@ -105,6 +114,8 @@ private:
     std::filesystem::path dir_;
     std::shared_ptr<rocksdb::FileSystem> fs_;
     std::atomic<std::uint64_t> next_number_;
+    mutable std::mutex in_flight_mutex_;
+    std::unordered_set<std::uint64_t> in_flight_;
 };
 
 // A few threads that run queued tasks (the store's chunk file writes, which

@@ -95,6 +95,7 @@ void queue_chunk_file(rocksdb_store::impl& s, const uuid& user, const digest& id
                               bool unreferenced = r ? *r == insert_result::already_present
                                                     : r.error().code == errc::quota_exceeded;
                               if (unreferenced) s.files->remove(user, id, number);
+                              s.files->settled(number);
                               done(std::move(r));
                           });
     });

@@ -6,6 +6,7 @@
 #include "storage/rocksdb/commit_pipeline.hpp"
 #include "support/fault_fs.hpp"
 #include "support/outcome_printer.hpp"
+#include "support/protocol.hpp"
 #include "support/store_fixture.hpp"
 #include "support/temp_dir.hpp"
 
@@ -35,12 +36,14 @@ namespace {
 // queues writes meanwhile, so that they meet in the next group.
 class held_store {
 public:
-    // `env`: the store's file system (fault injection), or the default.
-    explicit held_store(rocksdb::Env* env = nullptr) {
+    // `env`: the store's file system (fault injection), or the default;
+    // `chunk_file_bytes`: the store's threshold for chunks in files of their own.
+    explicit held_store(rocksdb::Env* env = nullptr, std::optional<std::uint64_t> chunk_file_bytes = std::nullopt) {
         storage::store_options options;
         options.dir = dir_.path() / "db";
         options.kind = storage::store_kind::rocksdb;
         options.env = env;
+        if (chunk_file_bytes) options.chunk_file_bytes = *chunk_file_bytes;
         options.resume_interval = std::chrono::milliseconds(10);
         options.before_write_group = [this](std::size_t waiting) {
             std::unique_lock lock(mutex_);
@@ -538,6 +541,31 @@ TEST_CASE("closing the store finishes every queued write first") {
     CHECK(stored == count);
     auto store = storage::log_store::open(options).value();
     CHECK(store->summary(make_id(1)).value().chunks == count);
+}
+
+TEST_CASE("a user deleted while one of its large chunks is being written keeps that chunk whole") {
+    held_store s(nullptr, 4096);
+    auto user = make_id(0x71);
+    std::string bytes(8192, 'x');  // above the threshold: a file of its own
+    auto id = sha256_of(bytes);
+    auto files = s.dir() / "chunk-files";
+    auto file_count = [&] {
+        std::error_code ec;
+        auto n = std::distance(std::filesystem::directory_iterator(files, ec), std::filesystem::directory_iterator());
+        return ec ? 0 : n;
+    };
+    s.hold();
+    awaited<insert_result> put;
+    s.store->put_chunk_queued(user, id, bytes, put.callback());
+    REQUIRE(test::wait_until([&] { return file_count() == 1; }));  // its reference waits for the writer
+    REQUIRE(s.store->delete_user(user));
+    s.release();
+    CHECK(put.get().value() == insert_result::created);
+    CHECK(s.store->chunk(user, id).value() == std::optional<std::string>(bytes));
+    CHECK(file_count() == 1);
+    s.store.reset();
+    auto report = storage::verify_store(s.dir()).value();
+    CHECK_MESSAGE(report.clean(), (report.problems.empty() ? std::string() : report.problems.front()));
 }
 
 }  // TEST_SUITE
