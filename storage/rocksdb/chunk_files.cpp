@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <charconv>
 #include <random>
 
@@ -118,6 +119,28 @@ void chunk_files::settled(std::uint64_t number) {
 bool chunk_files::in_flight(std::uint64_t number) const {
     std::lock_guard lock(in_flight_mutex_);
     return in_flight_.contains(number);
+}
+
+void chunk_files::retire(const chunk_file_name& f, std::uint64_t after) {
+    std::lock_guard lock(retired_mutex_);
+    retired_.emplace_back(after, f);
+}
+
+outcome<void> chunk_files::remove_retired(std::uint64_t oldest_snapshot) {
+    std::vector<chunk_file_name> due;
+    {
+        std::lock_guard lock(retired_mutex_);
+        // A snapshot at or after `after` sees the reference gone; one at 0
+        // was taken before anything was written.
+        auto readable = [&](const auto& r) { return oldest_snapshot != 0 && oldest_snapshot < r.first; };
+        auto kept = std::stable_partition(retired_.begin(), retired_.end(), readable);
+        for (auto it = kept; it != retired_.end(); ++it) due.push_back(it->second);
+        retired_.erase(kept, retired_.end());
+    }
+    outcome<void> first{};
+    for (const auto& f : due)
+        if (auto r = remove(f.user, f.id, f.number); !r && first) first = r;
+    return first;
 }
 
 outcome<std::string> chunk_files::read(const uuid& user, const digest& id, const chunk_file_ref& ref) const {

@@ -16,7 +16,12 @@
 // reference to it is deleted and that deletion is synced. From the moment
 // its name is chosen until its writer calls settled(), a file is in flight:
 // deleting its user leaves it alone (its reference is yet to come, in the
-// user's new life, or its writer removes it).
+// user's new life, or its writer removes it). A file whose reference
+// garbage collection or a user's deletion removed is retired, not removed,
+// while a RocksDB snapshot from before that removal is open (a log cursor
+// streaming a page, a backup): such a reader still sees the reference and
+// gets the bytes. Retired files go when the next removal or garbage
+// collection pass finds no such snapshot open (or at the next open).
 //
 // Everything goes through the RocksDB FileSystem the store was opened with,
 // so fault injection in tests covers these files too. Thread-safe.
@@ -94,6 +99,15 @@ public:
     // space, swept at the next open).
     outcome<void> remove(const uuid& user, const digest& id, std::uint64_t number);
 
+    // Retires a file whose reference a committed, synced write removed;
+    // `after`: the store's last sequence number once that write committed.
+    void retire(const chunk_file_name& f, std::uint64_t after);
+    // Removes the retired files no open snapshot can read: those retired
+    // at or before `oldest_snapshot`, the sequence number of the oldest
+    // snapshot still open (0: none is). The first failure is returned for
+    // the log; a file that could not be removed is left to the sweep.
+    outcome<void> remove_retired(std::uint64_t oldest_snapshot);
+
     // Every file of the directory named as chunk_files names them.
     outcome<std::vector<chunk_file_name>> list() const;
     // Removes each listed file for which `referenced` is false; how many.
@@ -116,6 +130,8 @@ private:
     std::atomic<std::uint64_t> next_number_;
     mutable std::mutex in_flight_mutex_;
     std::unordered_set<std::uint64_t> in_flight_;
+    std::mutex retired_mutex_;
+    std::vector<std::pair<std::uint64_t, chunk_file_name>> retired_;  // (after, file)
 };
 
 // A few threads that run queued tasks (the store's chunk file writes, which

@@ -390,9 +390,7 @@ private:
     outcome<void> remove_files(const uuid& user, const std::vector<std::pair<digest, std::uint64_t>>& files) {
         if (files.empty()) return {};
         if (auto synced = h_.sync_wal(); !synced) return synced;
-        for (const auto& [id, number] : files)
-            if (auto r = s_.files->remove(user, id, number); !r) return r;
-        return {};
+        return s_.retire_files(user, files);
     }
 
     rocksdb_store::impl& s_;
@@ -414,6 +412,7 @@ outcome<gc_result> rocksdb_store::collect_garbage(const std::atomic<bool>* stop)
     gc_pass pass(*impl_, stop, result);
     if (auto done = pass.run(); !done) return done.error();
     if (auto synced = impl_->handle->sync_wal(); !synced) return synced.error();
+    if (auto removed = impl_->remove_retired_files(); !removed) return removed.error();
     result.duration = std::chrono::steady_clock::now() - started;
     return result;
 }

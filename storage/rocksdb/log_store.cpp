@@ -283,16 +283,16 @@ outcome<void> rocksdb_store::delete_user(const uuid& user) {
     batch.DeleteRange(impl_->handle->meta(), begin, end);
     batch.DeleteRange(impl_->handle->chunks(), begin, end);
     if (auto c = impl_->handle->commit(batch); !c) return c;
-    // The references are gone, synced: the files go too, but for those in
-    // flight, whose reference is yet to come. What is left behind (by a
-    // failure, or a file whose writer had not yet settled it) the sweep at
-    // the next open removes.
+    // The references are gone, synced: the files go too, once no snapshot
+    // from before can read them, but for those in flight, whose reference
+    // is yet to come. What is left behind (by a failure, or a file whose
+    // writer had not yet settled it) the sweep at the next open removes.
     auto files = impl_->files->list();
     if (!files) return files.error();
+    std::vector<std::pair<digest, std::uint64_t>> removed;
     for (const auto& f : *files)
-        if (f.user == user && !impl_->files->in_flight(f.number))
-            if (auto r = impl_->files->remove(f.user, f.id, f.number); !r) return r;
-    return {};
+        if (f.user == user && !impl_->files->in_flight(f.number)) removed.emplace_back(f.id, f.number);
+    return impl_->retire_files(user, removed);
 }
 
 outcome<void> rocksdb_store::impl::sweep_chunk_files(const std::function<void(std::string_view)>& log_info) {

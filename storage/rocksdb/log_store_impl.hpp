@@ -418,6 +418,21 @@ struct rocksdb_store::impl {
     outcome<void> open_format(const std::function<void(std::string_view)>& log_info);
     outcome<void> record_format_3(const std::function<void(std::string_view)>& log_info);
 
+    // The files of chunks whose removal was just committed and synced:
+    // retired (chunk_files.hpp), and removed at once unless a snapshot from
+    // before that removal is open.
+    outcome<void> retire_files(const uuid& user, const std::vector<std::pair<digest, std::uint64_t>>& removed) {
+        auto after = db().GetLatestSequenceNumber();
+        for (const auto& [id, number] : removed) files->retire({user, id, number}, after);
+        return remove_retired_files();
+    }
+    // Removes the retired files no open snapshot can read any more.
+    outcome<void> remove_retired_files() {
+        std::uint64_t oldest = 0;
+        if (!db().GetIntProperty(rocksdb::DB::Properties::kOldestSnapshotSequence, &oldest)) return {};
+        return files->remove_retired(oldest);
+    }
+
     // Removes the chunk files nothing refers to (a crash between a file and
     // its reference, or a removal cut short); at open, before any write.
     outcome<void> sweep_chunk_files(const std::function<void(std::string_view)>& log_info);

@@ -220,3 +220,29 @@ TEST_CASE_FIXTURE(file_store, "backup and restore carry the files, and verify re
     reopen();
     CHECK(store->chunk(user, id).value() == big);
 }
+
+TEST_CASE_FIXTURE(file_store, "a log cursor reads a chunk file that garbage collection or a DELETE removed after it opened") {
+    auto old_state = chunk(large('s'));
+    chain(1, 1, root_id);
+    REQUIRE(store->put_snapshot(user, make_id(1), std::vector{old_state}));
+    {
+        auto old_cursor = store->open_log(user, root_id, true).value();
+        REQUIRE(old_cursor.snapshot());
+        // A newer snapshot drops the old one's chunk, which is past the grace period.
+        auto new_state = chunk(large('t'));
+        chain(2, 2, make_id(1));
+        REQUIRE(store->put_snapshot(user, make_id(2), std::vector{new_state}));
+        pass_time(2 * options.gc_grace);
+        CHECK(collect().chunks >= 1);
+        CHECK_FALSE(has_chunk(large('s')));
+        CHECK(old_cursor.chunk(old_state).value() == std::optional<std::string>(large('s')));
+
+        auto new_cursor = store->open_log(user, root_id, true).value();
+        REQUIRE(store->delete_user(user));
+        CHECK(new_cursor.chunk(new_state).value() == std::optional<std::string>(large('t')));
+        CHECK(files().size() == 2);  // kept for the cursors
+    }
+    collect();  // the cursors are gone: so are the files
+    CHECK(files().empty());
+    check_invariants();
+}
