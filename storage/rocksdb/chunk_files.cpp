@@ -133,9 +133,9 @@ outcome<void> chunk_files::remove_retired(std::uint64_t oldest_snapshot) {
         // A snapshot at or after `after` sees the reference gone; one at 0
         // was taken before anything was written.
         auto readable = [&](const auto& r) { return oldest_snapshot != 0 && oldest_snapshot < r.first; };
-        auto kept = std::stable_partition(retired_.begin(), retired_.end(), readable);
-        for (auto it = kept; it != retired_.end(); ++it) due.push_back(it->second);
-        retired_.erase(kept, retired_.end());
+        auto due_begin = std::stable_partition(retired_.begin(), retired_.end(), readable);
+        for (auto it = due_begin; it != retired_.end(); ++it) due.push_back(it->second);
+        retired_.erase(due_begin, retired_.end());
     }
     outcome<void> first{};
     for (const auto& f : due)

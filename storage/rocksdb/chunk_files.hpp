@@ -19,8 +19,10 @@
 // user's new life, or its writer removes it). A file whose reference
 // garbage collection or a user's deletion removed is retired, not removed,
 // while a RocksDB snapshot from before that removal is open (a log cursor
-// streaming a page, a backup): such a reader still sees the reference and
-// gets the bytes. Retired files go when the next removal or garbage
+// streaming a page): such a reader still sees the reference and gets the
+// bytes. (A backup reads through a secondary instance in a process of its
+// own, which no snapshot here covers: a removal during its copy makes it
+// fail, never copy a partial store.) Retired files go when the next removal or garbage
 // collection pass finds no such snapshot open (or at the next open).
 //
 // Everything goes through the RocksDB FileSystem the store was opened with,

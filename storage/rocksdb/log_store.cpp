@@ -287,6 +287,10 @@ outcome<void> rocksdb_store::delete_user(const uuid& user) {
     // from before can read them, but for those in flight, whose reference
     // is yet to come. What is left behind (by a failure, or a file whose
     // writer had not yet settled it) the sweep at the next open removes.
+    // The data lock, held from before the commit to past the listing, is
+    // what makes this safe: the pipeline holds it (shared) from a write's
+    // plan to its commit, so a reference committed after this delete is to
+    // a file still in flight here.
     auto files = impl_->files->list();
     if (!files) return files.error();
     std::vector<std::pair<digest, std::uint64_t>> removed;
