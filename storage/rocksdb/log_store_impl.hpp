@@ -305,6 +305,12 @@ struct rocksdb_store::impl {
                                                    const rocksdb::Snapshot* snap = nullptr) {
         auto value = handle->get(handle->chunks(), keys::chunk(user, id), snap);
         if (!value || !*value) return value;
+        if (!snap && decode_chunk_file_ref(id, **value)) {
+            // Its reference read again under a snapshot, which keeps the file
+            // while it is read (a removal after the first read answers 404).
+            rocksdb::ManagedSnapshot pinned(&db());
+            return read_chunk(user, id, pinned.snapshot());
+        }
         auto bytes = files->resolve(user, id, std::move(**value));
         if (!bytes) return bytes.error();
         return std::optional<std::string>{std::move(*bytes)};
