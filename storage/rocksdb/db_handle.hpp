@@ -80,10 +80,12 @@ public:
     // again (RocksDB alone, holding no error, would resume at once).
     void enter_no_space_for_file(const std::string& cause, std::uint64_t bytes);
 
+    // Reports what the store cannot return as an error (store_options::log_error).
+    void report(const std::string& message) const;
+
 private:
     class no_space_listener;
     db_handle() = default;
-    void report(const std::string& message) const;
     void enter_no_space(const std::string& cause);
     bool has_room_for_files() const;
     void enter_failed();

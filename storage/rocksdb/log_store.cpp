@@ -291,12 +291,17 @@ outcome<void> rocksdb_store::delete_user(const uuid& user) {
     // what makes this safe: the pipeline holds it (shared) from a write's
     // plan to its commit, so a reference committed after this delete is to
     // a file still in flight here.
+    // The delete is done: a failure from here on is reported, not returned.
     auto files = impl_->files->list();
-    if (!files) return files.error();
+    if (!files) {
+        impl_->handle->report(files.error().message + " (the store removes the user's files when it next opens)");
+        return {};
+    }
     std::vector<std::pair<digest, std::uint64_t>> removed;
     for (const auto& f : *files)
         if (f.user == user && !impl_->files->in_flight(f.number)) removed.emplace_back(f.id, f.number);
-    return impl_->retire_files(user, removed);
+    impl_->retire_files(user, removed);
+    return {};
 }
 
 outcome<void> rocksdb_store::impl::sweep_chunk_files(const std::function<void(std::string_view)>& log_info) {

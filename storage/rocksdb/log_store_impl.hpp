@@ -427,16 +427,19 @@ struct rocksdb_store::impl {
     // The files of chunks whose removal was just committed and synced:
     // retired (chunk_files.hpp), and removed at once unless a snapshot from
     // before that removal is open.
-    outcome<void> retire_files(const uuid& user, const std::vector<std::pair<digest, std::uint64_t>>& removed) {
+    void retire_files(const uuid& user, const std::vector<std::pair<digest, std::uint64_t>>& removed) {
         auto after = db().GetLatestSequenceNumber();
         for (const auto& [id, number] : removed) files->retire({user, id, number}, after);
-        return remove_retired_files();
+        remove_retired_files();
     }
-    // Removes the retired files no open snapshot can read any more.
-    outcome<void> remove_retired_files() {
+    // Removes the retired files no open snapshot can read any more. A
+    // failure is reported, not returned: the removal that retired them is
+    // committed, and the sweep at the next open takes what is left.
+    void remove_retired_files() {
         std::uint64_t oldest = 0;
-        if (!db().GetIntProperty(rocksdb::DB::Properties::kOldestSnapshotSequence, &oldest)) return {};
-        return files->remove_retired(oldest);
+        if (!db().GetIntProperty(rocksdb::DB::Properties::kOldestSnapshotSequence, &oldest)) return;
+        if (auto r = files->remove_retired(oldest); !r)
+            handle->report(r.error().message + " (the store removes it when it next opens)");
     }
 
     // Removes the chunk files nothing refers to (a crash between a file and

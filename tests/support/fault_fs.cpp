@@ -109,9 +109,16 @@ rocksdb::IOStatus fault_fs::RenameFile(const std::string& from, const std::strin
 rocksdb::IOStatus fault_fs::DeleteFile(const std::string& name, const rocksdb::IOOptions& o,
                                        rocksdb::IODebugContext* d) {
     std::lock_guard lock(mutex_);
+    if (!failing_deletes_.empty() && name.find(failing_deletes_) != std::string::npos)
+        return rocksdb::IOStatus::IOError("injected: cannot delete " + name);
     auto s = target()->DeleteFile(name, o, d);
     if (s.ok()) synced_length_.erase(canonical(name));
     return s;
+}
+
+void fault_fs::fail_deletes_of(std::string part) {
+    std::lock_guard lock(mutex_);
+    failing_deletes_ = std::move(part);
 }
 
 void fault_fs::synced(const std::string& name, std::uint64_t length) {

@@ -37,6 +37,9 @@ public:
     // The same for table and blob files only (what flushes and compactions
     // write): the background jobs run out of space first.
     std::atomic<bool> no_space_for_tables{false};
+    // While set, deleting a file whose path contains this text fails (an
+    // I/O error); empty: none does.
+    void fail_deletes_of(std::string part);
 
     // The failure that writing data to the file `name` gets now (ok: none).
     rocksdb::IOStatus injected_failure(const std::string& name) const;
@@ -64,6 +67,7 @@ private:
 
     std::mutex mutex_;
     std::map<std::string, std::uint64_t> synced_length_;  // canonical path -> bytes
+    std::string failing_deletes_;
 };
 
 }  // namespace chunklog::test

@@ -246,3 +246,35 @@ TEST_CASE_FIXTURE(file_store, "a log cursor reads a chunk file that garbage coll
     CHECK(files().empty());
     check_invariants();
 }
+
+TEST_CASE("a chunk file that cannot be removed fails no DELETE: it is reported, then swept when the store opens") {
+    test::temp_dir dir;
+    auto fs = std::make_shared<test::fault_fs>();
+    auto env = rocksdb::NewCompositeEnv(fs);
+    storage::store_options options{dir.path() / "db"};
+    options.env = env.get();
+    options.chunk_file_bytes = threshold;
+    std::mutex mutex;
+    std::vector<std::string> reported;
+    options.log_error = [&](std::string_view line) {
+        std::lock_guard lock(mutex);
+        reported.emplace_back(line);
+    };
+    auto user = make_id(1);
+    auto big = large('r');
+    {
+        auto store = storage::log_store::open(options).value();
+        REQUIRE(store->put_chunk(user, sha256_of(big), big).value() == storage::insert_result::created);
+        fs->fail_deletes_of("chunk-files");
+        CHECK(store->delete_user(user));
+        CHECK(store->chunk(user, sha256_of(big)).value() == std::nullopt);
+        CHECK(store->collect_garbage());
+        fs->fail_deletes_of("");
+        std::lock_guard lock(mutex);
+        REQUIRE(reported.size() == 1);
+        CHECK(reported[0].find("cannot delete") != std::string::npos);
+    }
+    CHECK_FALSE(std::filesystem::is_empty(options.dir / "chunk-files"));
+    auto reopened = storage::log_store::open(options).value();
+    CHECK(std::filesystem::is_empty(options.dir / "chunk-files"));
+}
