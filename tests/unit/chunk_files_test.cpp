@@ -4,7 +4,7 @@
 // only while a chunk refers to it (re-sends, races, quota refusals, garbage
 // collection, user deletion, a crash between file and reference); a full
 // disk loses nothing; verify, backup and restore follow the references.
-#include "support/fault_fs.hpp"
+#include "support/fault_store.hpp"
 #include "support/gc_fixture.hpp"
 
 #include "storage/rocksdb/chunk_files.hpp"
@@ -156,11 +156,9 @@ TEST_CASE_FIXTURE(file_store, "files no chunk refers to are removed when the sto
 }
 
 TEST_CASE("a chunk file the disk has no room for is refused with insufficient_storage and loses nothing") {
-    test::temp_dir dir;
-    auto fs = std::make_shared<test::fault_fs>();
-    auto env = rocksdb::NewCompositeEnv(fs);
-    storage::store_options options{dir.path() / "db"};
-    options.env = env.get();
+    test::fault_store_dir faulty;
+    auto& fs = faulty.fs;
+    auto& options = faulty.options;
     options.chunk_file_bytes = threshold;
     options.resume_interval = 10ms;
     options.log_error = [](std::string_view) {};
@@ -248,11 +246,9 @@ TEST_CASE_FIXTURE(file_store, "a log cursor reads a chunk file that garbage coll
 }
 
 TEST_CASE("a chunk file that cannot be removed fails no DELETE: it is reported, then swept when the store opens") {
-    test::temp_dir dir;
-    auto fs = std::make_shared<test::fault_fs>();
-    auto env = rocksdb::NewCompositeEnv(fs);
-    storage::store_options options{dir.path() / "db"};
-    options.env = env.get();
+    test::fault_store_dir faulty;
+    auto& fs = faulty.fs;
+    auto& options = faulty.options;
     options.chunk_file_bytes = threshold;
     std::mutex mutex;
     std::vector<std::string> reported;

@@ -1,9 +1,8 @@
 // A write failure on disk (injected through test::fault_fs)
 // makes the store refuse writes from then on, and /healthz report it.
 #include "support/requests.hpp"
-#include "support/fault_fs.hpp"
+#include "support/fault_store.hpp"
 #include "support/outcome_printer.hpp"
-#include "support/temp_dir.hpp"
 
 #include "api/error_response.hpp"
 #include "api/router.hpp"
@@ -18,12 +17,9 @@ using namespace chunklog;
 TEST_SUITE("store_failure") {
 
 TEST_CASE("after a failed synced write the store refuses writes and healthz is 503") {
-    test::temp_dir dir;
-    auto fs = std::make_shared<test::fault_fs>();
-    auto env = rocksdb::NewCompositeEnv(fs);
-    storage::store_options options{dir.path() / "db"};
-    options.env = env.get();
-    auto store = storage::log_store::open(options).value();
+    test::fault_store_dir faulty;
+    auto& fs = faulty.fs;
+    auto store = storage::log_store::open(faulty.options).value();
     api::metrics counters;
     api::router routes(*store, {}, counters);
     auto user = *uuid::parse("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
